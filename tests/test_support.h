@@ -1,0 +1,47 @@
+// Helpers shared by the tests: where ../shared data lives, and the rule for when it is absent —
+// skip with a visible message on a user's machine, fail under CI (CI=true).
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+
+namespace vlprompt::testing {
+
+inline std::string shared_dir() {
+  if (const char* env = std::getenv("VLPROMPT_SHARED_DIR")) return env;
+  return VLPROMPT_SHARED_DIR_DEFAULT;
+}
+
+inline std::string shared_path(const std::string& rel) { return shared_dir() + "/" + rel; }
+
+inline bool running_in_ci() {
+  const char* ci = std::getenv("CI");
+  return ci && std::string(ci) == "true";
+}
+
+// Directory for files a test writes; unique per test binary run.
+inline std::string scratch_dir(const std::string& name) {
+  auto p = std::filesystem::path(VLPROMPT_TEST_SCRATCH) / name;
+  std::filesystem::create_directories(p);
+  return p.string();
+}
+
+inline std::string source_path(const std::string& rel) {
+  return std::string(VLPROMPT_SOURCE_DIR) + "/" + rel;
+}
+
+}  // namespace vlprompt::testing
+
+// Use at the top of a test that reads ../shared: skips (visibly) when the file is absent, but
+// fails under CI where ../shared must be present.
+#define VLP_REQUIRE_SHARED(rel)                                                            \
+  do {                                                                                     \
+    const std::string vlp_p = ::vlprompt::testing::shared_path(rel);                       \
+    if (!std::filesystem::exists(vlp_p)) {                                                 \
+      if (::vlprompt::testing::running_in_ci()) FAIL() << "missing shared data " << vlp_p; \
+      GTEST_SKIP() << "shared data absent: " << vlp_p;                                     \
+    }                                                                                      \
+  } while (0)

@@ -1,0 +1,44 @@
+// The `vlprompt` binary: parses the command line and runs one registered subcommand. Errors reach
+// the user as one line naming the file/key/value at fault; exit status 1.
+#include <iostream>
+
+#include "src/core/error.h"
+#include "tools/cli/command.h"
+
+namespace vlprompt::cli {
+std::vector<Command>& commands() {
+  static std::vector<Command> all;
+  return all;
+}
+}  // namespace vlprompt::cli
+
+int main(int argc, char** argv) {
+  using namespace vlprompt::cli;
+  CLI::App app{"vlprompt: prompt learning on frozen vision-language models"};
+  app.require_subcommand(1);
+  std::vector<std::pair<CLI::App*, Runner>> runners;
+  for (const Command& c : commands()) {
+    CLI::App* sub = app.add_subcommand(c.name, c.description);
+    runners.emplace_back(sub, c.setup(*sub));
+  }
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  try {
+    for (auto& [sub, run] : runners) {
+      if (sub->parsed()) return run();
+    }
+  } catch (const vlprompt::Error& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 1;
+  } catch (const c10::Error& e) {
+    std::cerr << "error: " << e.what_without_backtrace() << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}
