@@ -1,0 +1,27 @@
+// A labelled image split, whatever its layout on disk. Records point at files or, for formats
+// that store pixels (Fashion-MNIST IDX), carry the uint8 image itself.
+#pragma once
+
+#include <ATen/ATen.h>
+
+#include <string>
+#include <vector>
+
+namespace vlprompt::datasets {
+
+struct ImageRecord {
+  std::string path;   // image file; empty when `pixels` holds the image
+  at::Tensor pixels;  // uint8 [H, W, 3] RGB when the format stores pixels, else undefined
+  int64_t label = 0;
+  std::string domain; // for multi-domain layouts; "" otherwise
+};
+
+struct DatasetSplit {
+  std::string dataset;                  // catalog name, or the root path for ad-hoc folders
+  std::string split;                    // "train", "val", "test"
+  std::vector<std::string> classnames;  // index = label; human-readable ("ankle boot")
+  std::vector<ImageRecord> items;
+  std::string template_text;            // the catalog's default manual template, "a photo of a {}."
+};
+
+}  // namespace vlprompt::datasets

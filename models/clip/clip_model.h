@@ -1,0 +1,56 @@
+// CLIP: an image tower (ViT or ModifiedResNet) and a causal text tower projected into one
+// embedding space. Weights are frozen; deltas reach the towers only through nn::DeltaSites.
+// Parameter and buffer names are OpenAI's state-dict names ("visual.transformer.resblocks.0.
+// attn.in_proj_weight", "token_embedding.weight", ...), the canonical naming every loader maps to.
+#pragma once
+
+#include <torch/nn/module.h>
+#include <torch/nn/pimpl.h>
+
+#include <string>
+
+#include "models/clip_config.h"
+#include "src/core/safetensors.h"
+#include "src/nn/delta_sites.h"
+
+namespace vlprompt::models {
+
+class ClipImpl : public torch::nn::Module {
+ public:
+  explicit ClipImpl(const ClipConfig& config);
+
+  // pixels [B, 3, R, R], CLIP-normalized float -> [B, embed_dim], not normalized (encode_image).
+  at::Tensor encode_image(const at::Tensor& pixels, nn::DeltaSites* sites = nullptr);
+
+  // token ids [B, context_length] int64 (SOT ... EOT, zero padded) -> [B, embed_dim], not
+  // normalized. Runs only up to the longest end-of-text position + 1, which is exact for a causal
+  // tower; `full_length` runs all context_length positions (for tests and benchmarks).
+  at::Tensor encode_text(const at::Tensor& ids, nn::DeltaSites* sites = nullptr,
+                         bool full_length = false);
+
+  // Token embeddings [B, L] -> [B, L, text_width] (CoOp initialises context from words).
+  at::Tensor embed_tokens(const at::Tensor& ids);
+
+  // exp(logit_scale) * normalize(image) @ normalize(text).T -> [N_image, N_text].
+  at::Tensor logits(const at::Tensor& image_features, const at::Tensor& text_features);
+
+  // Copies every parameter and buffer from `weights` (canonical names). A missing, unexpected or
+  // mis-shaped tensor throws FileError naming `source` and the tensor. Freezes all parameters.
+  void load_weights(const core::TensorMap& weights, const std::string& source);
+
+  // All parameters and buffers under canonical names (what converters write).
+  core::TensorMap weights() const;
+
+  // Content hash of the weights; delta files record it to refuse other backbones.
+  const std::string& fingerprint() const { return fingerprint_; }
+  const ClipConfig& config() const { return config_; }
+
+ private:
+  ClipConfig config_;
+  std::string fingerprint_;
+  // Submodules are registered under OpenAI's names ("visual", "transformer", "token_embedding",
+  // "ln_final"; tensors "positional_embedding", "text_projection", "logit_scale").
+};
+TORCH_MODULE(Clip);
+
+}  // namespace vlprompt::models
