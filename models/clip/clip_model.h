@@ -5,13 +5,18 @@
 #pragma once
 
 #include <torch/nn/module.h>
+#include <torch/nn/modules/embedding.h>
+#include <torch/nn/modules/normalization.h>
 #include <torch/nn/pimpl.h>
 
 #include <string>
 
+#include "models/clip/modified_resnet.h"
+#include "models/clip/vision_transformer.h"
 #include "models/clip_config.h"
 #include "src/core/safetensors.h"
 #include "src/nn/delta_sites.h"
+#include "src/nn/transformer.h"
 
 namespace vlprompt::models {
 
@@ -50,6 +55,14 @@ class ClipImpl : public torch::nn::Module {
   std::string fingerprint_;
   // Submodules are registered under OpenAI's names ("visual", "transformer", "token_embedding",
   // "ln_final"; tensors "positional_embedding", "text_projection", "logit_scale").
+  VisionTransformer vit_{nullptr};  // "visual" when config.vision.type == "vit"
+  ModifiedResNet resnet_{nullptr};  // "visual" when "modified_resnet"
+  nn::Transformer transformer_{nullptr};
+  torch::nn::Embedding token_embedding_{nullptr};
+  torch::nn::LayerNorm ln_final_{nullptr};
+  at::Tensor positional_embedding_;  // [context_length, text width]
+  at::Tensor text_projection_;       // [text width, embed_dim]
+  at::Tensor logit_scale_;           // scalar, log of the softmax temperature's inverse
 };
 TORCH_MODULE(Clip);
 

@@ -8,6 +8,8 @@
 
 namespace vlprompt::models {
 
+// The architecture folder: $VLPROMPT_CONFIG_DIR when set, else the source tree's models/configs.
+std::string config_dir();
 // Architectures in models/configs/*.yaml (the folder is the registry), sorted.
 std::vector<std::string> list_configs();
 // Reads models/configs/<name>.yaml (or a path to a .yaml); unknown keys and names are errors

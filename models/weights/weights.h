@@ -11,26 +11,37 @@
 namespace vlprompt::models::weights {
 
 enum class Format { kOpenAIPt, kHuggingFace, kVlprompt };
-std::string format_name(Format f);               // "openai-pt", "hf", "vlprompt"
-Format parse_format(const std::string& name);    // inverse; Error listing valid names
+std::string format_name(Format f);             // "openai-pt", "hf", "vlprompt"
+Format parse_format(const std::string& name);  // inverse; Error listing valid names
+
+// The format a destination path implies: ".pt" -> OpenAI .pt, ".safetensors" -> vlprompt,
+// anything else (a folder) -> Hugging Face.
+Format format_for_destination(const std::string& path);
 
 struct LoadedWeights {
-  core::TensorMap tensors;            // canonical names, fp32 (fp16 upcast), CPU
-  std::optional<ClipConfig> config;   // when the file says its architecture (HF, vlprompt)
+  // Canonical names, CPU, contiguous. Floating tensors are fp32 (fp16/bf16 upcast); BatchNorm's
+  // integer `num_batches_tracked` counters (ModifiedResNet only) keep their int64 type.
+  core::TensorMap tensors;
+  std::optional<ClipConfig> config;  // when the file says its architecture (HF, vlprompt)
   Format format;
   std::string path;
-  std::string vocab;                  // tokenizer file(s) found beside it, "" if none
+  std::string vocab;  // tokenizer file found beside it (HF vocab.json, or a sibling
+                      // bpe_simple_vocab_16e6.txt.gz), "" if none
 };
 
 // Detects the format (directory with config.json -> HF; .safetensors -> vlprompt; zip archive ->
-// OpenAI .pt) and reads it. Malformed input throws FileError naming the file and the tensor.
+// OpenAI .pt) and reads it. The tensors are checked against the architecture (the file's own, or
+// the one inferred from shapes). Malformed input throws FileError naming the file and the tensor.
 LoadedWeights read_weights(const std::string& path);
 
-// Writes `tensors` (canonical names) in `format` at `path` (a folder for HF), atomically.
+// Writes `tensors` (canonical names) in `format` at `path` (a folder for HF), atomically, after
+// checking them against `config`. `source` (e.g. the file converted from) is recorded where the
+// format has room for it (vlprompt metadata).
 void write_weights(const std::string& path, Format format, const core::TensorMap& tensors,
-                   const ClipConfig& config);
+                   const ClipConfig& config, const std::string& source = "");
 
-// Architecture read off tensor shapes, as OpenAI's build_model does (heads = width / 64).
-ClipConfig infer_config(const core::TensorMap& tensors);
+// Architecture read off tensor shapes, as OpenAI's build_model does (heads = width / 64, at least
+// 1). A missing required tensor throws FileError naming `source` and the tensor.
+ClipConfig infer_config(const core::TensorMap& tensors, const std::string& source = "checkpoint");
 
 }  // namespace vlprompt::models::weights

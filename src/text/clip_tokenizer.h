@@ -33,6 +33,9 @@ class ClipTokenizer {
   // The vocabulary entry for an id ("cat</w>"), for showing the words nearest a learned vector.
   const std::string& token(int64_t id) const;
 
+  // Writes `folder`/vocab.json + merges.txt, the Hugging Face layout of this vocabulary.
+  void save_hugging_face(const std::string& folder) const;
+
   ClipTokenizer(ClipTokenizer&&) noexcept;
   ClipTokenizer& operator=(ClipTokenizer&&) noexcept;
   ~ClipTokenizer();

@@ -1,0 +1,210 @@
+#include "datasets/catalog.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
+#include <filesystem>
+#include <set>
+
+#include "src/core/error.h"
+#include "src/core/file_io.h"
+
+namespace vlprompt::datasets {
+namespace {
+
+namespace fs = std::filesystem;
+
+const std::set<std::string>& known_layouts() {
+  static const std::set<std::string> layouts{"image_folder", "cifar10", "coop_split",
+                                             "variant_lists", "fashion_mnist_idx"};
+  return layouts;
+}
+
+std::string lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// Edit distance, used only to suggest the closest catalog name for a typo.
+size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+std::string scalar(const YAML::Node& node, const std::string& path, const std::string& key) {
+  if (node.IsNull()) return "";
+  if (!node.IsScalar()) throw FileError(path, "key '" + key + "' must be a string");
+  return node.as<std::string>();
+}
+
+std::vector<std::string> string_list(const YAML::Node& node, const std::string& path,
+                                     const std::string& key) {
+  if (!node.IsSequence()) throw FileError(path, "key '" + key + "' must be a list of strings");
+  std::vector<std::string> out;
+  for (const auto& item : node) {
+    if (!item.IsScalar()) throw FileError(path, "key '" + key + "' must hold only strings");
+    out.push_back(item.as<std::string>());
+  }
+  return out;
+}
+
+void require(bool ok, const std::string& path, const std::string& layout, const std::string& what) {
+  if (!ok) throw FileError(path, "layout '" + layout + "' needs " + what);
+}
+
+// Checks that the keys a layout depends on are present, so a bad catalog file fails when read,
+// not halfway through loading a dataset.
+void validate(const CatalogEntry& e) {
+  const std::string& p = e.source;
+  const std::string& l = e.layout;
+  if (!known_layouts().count(l)) {
+    std::string names;
+    for (const auto& k : known_layouts()) names += (names.empty() ? "" : ", ") + k;
+    throw FileError(p, "unknown layout '" + l + "' (expected one of: " + names + ")");
+  }
+  if (e.template_text.find("{}") == std::string::npos) {
+    throw FileError(p, "template '" + e.template_text + "' has no '{}' for the class name");
+  }
+  if (!e.class_folders.empty() && e.class_folders.size() != e.classnames.size()) {
+    throw FileError(p, "class_folders has " + std::to_string(e.class_folders.size()) +
+                           " entries but classnames has " + std::to_string(e.classnames.size()));
+  }
+  if (!e.classnames.empty() && e.num_classes != 0 &&
+      static_cast<int64_t>(e.classnames.size()) != e.num_classes) {
+    throw FileError(p, "num_classes is " + std::to_string(e.num_classes) + " but classnames has " +
+                           std::to_string(e.classnames.size()) + " entries");
+  }
+  if (l == "coop_split") require(!e.split_file.empty(), p, l, "'split_file'");
+  if (l == "cifar10" || l == "fashion_mnist_idx") {
+    require(!e.classnames.empty(), p, l, "'classnames'");
+  }
+  if (l == "variant_lists") require(!e.classnames_file.empty(), p, l, "'classnames_file'");
+  if (l != "coop_split") {
+    require(e.splits.count("train") && e.splits.count("test"), p, l,
+            "'splits' with at least 'train' and 'test'");
+  }
+}
+
+}  // namespace
+
+std::string catalog_dir() {
+  if (const char* env = std::getenv("VLPROMPT_CATALOG_DIR"); env && *env) return env;
+  return std::string(VLPROMPT_SOURCE_DIR) + "/datasets/catalog";
+}
+
+std::vector<std::string> list_catalog() {
+  const std::string dir = catalog_dir();
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) {
+    throw FileError(dir, "dataset catalog folder not found (set VLPROMPT_CATALOG_DIR)");
+  }
+  std::vector<std::string> names;
+  for (const auto& f : fs::directory_iterator(dir)) {
+    if (f.is_regular_file() && f.path().extension() == ".yaml") {
+      names.push_back(f.path().stem().string());
+    }
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+CatalogEntry parse_catalog_file(const std::string& path) {
+  YAML::Node doc;
+  try {
+    doc = YAML::Load(core::read_file(path));
+  } catch (const YAML::Exception& ex) {
+    throw FileError(path, std::string("not valid YAML: ") + ex.what());
+  }
+  if (!doc.IsMap()) throw FileError(path, "expected a mapping of catalog keys");
+  CatalogEntry e;
+  e.source = path;
+  for (const auto& kv : doc) {
+    const std::string key = kv.first.as<std::string>();
+    const YAML::Node& v = kv.second;
+    try {
+      if (key == "name") {
+        e.name = scalar(v, path, key);
+      } else if (key == "aliases") {
+        e.aliases = string_list(v, path, key);
+      } else if (key == "layout") {
+        e.layout = scalar(v, path, key);
+      } else if (key == "root") {
+        e.default_root = scalar(v, path, key);
+      } else if (key == "dataset_dir") {
+        e.dataset_dir = scalar(v, path, key);
+      } else if (key == "splits") {
+        if (!v.IsMap()) throw FileError(path, "key 'splits' must map split names to strings");
+        for (const auto& s : v) e.splits[s.first.as<std::string>()] = scalar(s.second, path, key);
+      } else if (key == "split_file") {
+        e.split_file = scalar(v, path, key);
+      } else if (key == "image_dir") {
+        e.image_dir = scalar(v, path, key);
+      } else if (key == "image_suffix") {
+        e.image_suffix = scalar(v, path, key);
+      } else if (key == "classnames_file") {
+        e.classnames_file = scalar(v, path, key);
+      } else if (key == "classnames") {
+        e.classnames = string_list(v, path, key);
+      } else if (key == "class_folders") {
+        e.class_folders = string_list(v, path, key);
+      } else if (key == "num_classes") {
+        e.num_classes = v.as<int64_t>();
+      } else if (key == "template") {
+        e.template_text = scalar(v, path, key);
+      } else {
+        throw FileError(path, "unknown key '" + key + "'");
+      }
+    } catch (const YAML::Exception& ex) {
+      throw FileError(path, "key '" + key + "': " + ex.what());
+    }
+  }
+  const std::string stem = fs::path(path).stem().string();
+  if (e.name != stem) {
+    throw FileError(path, "name '" + e.name + "' must match the file name '" + stem + "'");
+  }
+  validate(e);
+  return e;
+}
+
+CatalogEntry load_catalog_entry(const std::string& name) {
+  const std::string exact = catalog_dir() + "/" + name + ".yaml";
+  if (!name.empty() && name.find('/') == std::string::npos && core::file_exists(exact)) {
+    return parse_catalog_file(exact);
+  }
+  const std::vector<std::string> names = list_catalog();
+  std::string closest;
+  size_t best = std::string::npos;
+  for (const auto& n : names) {
+    CatalogEntry e = parse_catalog_file(catalog_dir() + "/" + n + ".yaml");
+    std::vector<std::string> spellings = e.aliases;
+    spellings.push_back(e.name);
+    for (const auto& s : spellings) {
+      if (lower(s) == lower(name)) return e;
+      const size_t d = edit_distance(lower(s), lower(name));
+      if (d < best) {
+        best = d;
+        closest = n;
+      }
+    }
+  }
+  std::string known;
+  for (const auto& n : names) known += (known.empty() ? "" : ", ") + n;
+  std::string msg = "unknown dataset '" + name + "'";
+  if (!closest.empty()) msg += " (did you mean '" + closest + "'?)";
+  msg += "; known datasets: " + known + ". Or pass the path of an image folder (<root>/<class>/*).";
+  throw Error(msg);
+}
+
+}  // namespace vlprompt::datasets

@@ -1,0 +1,51 @@
+// The dataset catalog: one YAML file per known dataset in datasets/catalog/, named after the
+// dataset. The folder is the registry; adding a dataset of a known layout touches nothing else.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace vlprompt::datasets {
+
+// What a catalog file says about one dataset. Which keys matter depends on `layout`:
+//   image_folder       <dir>/<image_dir>/<splits[split]>/<class folder>/*  (labels: sorted folders;
+//                      names from classnames_file "<folder> <name>" lines, else the folder name)
+//   cifar10            <dir>/<splits[split]>/<class folder>/*, folders exactly `class_folders`
+//   coop_split         <dir>/<split_file> (CoOp's split_zhou_*.json), images under <image_dir>
+//   variant_lists      <dir>/<splits[split]> lines "<id> <class name>", names from classnames_file
+//   fashion_mnist_idx  <dir>/<splits[split]>-{images-idx3,labels-idx1}-ubyte[.gz]
+// where <dir> is <data root>/<dataset_dir> when that folder exists, else the data root itself.
+struct CatalogEntry {
+  std::string name;                           // file stem: "oxford_pets"
+  std::vector<std::string> aliases;           // other spellings users type: "OxfordPets"
+  std::string layout;                         // one of the layouts above
+  std::string default_root;                   // "" when the user must pass a data root
+  std::string dataset_dir;                    // sub-folder of the data root; "" for none
+  std::map<std::string, std::string> splits;  // split name -> sub-folder, list file or prefix
+  std::string split_file;                     // coop_split
+  std::string image_dir;                      // coop_split, variant_lists, image_folder
+  std::string image_suffix;                   // variant_lists: appended to each listed id
+  std::string classnames_file;                // image_folder (optional), variant_lists
+  std::vector<std::string> classnames;        // human names by label, where the layout lacks them
+  std::vector<std::string> class_folders;  // on-disk folder per label when it differs from the name
+  int64_t num_classes = 0;                 // expected class count; 0 = not checked
+  std::string template_text;               // default manual prompt with "{}" for the class name
+  std::string source;                      // the YAML file this entry was read from
+};
+
+// Where catalog files live: $VLPROMPT_CATALOG_DIR when set, else the source tree's catalog folder.
+std::string catalog_dir();
+
+// Sorted names of every catalog entry (the YAML file stems).
+std::vector<std::string> list_catalog();
+
+// Reads the entry called `name` (exact file stem, or a case-insensitive name/alias match).
+// Unknown names throw an Error listing the known names and the closest one.
+CatalogEntry load_catalog_entry(const std::string& name);
+
+// Parses one catalog file; throws FileError naming the file and the bad key.
+CatalogEntry parse_catalog_file(const std::string& path);
+
+}  // namespace vlprompt::datasets

@@ -1,0 +1,118 @@
+#include "datasets/coop_split.h"
+
+#include <algorithm>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <vector>
+
+#include "datasets/paths.h"
+#include "src/core/error.h"
+#include "src/core/file_io.h"
+
+namespace vlprompt::datasets {
+namespace {
+
+using nlohmann::json;
+
+struct Entry {
+  std::string rel_path;
+  int64_t label = 0;
+  std::string classname;
+};
+
+std::string where(const std::string& split, size_t index) {
+  return "entry " + std::to_string(index) + " of '" + split + "'";
+}
+
+std::vector<Entry> parse_entries(const json& list, const std::string& path,
+                                 const std::string& split) {
+  if (!list.is_array()) throw FileError(path, "'" + split + "' must be a list of entries");
+  std::vector<Entry> entries;
+  entries.reserve(list.size());
+  for (size_t i = 0; i < list.size(); ++i) {
+    const json& e = list[i];
+    if (!e.is_array() || e.size() != 3 || !e[0].is_string() || !e[1].is_number_integer() ||
+        !e[2].is_string() || e[2].get<std::string>().empty()) {
+      throw FileError(path, where(split, i) + " is " + e.dump() +
+                                ", expected [image path, integer label, non-empty class name]");
+    }
+    entries.push_back({e[0].get<std::string>(), e[1].get<int64_t>(), e[2].get<std::string>()});
+  }
+  return entries;
+}
+
+}  // namespace
+
+DatasetSplit read_coop_split(const std::string& json_path, const std::string& image_dir,
+                             const std::string& split, int64_t num_classes,
+                             const LoadOptions& opts) {
+  json doc;
+  try {
+    doc = json::parse(core::read_file(json_path));
+  } catch (const json::exception& ex) {
+    throw FileError(json_path, std::string("not valid JSON: ") + ex.what());
+  }
+  if (!doc.is_object()) throw FileError(json_path, "expected an object with train/val/test lists");
+  if (!doc.contains(split)) throw FileError(json_path, "has no '" + split + "' list");
+
+  std::map<std::string, std::vector<Entry>> splits;
+  for (const char* name : {"train", "val", "test"}) {
+    if (doc.contains(name)) splits[name] = parse_entries(doc[name], json_path, name);
+  }
+
+  // Class names from every split, checked for agreement, so a name typo anywhere is caught.
+  int64_t count = num_classes;
+  if (count <= 0) {
+    for (const auto& [name, entries] : splits) {
+      for (const auto& e : entries) count = std::max(count, e.label + 1);
+    }
+  }
+  std::vector<std::string> names(static_cast<size_t>(std::max<int64_t>(count, 0)));
+  std::vector<std::string> named_at(names.size());
+  for (const auto& [name, entries] : splits) {
+    for (size_t i = 0; i < entries.size(); ++i) {
+      const Entry& e = entries[i];
+      if (e.label < 0 || e.label >= count) {
+        throw FileError(json_path, where(name, i) + " ('" + e.rel_path + "') has label " +
+                                       std::to_string(e.label) + ", outside [0, " +
+                                       std::to_string(count) + ")");
+      }
+      std::string& known = names[static_cast<size_t>(e.label)];
+      if (known.empty()) {
+        known = e.classname;
+        named_at[static_cast<size_t>(e.label)] = where(name, i);
+      } else if (known != e.classname) {
+        throw FileError(json_path, where(name, i) + " names label " + std::to_string(e.label) +
+                                       " '" + e.classname + "', but " +
+                                       named_at[static_cast<size_t>(e.label)] + " named it '" +
+                                       known + "'");
+      }
+    }
+  }
+  for (size_t label = 0; label < names.size(); ++label) {
+    if (names[label].empty()) {
+      throw FileError(json_path, "no entry has label " + std::to_string(label) + " (expected " +
+                                     std::to_string(names.size()) + " classes)");
+    }
+  }
+
+  DatasetSplit out;
+  out.split = split;
+  for (std::string n : names) {
+    std::replace(n.begin(), n.end(), '_', ' ');
+    out.classnames.push_back(n);
+  }
+  const auto& entries = splits[split];
+  out.items.reserve(entries.size());
+  for (size_t i = 0; i < entries.size(); ++i) {
+    std::string path = join_path(image_dir, entries[i].rel_path);
+    if (!keep_listed_file(path, json_path, where(split, i), opts, out.skipped)) continue;
+    ImageRecord r;
+    r.path = std::move(path);
+    r.label = entries[i].label;
+    out.items.push_back(std::move(r));
+  }
+  return out;
+}
+
+}  // namespace vlprompt::datasets

@@ -1,0 +1,24 @@
+// The one entry point the engine and the CLI use: a dataset name (or folder) and a split in,
+// a labelled list of images out, whatever the layout on disk.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "datasets/catalog.h"
+#include "datasets/dataset.h"
+
+namespace vlprompt::datasets {
+
+// `dataset` is a catalog name ("oxford_pets", case-insensitive; aliases such as "OxfordPets"
+// work too) or the path of an image folder (<root>/<class>/*, or <root>/{train,test}/<class>/*;
+// class names are the sorted folder names with '_' shown as ' ').
+// `data_root` is where the dataset lives: the folder holding it (CoOp's DATASET.ROOT, e.g. the
+// parent of oxford_pets/) or the dataset folder itself; "" uses the catalog's default root and
+// is ignored for a folder path. `split` is "train", "val" or "test". Layouts without a
+// validation split (image folders, CIFAR-10, Fashion-MNIST, ImageNet) refuse "val": carve it
+// out of train rather than evaluate on test.
+DatasetSplit load_split(const std::string& dataset, const std::string& data_root,
+                        const std::string& split, const LoadOptions& opts = {});
+
+}  // namespace vlprompt::datasets

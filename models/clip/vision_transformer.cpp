@@ -1,0 +1,51 @@
+#include "models/clip/vision_transformer.h"
+
+#include <string>
+
+#include "src/core/error.h"
+
+namespace vlprompt::models {
+namespace {
+torch::nn::LayerNorm layer_norm(int64_t width) {
+  return torch::nn::LayerNorm(torch::nn::LayerNormOptions({width}).eps(1e-5));
+}
+}  // namespace
+
+VisionTransformerImpl::VisionTransformerImpl(const VisionConfig& config, int64_t output_dim)
+    : config_(config) {
+  const int64_t width = config.width, patch = config.patch_size;
+  if (patch <= 0 || config.image_resolution % patch != 0) {
+    throw Error("vision: image_resolution " + std::to_string(config.image_resolution) +
+                " is not a multiple of patch_size " + std::to_string(patch));
+  }
+  const int64_t grid = config.image_resolution / patch;
+  conv1 = register_module(
+      "conv1",
+      torch::nn::Conv2d(torch::nn::Conv2dOptions(3, width, patch).stride(patch).bias(false)));
+  class_embedding = register_parameter("class_embedding", at::zeros({width}));
+  positional_embedding =
+      register_parameter("positional_embedding", at::zeros({grid * grid + 1, width}));
+  ln_pre = register_module("ln_pre", layer_norm(width));
+  transformer = register_module(
+      "transformer", nn::Transformer(nn::TransformerOptions(width, config.layers, config.heads)));
+  ln_post = register_module("ln_post", layer_norm(width));
+  proj = register_parameter("proj", at::zeros({width, output_dim}));
+}
+
+at::Tensor VisionTransformerImpl::forward(const at::Tensor& pixels, nn::DeltaSites* sites) {
+  const int64_t res = config_.image_resolution;
+  if (pixels.dim() != 4 || pixels.size(1) != 3 || pixels.size(2) != res || pixels.size(3) != res) {
+    throw Error("encode_image: expected pixels [B, 3, " + std::to_string(res) + ", " +
+                std::to_string(res) + "], got " + c10::str(pixels.sizes()));
+  }
+  const int64_t batch = pixels.size(0), width = config_.width;
+  // [B, width, grid, grid] -> [B, grid^2, width]
+  at::Tensor patches = conv1->forward(pixels.to(conv1->weight.dtype())).flatten(2).transpose(1, 2);
+  at::Tensor cls = class_embedding.view({1, 1, width}).expand({batch, 1, width});
+  at::Tensor x = at::cat({cls, patches}, 1) + positional_embedding;
+  if (sites) x = sites->input_tokens(x, at::Tensor());
+  x = transformer->forward(ln_pre->forward(x), sites);
+  return at::matmul(ln_post->forward(x.select(1, 0)), proj);
+}
+
+}  // namespace vlprompt::models

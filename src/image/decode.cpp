@@ -1,0 +1,93 @@
+// Decoding with OpenCV into what Pillow's Image.open(path).convert("RGB") gives.
+#include <filesystem>
+#include <string>
+
+#include "src/core/error.h"
+#include "src/image/clip_preprocess.h"
+
+#if defined(VLPROMPT_WITH_OPENCV) && VLPROMPT_WITH_OPENCV
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
+#endif
+
+namespace vlprompt::image {
+
+#if defined(VLPROMPT_WITH_OPENCV) && VLPROMPT_WITH_OPENCV
+namespace {
+
+// 16-bit samples keep their high byte (v >> 8). That is what Pillow does for 16-bit RGB(A) PNGs
+// (its "RGB;16B" unpacker), so color files match Python exactly. For 16-bit grayscale Pillow
+// instead opens mode "I" and convert("RGB") clips every value above 255 to white; we do not copy
+// that saturation and use the high byte there too.
+inline uint8_t to_u8(uint8_t v) { return v; }
+inline uint8_t to_u8(uint16_t v) { return static_cast<uint8_t>(v >> 8); }
+
+// OpenCV channel order: 1 = gray, 2 = gray + alpha, 3 = BGR, 4 = BGRA. Alpha is dropped, not
+// composited, as Pillow's convert("RGB") does.
+template <typename T>
+at::Tensor to_rgb(const cv::Mat& m) {
+  const int64_t h = m.rows, w = m.cols;
+  const int ch = m.channels();
+  at::Tensor out = at::empty({h, w, 3}, at::kByte);
+  uint8_t* dst = out.data_ptr<uint8_t>();
+  for (int64_t y = 0; y < h; ++y) {
+    const T* src = m.ptr<T>(static_cast<int>(y));
+    for (int64_t x = 0; x < w; ++x, src += ch, dst += 3) {
+      if (ch <= 2) {
+        dst[0] = dst[1] = dst[2] = to_u8(src[0]);
+      } else {
+        dst[0] = to_u8(src[2]);
+        dst[1] = to_u8(src[1]);
+        dst[2] = to_u8(src[0]);
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+at::Tensor decode_rgb(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) {
+    throw FileError(path, "cannot read image: no such file");
+  }
+  cv::Mat m;
+  try {
+    // Pillow does not apply EXIF orientation, so neither do we. (IMREAD_UNCHANGED alone already
+    // implies this; the flag says it to the reader.)
+    m = cv::imread(path, cv::IMREAD_UNCHANGED | cv::IMREAD_IGNORE_ORIENTATION);
+  } catch (const cv::Exception& e) {
+    throw FileError(path, std::string("cannot decode image: ") + e.what());
+  }
+  if (m.empty()) {
+    throw FileError(path, "cannot decode image: not an image format OpenCV reads, or corrupt");
+  }
+  const int ch = m.channels();
+  if (ch < 1 || ch > 4) {
+    throw FileError(path,
+                    "cannot decode image: " + std::to_string(ch) + " channels (expected 1 to 4)");
+  }
+  switch (m.depth()) {
+    case CV_8U:
+      return to_rgb<uint8_t>(m);
+    case CV_16U:
+      return to_rgb<uint16_t>(m);
+    default:
+      throw FileError(path, "cannot decode image: OpenCV sample depth " +
+                                std::to_string(m.depth()) +
+                                " (expected 8- or 16-bit unsigned integers)");
+  }
+}
+
+#else
+
+at::Tensor decode_rgb(const std::string& path) {
+  throw Error(path +
+              ": this build has no image decoding (built with VLPROMPT_WITH_OPENCV=OFF); decode "
+              "images on a machine with OpenCV, e.g. into a prepared-image store");
+}
+
+#endif
+
+}  // namespace vlprompt::image

@@ -1,0 +1,85 @@
+#include "src/nn/attention.h"
+
+#include <torch/version.h>
+
+#include <cmath>
+#include <limits>
+#include <string>
+
+#include "src/core/error.h"
+
+namespace vlprompt::nn {
+
+at::Tensor scaled_dot_product_attention(const at::Tensor& q, const at::Tensor& k,
+                                        const at::Tensor& v, const at::Tensor& additive_mask,
+                                        bool causal_no_mask) {
+#if TORCH_VERSION_MAJOR >= 2
+  if (additive_mask.defined()) {
+    return at::scaled_dot_product_attention(q, k, v, additive_mask, 0.0, false);
+  }
+  return at::scaled_dot_product_attention(q, k, v, c10::nullopt, 0.0, causal_no_mask);
+#else
+  at::Tensor mask = additive_mask;
+  if (!mask.defined() && causal_no_mask) mask = causal_mask(q.size(2), 0, q.options());
+  // Scaling q (L x hd) is cheaper than scaling the scores (L x S) and matches torch's MHA.
+  const double scale = 1.0 / std::sqrt(static_cast<double>(q.size(-1)));
+  at::Tensor scores = at::matmul(q * scale, k.transpose(-2, -1));
+  if (mask.defined()) scores = scores + mask;
+  return at::matmul(at::softmax(scores, -1), v);
+#endif
+}
+
+at::Tensor causal_mask(int64_t length, int64_t prefix, const at::TensorOptions& options) {
+  at::Tensor triangle =
+      at::full({length, length}, -std::numeric_limits<float>::infinity(), options).triu_(1);
+  if (prefix == 0) return triangle;
+  return at::cat({at::zeros({length, prefix}, options), triangle}, 1);
+}
+
+SelfAttentionImpl::SelfAttentionImpl(const SelfAttentionOptions& options) : options_(options) {
+  const int64_t w = options.width();
+  if (options.heads() <= 0 || w % options.heads() != 0) {
+    throw Error("attention: width " + std::to_string(w) + " is not divisible by heads " +
+                std::to_string(options.heads()));
+  }
+  in_proj_weight = register_parameter("in_proj_weight", at::zeros({3 * w, w}));
+  in_proj_bias = register_parameter("in_proj_bias", at::zeros({3 * w}));
+  out_proj = register_module("out_proj", torch::nn::Linear(w, w));
+}
+
+at::Tensor SelfAttentionImpl::forward(const at::Tensor& x, const std::optional<KVPrefix>& prefix,
+                                      bool causal) {
+  const int64_t batch = x.size(0), length = x.size(1), width = options_.width();
+  const int64_t heads = options_.heads(), head_dim = width / heads;
+  // [B, L, 3w] -> [3, B, H, L, hd]: one GEMM for q, k and v.
+  at::Tensor qkv = at::linear(x, in_proj_weight, in_proj_bias)
+                       .view({batch, length, 3, heads, head_dim})
+                       .permute({2, 0, 3, 1, 4});
+  at::Tensor q = qkv[0], k = qkv[1], v = qkv[2];
+  int64_t prefix_length = 0;
+  if (prefix) {
+    auto split = [&](const at::Tensor& t, const char* what) {
+      if (t.dim() != 3 || t.size(0) != batch || t.size(2) != width) {
+        throw Error(std::string("kv_prefix ") + what + ": expected [" + std::to_string(batch) +
+                    ", P, " + std::to_string(width) + "], got " + c10::str(t.sizes()));
+      }
+      return t.view({batch, t.size(1), heads, head_dim}).transpose(1, 2);
+    };
+    at::Tensor pk = split(prefix->key, "key"), pv = split(prefix->value, "value");
+    if (pk.size(2) != pv.size(2)) {
+      throw Error("kv_prefix: key and value lengths differ (" + std::to_string(pk.size(2)) +
+                  " vs " + std::to_string(pv.size(2)) + ")");
+    }
+    prefix_length = pk.size(2);
+    k = at::cat({pk.to(k.dtype()), k}, 2);
+    v = at::cat({pv.to(v.dtype()), v}, 2);
+  }
+  at::Tensor mask;
+  if (causal && prefix_length > 0) mask = causal_mask(length, prefix_length, x.options());
+  at::Tensor out = scaled_dot_product_attention(q, k, v, mask, causal && prefix_length == 0);
+  // [B, H, L, hd] -> [B, L, w]
+  out = out.transpose(1, 2).reshape({batch, length, width});
+  return out_proj->forward(out);
+}
+
+}  // namespace vlprompt::nn

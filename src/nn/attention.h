@@ -1,0 +1,52 @@
+// Multi-head self-attention with OpenAI CLIP's parameter layout (one fused in-projection, as in
+// torch.nn.MultiheadAttention), plus the dispatch to the fastest exact attention kernel the
+// linked LibTorch offers.
+#pragma once
+
+#include <ATen/ATen.h>
+#include <torch/nn/module.h>
+#include <torch/nn/modules/linear.h>
+#include <torch/nn/pimpl.h>
+
+#include <optional>
+
+#include "src/nn/delta_sites.h"
+
+namespace vlprompt::nn {
+
+// softmax(q k^T / sqrt(head_dim) + mask) v for q [B, H, L, hd], k and v [B, H, S, hd].
+// `additive_mask` is [L, S] (0 or -inf) or undefined; `causal_no_mask` asks for a plain causal
+// mask when L == S and no explicit mask is given (lets LibTorch 2 pick a fused kernel).
+at::Tensor scaled_dot_product_attention(const at::Tensor& q, const at::Tensor& k,
+                                        const at::Tensor& v, const at::Tensor& additive_mask,
+                                        bool causal_no_mask = false);
+
+// [L, P + L] additive mask: all P prefix keys visible, then a causal triangle over the L real
+// tokens (-inf above the diagonal).
+at::Tensor causal_mask(int64_t length, int64_t prefix, const at::TensorOptions& options);
+
+struct SelfAttentionOptions {
+  SelfAttentionOptions(int64_t width, int64_t heads) : width_(width), heads_(heads) {}
+  TORCH_ARG(int64_t, width);
+  TORCH_ARG(int64_t, heads);
+};
+
+// Parameters: in_proj_weight [3w, w], in_proj_bias [3w], out_proj.{weight [w, w], bias [w]}.
+class SelfAttentionImpl : public torch::nn::Module {
+ public:
+  explicit SelfAttentionImpl(const SelfAttentionOptions& options);
+
+  // x [B, L, w] -> [B, L, w]. `prefix` keys/values ([B, P, w], projected space) come before the
+  // real tokens and are visible to every query; `causal` masks only among the real tokens.
+  at::Tensor forward(const at::Tensor& x, const std::optional<KVPrefix>& prefix, bool causal);
+
+  at::Tensor in_proj_weight;
+  at::Tensor in_proj_bias;
+  torch::nn::Linear out_proj{nullptr};
+
+ private:
+  SelfAttentionOptions options_;
+};
+TORCH_MODULE(SelfAttention);
+
+}  // namespace vlprompt::nn

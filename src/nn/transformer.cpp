@@ -1,0 +1,82 @@
+#include "src/nn/transformer.h"
+
+#include <string>
+
+#include "src/core/error.h"
+
+namespace vlprompt::nn {
+
+at::Tensor quick_gelu(const at::Tensor& x) {
+  // Without autograd the sigmoid result is scratch: multiply into it and save an allocation.
+  if (!at::GradMode::is_enabled() || !x.requires_grad()) return at::sigmoid(x * 1.702).mul_(x);
+  return x * at::sigmoid(x * 1.702);
+}
+
+MlpImpl::MlpImpl(int64_t width) {
+  c_fc = register_module("c_fc", torch::nn::Linear(width, 4 * width));
+  c_proj = register_module("c_proj", torch::nn::Linear(4 * width, width));
+}
+
+at::Tensor MlpImpl::forward(const at::Tensor& x) {
+  return at::linear(quick_gelu(at::linear(x, c_fc->weight, c_fc->bias)), c_proj->weight,
+                    c_proj->bias);
+}
+
+namespace {
+torch::nn::LayerNorm layer_norm(int64_t width) {
+  // OpenAI's LayerNorm: eps 1e-5, computed in fp32.
+  return torch::nn::LayerNorm(torch::nn::LayerNormOptions({width}).eps(1e-5));
+}
+}  // namespace
+
+ResidualAttentionBlockImpl::ResidualAttentionBlockImpl(int64_t width, int64_t heads) {
+  ln_1 = register_module("ln_1", layer_norm(width));
+  attn = register_module("attn", SelfAttention(SelfAttentionOptions(width, heads)));
+  ln_2 = register_module("ln_2", layer_norm(width));
+  mlp = register_module("mlp", Mlp(width));
+}
+
+at::Tensor ResidualAttentionBlockImpl::forward(const at::Tensor& x,
+                                               const std::optional<KVPrefix>& prefix, bool causal) {
+  at::Tensor h = x + attn->forward(ln_1->forward(x), prefix, causal);
+  return h + mlp->forward(ln_2->forward(h));
+}
+
+TransformerImpl::TransformerImpl(const TransformerOptions& options) : options_(options) {
+  if (options.width() <= 0 || options.layers() < 0 || options.heads() <= 0 ||
+      options.width() % options.heads() != 0) {
+    throw Error("transformer: width " + std::to_string(options.width()) + ", layers " +
+                std::to_string(options.layers()) + ", heads " + std::to_string(options.heads()) +
+                " (width must be a positive multiple of heads)");
+  }
+  resblocks = register_module("resblocks", torch::nn::ModuleList());
+  for (int64_t l = 0; l < options.layers(); ++l) {
+    resblocks->push_back(ResidualAttentionBlock(options.width(), options.heads()));
+  }
+}
+
+at::Tensor TransformerImpl::forward(const at::Tensor& input, DeltaSites* sites) {
+  if (input.dim() != 3 || input.size(2) != options_.width()) {
+    throw Error("transformer: expected input [B, L, " + std::to_string(options_.width()) +
+                "], got " + c10::str(input.sizes()));
+  }
+  at::Tensor x = input;
+  const int64_t batch = x.size(0);
+  for (int64_t l = 0; l < options_.layers(); ++l) {
+    std::optional<KVPrefix> prefix;
+    if (sites) {
+      const int64_t length = x.size(1);
+      x = sites->layer_tokens(l, x);
+      if (l > 0 && x.size(1) != length) {
+        throw Error("layer_tokens at layer " + std::to_string(l) + " changed the length from " +
+                    std::to_string(length) + " to " + std::to_string(x.size(1)) +
+                    " (only layer 0 may)");
+      }
+      prefix = sites->kv_prefix(l, batch);
+    }
+    x = resblocks[l]->as<ResidualAttentionBlockImpl>()->forward(x, prefix, options_.causal());
+  }
+  return x;
+}
+
+}  // namespace vlprompt::nn

@@ -1,0 +1,73 @@
+// The frozen transformer shared by CLIP's image and text towers and the text LM: OpenAI's
+// pre-LN residual attention blocks with QuickGELU, batch-first [B, L, D]. Parameter names are
+// OpenAI's state-dict names below the owning tower ("resblocks.0.attn.in_proj_weight", ...).
+#pragma once
+
+#include <ATen/ATen.h>
+#include <torch/nn/module.h>
+#include <torch/nn/modules/container/modulelist.h>
+#include <torch/nn/modules/linear.h>
+#include <torch/nn/modules/normalization.h>
+#include <torch/nn/pimpl.h>
+
+#include "src/nn/attention.h"
+#include "src/nn/delta_sites.h"
+
+namespace vlprompt::nn {
+
+// x * sigmoid(1.702 x): the GELU approximation CLIP was trained with (not exact GELU).
+at::Tensor quick_gelu(const at::Tensor& x);
+
+// mlp.c_fc [4w, w] -> QuickGELU -> mlp.c_proj [w, 4w].
+class MlpImpl : public torch::nn::Module {
+ public:
+  explicit MlpImpl(int64_t width);
+  at::Tensor forward(const at::Tensor& x);
+
+  torch::nn::Linear c_fc{nullptr};
+  torch::nn::Linear c_proj{nullptr};
+};
+TORCH_MODULE(Mlp);
+
+struct TransformerOptions {
+  /// Transformer text(TransformerOptions(512, 12, 8).causal(true));
+  TransformerOptions(int64_t width, int64_t layers, int64_t heads)
+      : width_(width), layers_(layers), heads_(heads) {}
+  TORCH_ARG(int64_t, width);
+  TORCH_ARG(int64_t, layers);
+  TORCH_ARG(int64_t, heads);
+  // Each token attends only to itself and earlier tokens (text towers, LMs).
+  TORCH_ARG(bool, causal) = false;
+};
+
+// x + attn(ln_1(x)); x + mlp(ln_2(x)).
+class ResidualAttentionBlockImpl : public torch::nn::Module {
+ public:
+  ResidualAttentionBlockImpl(int64_t width, int64_t heads);
+  at::Tensor forward(const at::Tensor& x, const std::optional<KVPrefix>& prefix, bool causal);
+
+  torch::nn::LayerNorm ln_1{nullptr};
+  SelfAttention attn{nullptr};
+  torch::nn::LayerNorm ln_2{nullptr};
+  Mlp mlp{nullptr};
+};
+TORCH_MODULE(ResidualAttentionBlock);
+
+class TransformerImpl : public torch::nn::Module {
+ public:
+  explicit TransformerImpl(const TransformerOptions& options);
+
+  // x [B, L, width] -> [B, L', width]. Before layer l it asks sites->layer_tokens(l, x) and
+  // inside it sites->kv_prefix(l, B); `sites` may be null (the plain frozen model).
+  at::Tensor forward(const at::Tensor& x, DeltaSites* sites = nullptr);
+
+  const TransformerOptions& options() const { return options_; }
+  // Registered as "resblocks" (resblocks.0, resblocks.1, ...).
+  torch::nn::ModuleList resblocks{nullptr};
+
+ private:
+  TransformerOptions options_;
+};
+TORCH_MODULE(Transformer);
+
+}  // namespace vlprompt::nn

@@ -1,0 +1,34 @@
+// vlprompt models: the architectures in models/configs (the folder is the registry).
+#include <cstdio>
+
+#include "models/clip/load_clip.h"
+#include "tools/cli/command.h"
+
+namespace vlprompt::cli {
+namespace {
+
+Runner setup_models(CLI::App& app) {
+  app.footer("Example:\n  vlprompt models");
+  return [] {
+    std::printf("%-12s %-16s %6s %6s %6s %6s\n", "name", "image tower", "res", "width", "layers", "embed");
+    for (const auto& name : models::list_configs()) {
+      const models::ClipConfig c = models::load_config(name);
+      const int64_t layers = c.vision.type == "vit" ? c.vision.layers : [&] {
+        int64_t s = 0;
+        for (int64_t l : c.vision.resnet_layers) s += l;
+        return s;
+      }();
+      std::printf("%-12s %-16s %6lld %6lld %6lld %6lld\n", name.c_str(), c.vision.type.c_str(),
+                  static_cast<long long>(c.vision.image_resolution),
+                  static_cast<long long>(c.vision.width), static_cast<long long>(layers),
+                  static_cast<long long>(c.embed_dim));
+    }
+    return 0;
+  };
+}
+
+}  // namespace
+
+VLPROMPT_COMMAND(models, "list the model architectures (models/configs)", setup_models);
+
+}  // namespace vlprompt::cli

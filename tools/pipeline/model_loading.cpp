@@ -1,0 +1,37 @@
+#include "tools/pipeline/model_loading.h"
+
+#include <iostream>
+
+namespace vlprompt::pipeline {
+
+void add_model_options(CLI::App& app, ModelArgs& args) {
+  app.add_option("--model", args.model,
+                 "OpenAI .pt archive, Hugging Face CLIP folder, vlprompt .safetensors, or a "
+                 "config name from models/configs (random weights)")
+      ->required();
+  app.add_option("--vocab", args.vocab,
+                 "BPE vocabulary (bpe_simple_vocab_16e6.txt.gz or HF vocab.json); default: beside "
+                 "the model, then $VLPROMPT_HOME");
+  app.add_option("--init-seed", args.seed, "seed for a config name's random weights")
+      ->default_val(0);
+}
+
+models::LoadedClip load_model_only(const ModelArgs& args) {
+  models::LoadedClip clip = models::load_clip(args.model, args.seed);
+  std::cerr << "[vlprompt] model: " << clip.source << " (" << clip.format << ", fingerprint "
+            << clip.model->fingerprint() << ")\n";
+  if (clip.format == "init") {
+    std::cerr << "[vlprompt] NOTE: these are randomly initialised weights, not pretrained CLIP; "
+                 "numbers from them say nothing about CLIP's accuracy.\n";
+  }
+  return clip;
+}
+
+ModelBundle load_model_bundle(const ModelArgs& args) {
+  models::LoadedClip clip = load_model_only(args);
+  const std::string model_path = clip.format == "init" ? "" : args.model;
+  const std::string vocab = text::find_vocab(args.vocab.empty() ? clip.vocab : args.vocab, model_path);
+  return ModelBundle{std::move(clip), text::ClipTokenizer::from_file(vocab)};
+}
+
+}  // namespace vlprompt::pipeline
