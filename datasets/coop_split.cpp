@@ -1,8 +1,8 @@
 #include "datasets/coop_split.h"
 
 #include <algorithm>
-#include <map>
 #include <nlohmann/json.hpp>
+#include <utility>
 #include <vector>
 
 #include "datasets/paths.h"
@@ -55,9 +55,10 @@ DatasetSplit read_coop_split(const std::string& json_path, const std::string& im
   if (!doc.is_object()) throw FileError(json_path, "expected an object with train/val/test lists");
   if (!doc.contains(split)) throw FileError(json_path, "has no '" + split + "' list");
 
-  std::map<std::string, std::vector<Entry>> splits;
+  // In train, val, test order, so errors point at the first occurrence a reader would find.
+  std::vector<std::pair<std::string, std::vector<Entry>>> splits;
   for (const char* name : {"train", "val", "test"}) {
-    if (doc.contains(name)) splits[name] = parse_entries(doc[name], json_path, name);
+    if (doc.contains(name)) splits.emplace_back(name, parse_entries(doc[name], json_path, name));
   }
 
   // Class names from every split, checked for agreement, so a name typo anywhere is caught.
@@ -102,7 +103,12 @@ DatasetSplit read_coop_split(const std::string& json_path, const std::string& im
     std::replace(n.begin(), n.end(), '_', ' ');
     out.classnames.push_back(n);
   }
-  const auto& entries = splits[split];
+  const std::vector<Entry>* chosen = nullptr;
+  for (const auto& [name, entries] : splits) {
+    if (name == split) chosen = &entries;
+  }
+  if (chosen == nullptr) throw FileError(json_path, "'" + split + "' is not train, val or test");
+  const std::vector<Entry>& entries = *chosen;
   out.items.reserve(entries.size());
   for (size_t i = 0; i < entries.size(); ++i) {
     std::string path = join_path(image_dir, entries[i].rel_path);

@@ -52,7 +52,9 @@ std::string resolve_dir(const CatalogEntry& entry, const std::string& data_root)
 void check_split_offered(const CatalogEntry& entry, const std::string& split) {
   if (entry.layout == "coop_split" || entry.splits.count(split)) return;
   std::string offered;
-  for (const auto& [name, where] : entry.splits) offered += (offered.empty() ? "" : ", ") + name;
+  for (const char* name : {"train", "val", "test"}) {
+    if (entry.splits.count(name)) offered += (offered.empty() ? "" : ", ") + std::string(name);
+  }
   std::string msg = "dataset '" + entry.name + "' (layout " + entry.layout + ") has no '" + split +
                     "' split; it offers: " + offered + ".";
   if (split == "val") {

@@ -25,7 +25,7 @@ class Section {
  public:
   Section(const json& root, const std::string& name, const json& defaults, const std::string& path)
       : name_(name), defaults_(defaults), path_(path) {
-    for (const std::string key : {name, name + "_dict"}) {
+    for (const std::string& key : {name, name + "_dict"}) {
       if (root.contains(key) && root[key].is_object()) {
         obj_ = root[key];
         return;

@@ -1,6 +1,7 @@
 // A Delta owns small trainable tensors and fills a frozen backbone's sites (nn::DeltaSites); it
 // never changes backbone code. Deltas are torch modules, so their tensors are registered
-// parameters/buffers and the delta file holds exactly named_parameters().
+// parameters/buffers; the delta file holds exactly their parameters (never a backbone tensor, so a
+// delta must not register the backbone it reads from as a submodule).
 #pragma once
 
 #include <torch/nn/module.h>
@@ -9,6 +10,7 @@
 #include <memory>
 #include <string>
 
+#include "src/core/safetensors.h"
 #include "src/nn/delta_sites.h"
 
 namespace vlprompt::delta {
@@ -28,6 +30,15 @@ class Delta : public torch::nn::Module {
   // Hyper-parameters that define the delta's shape (n_ctx, csc, position, ...), as strings;
   // stored in the delta file's metadata and needed to rebuild it.
   virtual std::map<std::string, std::string> hyperparameters() const = 0;
+
+  // The delta's parameters as the delta file names them, "<member>.<param>". A lone delta is its
+  // own member, named after its method ("coop.ctx"); a DeltaStack names its members. The tensors
+  // are the parameters themselves (not copies).
+  virtual core::TensorMap named_tensors() const;
+
+  // Copies `tensors` (named as named_tensors() names them) into this delta's parameters. A
+  // missing, unexpected or mis-shaped tensor is a FileError naming `source` and the tensor.
+  void load_named_tensors(const core::TensorMap& tensors, const std::string& source);
 
  private:
   std::string method_;

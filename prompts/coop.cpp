@@ -1,0 +1,216 @@
+#include "prompts/coop.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <algorithm>
+
+#include "prompts/coop_layout.h"
+#include "src/core/error.h"
+
+namespace vlprompt::prompts {
+
+// The text tower's input-token site: writes every context vector into its (row, column) slot
+// with one index_put, for all classes and all three class-token positions alike.
+class CoOpTextSites : public nn::DeltaSites {
+ public:
+  explicit CoOpTextSites(CoOpImpl& coop) : coop_(coop) {}
+
+  at::Tensor input_tokens(const at::Tensor& tokens, const at::Tensor& token_ids) override {
+    const int64_t num_classes = coop_.token_ids_.size(0);
+    if (tokens.dim() != 3 || tokens.size(0) != num_classes ||
+        tokens.size(1) <= coop_.last_ctx_col_) {
+      throw Error("coop: the text tower ran on tokens " + c10::str(tokens.sizes()) +
+                  " but CoOp built " + std::to_string(num_classes) + " class prompts " +
+                  c10::str(coop_.token_ids_.sizes()) + " (encode CoOp's token_ids())");
+    }
+    const int64_t width = tokens.size(2);
+    // Unified context repeats per class in (class, context index) order, as rows/cols are laid
+    // out; a class-specific context already is in that order.
+    const at::Tensor values =
+        coop_.options_.csc() ? coop_.ctx.reshape({-1, width}) : coop_.ctx.repeat({num_classes, 1});
+    c10::List<c10::optional<at::Tensor>> index;
+    index.push_back(coop_.ctx_rows_);
+    index.push_back(coop_.ctx_cols_);
+    return at::index_put(tokens, index, values.to(tokens.scalar_type()));
+  }
+
+ private:
+  CoOpImpl& coop_;
+};
+
+namespace {
+
+std::string spaces_for_underscores(std::string text) {
+  std::replace(text.begin(), text.end(), '_', ' ');
+  return text;
+}
+
+std::string join_names(const std::vector<std::string>& names) {
+  std::string out;
+  const size_t shown = std::min<size_t>(names.size(), 8);
+  for (size_t i = 0; i < shown; ++i) out += (i ? ", " : "") + names[i];
+  if (names.size() > shown) out += ", ... (" + std::to_string(names.size()) + " in all)";
+  return out;
+}
+
+}  // namespace
+
+CoOpImpl::CoOpImpl(CoOpOptions options, models::Clip clip,
+                   std::shared_ptr<const text::ClipTokenizer> tokenizer,
+                   const std::vector<std::string>& classnames)
+    : Delta("coop"),
+      options_(std::move(options)),
+      clip_(std::move(clip)),
+      tokenizer_(std::move(tokenizer)),
+      text_sites_(std::make_unique<CoOpTextSites>(*this)) {
+  if (!clip_) throw Error("coop: no CLIP model given");
+  if (!tokenizer_) throw Error("coop: no tokenizer given");
+  check_class_token_position(options_.class_token_position());
+  if (classnames.empty()) throw Error("coop: the class list is empty");
+  if (!options_.ctx_init().empty()) {
+    options_.ctx_init(spaces_for_underscores(options_.ctx_init()));
+    prefix_ids_ = tokenizer_->encode(options_.ctx_init());
+    if (prefix_ids_.empty()) {
+      throw Error("coop: ctx_init '" + options_.ctx_init() + "' has no tokens");
+    }
+    options_.n_ctx(static_cast<int64_t>(prefix_ids_.size()));
+    prefix_text_ = options_.ctx_init();
+  } else {
+    if (options_.n_ctx() <= 0) {
+      throw Error("coop: n_ctx is " + std::to_string(options_.n_ctx()) + ", expected >= 1");
+    }
+    // The reference's placeholder words; their ids sit under the context and are overwritten.
+    prefix_text_ = "X";
+    for (int64_t i = 1; i < options_.n_ctx(); ++i) prefix_text_ += " X";
+  }
+  if (!(options_.init_std() > 0)) {
+    throw Error("coop: init_std is " + c10::str(options_.init_std()) + ", expected > 0");
+  }
+  const at::Device device = clip_->parameters().front().device();
+  const int64_t context = clip_->config().text.context_length;
+  token_ids_ = register_buffer("token_ids", at::zeros({1, context}, at::kLong).to(device));
+  ctx_rows_ = register_buffer("ctx_rows", at::zeros({1}, at::kLong).to(device));
+  ctx_cols_ = register_buffer("ctx_cols", at::zeros({1}, at::kLong).to(device));
+  set_classnames(classnames);
+  ctx = register_parameter("ctx", initial_context(static_cast<int64_t>(classnames.size())));
+}
+
+CoOpImpl::~CoOpImpl() = default;
+
+at::Tensor CoOpImpl::initial_context(int64_t num_classes) {
+  const int64_t n_ctx = options_.n_ctx();
+  const int64_t width = clip_->config().text.width;
+  const at::Device device = token_ids_.device();
+  at::NoGradGuard no_grad;
+  at::Tensor init;
+  if (!options_.ctx_init().empty()) {
+    // The words' own embeddings. (With csc each class starts from them; the reference code
+    // silently drops csc when ctx_init is set.)
+    const at::Tensor ids = at::tensor(prefix_ids_, at::kLong).view({1, n_ctx}).to(device);
+    init = clip_->embed_tokens(ids)[0].to(at::kFloat).clone();
+    if (options_.csc()) init = init.unsqueeze(0).repeat({num_classes, 1, 1});
+  } else {
+    auto generator = at::make_generator<at::CPUGeneratorImpl>(options_.seed());
+    const std::vector<int64_t> shape = options_.csc()
+                                           ? std::vector<int64_t>{num_classes, n_ctx, width}
+                                           : std::vector<int64_t>{n_ctx, width};
+    init = at::empty(shape, at::kFloat).normal_(0.0, options_.init_std(), generator).to(device);
+  }
+  return init;
+}
+
+void CoOpImpl::set_classnames(const std::vector<std::string>& classnames) {
+  if (options_.csc() && ctx.defined() && classnames != classnames_) {
+    throw Error("coop: this class-specific context was trained on " +
+                std::to_string(classnames_.size()) + " classes [" + join_names(classnames_) +
+                "] and cannot be applied to " + std::to_string(classnames.size()) + " classes [" +
+                join_names(classnames) +
+                "]; only a unified context (csc false) transfers to other classes");
+  }
+  CoOpLayout layout =
+      coop_layout(*tokenizer_, prefix_text_, options_.n_ctx(), classnames,
+                  options_.class_token_position(), clip_->config().text.context_length);
+  // set_ swaps the data under the registered buffers, so module.to() and buffers() still see them.
+  at::NoGradGuard no_grad;
+  const at::Device device = token_ids_.device();
+  token_ids_.set_(layout.token_ids.to(device));
+  ctx_rows_.set_(layout.rows.to(device));
+  ctx_cols_.set_(layout.cols.to(device));
+  last_ctx_col_ = layout.cols.max().item<int64_t>();
+  classnames_ = classnames;
+}
+
+at::Tensor CoOpImpl::text_features(bool full_length) {
+  return clip_->encode_text(token_ids_, sites(delta::Tower::kText), full_length);
+}
+
+nn::DeltaSites* CoOpImpl::sites(delta::Tower tower) {
+  return tower == delta::Tower::kText ? text_sites_.get() : nullptr;
+}
+
+std::map<std::string, std::string> CoOpImpl::hyperparameters() const {
+  return {{"n_ctx", std::to_string(options_.n_ctx())},
+          {"ctx_init", options_.ctx_init()},
+          {"csc", options_.csc() ? "true" : "false"},
+          {"class_token_position", options_.class_token_position()},
+          {"init_std", c10::str(options_.init_std())},
+          {"seed", std::to_string(options_.seed())}};
+}
+
+namespace {
+
+int64_t parse_int(const std::string& key, const std::string& value) {
+  try {
+    size_t used = 0;
+    const long long v = std::stoll(value, &used);
+    if (used == value.size()) return v;
+  } catch (const std::exception&) {
+  }
+  throw Error("coop: " + key + " is '" + value + "', expected an integer");
+}
+
+double parse_double(const std::string& key, const std::string& value) {
+  try {
+    size_t used = 0;
+    const double v = std::stod(value, &used);
+    if (used == value.size()) return v;
+  } catch (const std::exception&) {
+  }
+  throw Error("coop: " + key + " is '" + value + "', expected a number");
+}
+
+bool parse_bool(const std::string& key, const std::string& value) {
+  if (value == "true" || value == "True") return true;
+  if (value == "false" || value == "False") return false;
+  throw Error("coop: " + key + " is '" + value + "', expected true or false");
+}
+
+}  // namespace
+
+CoOpOptions coop_options_from(const std::map<std::string, std::string>& hyperparameters) {
+  CoOpOptions o;
+  for (const auto& [key, value] : hyperparameters) {
+    if (key == "n_ctx") {
+      o.n_ctx(parse_int(key, value));
+    } else if (key == "ctx_init") {
+      o.ctx_init(value);
+    } else if (key == "csc") {
+      o.csc(parse_bool(key, value));
+    } else if (key == "class_token_position") {
+      check_class_token_position(value);
+      o.class_token_position(value);
+    } else if (key == "init_std") {
+      o.init_std(parse_double(key, value));
+    } else if (key == "seed") {
+      const int64_t seed = parse_int(key, value);
+      if (seed < 0) throw Error("coop: seed is " + value + ", expected >= 0");
+      o.seed(static_cast<uint64_t>(seed));
+    } else {
+      throw Error("coop: unknown key '" + key +
+                  "' (known: n_ctx, ctx_init, csc, class_token_position, init_std, seed)");
+    }
+  }
+  return o;
+}
+
+}  // namespace vlprompt::prompts

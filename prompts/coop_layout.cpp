@@ -1,0 +1,90 @@
+#include "prompts/coop_layout.h"
+
+#include <algorithm>
+
+#include "src/core/error.h"
+
+namespace vlprompt::prompts {
+namespace {
+
+using text::ClipTokenizer;
+
+std::string spaces_for_underscores(std::string name) {
+  std::replace(name.begin(), name.end(), '_', ' ');
+  return name;
+}
+
+// How many context vectors come before the class tokens: every layout is
+// [SOS][ctx 0..h-1][class][ctx h..n-1][. EOS], with h = n (end), n / 2 (middle) or 0 (front).
+int64_t context_before_class(const std::string& position, int64_t n_ctx) {
+  if (position == "end") return n_ctx;
+  if (position == "middle") return n_ctx / 2;
+  return 0;
+}
+
+}  // namespace
+
+void check_class_token_position(const std::string& position) {
+  if (position != "end" && position != "middle" && position != "front") {
+    throw Error("coop: class_token_position is '" + position +
+                "', expected one of: end, middle, front");
+  }
+}
+
+CoOpLayout coop_layout(const ClipTokenizer& tokenizer, const std::string& prefix_text,
+                       int64_t n_ctx, const std::vector<std::string>& classnames,
+                       const std::string& position, int64_t context_length) {
+  check_class_token_position(position);
+  if (classnames.empty()) throw Error("coop: the class list is empty");
+  const std::vector<int64_t> prefix_ids = tokenizer.encode(prefix_text);
+  if (static_cast<int64_t>(prefix_ids.size()) != n_ctx) {
+    throw Error("coop: context text '" + prefix_text + "' is " + std::to_string(prefix_ids.size()) +
+                " tokens, expected n_ctx = " + std::to_string(n_ctx));
+  }
+  // The reference tokenizes "<prefix> <name>." and takes the class as the first len(encode(name))
+  // tokens after the prefix; doing the same keeps names ending in punctuation identical.
+  std::vector<std::string> names, prompts;
+  for (const auto& raw : classnames) {
+    names.push_back(spaces_for_underscores(raw));
+    prompts.push_back(prefix_text + " " + names.back() + ".");
+  }
+  const at::Tensor end_ids = tokenizer.tokenize(prompts, context_length, /*truncate=*/false);
+  const int64_t num_classes = end_ids.size(0);
+  const int64_t length = end_ids.size(1);
+  at::Tensor ids = at::zeros_like(end_ids);
+  auto src = end_ids.accessor<int64_t, 2>();
+  auto dst = ids.accessor<int64_t, 2>();
+  std::vector<int64_t> rows, cols;
+  rows.reserve(num_classes * n_ctx);
+  cols.reserve(num_classes * n_ctx);
+  const int64_t before = context_before_class(position, n_ctx);
+  const int64_t tail_begin = 1 + n_ctx;
+  for (int64_t c = 0; c < num_classes; ++c) {
+    int64_t eos = 0;
+    while (eos < length && src[c][eos] != ClipTokenizer::kEndOfText) ++eos;
+    bool prefix_intact = eos < length && eos >= tail_begin;
+    for (int64_t j = 0; prefix_intact && j < n_ctx; ++j) {
+      prefix_intact = src[c][1 + j] == prefix_ids[j];
+    }
+    if (!prefix_intact) {
+      throw Error("coop: prompt '" + prompts[c] + "' does not start with the " +
+                  std::to_string(n_ctx) + " tokens of '" + prefix_text + "'");
+    }
+    const int64_t name_len = std::min<int64_t>(tokenizer.encode(names[c]).size(), eos - tail_begin);
+    int64_t p = 0;
+    dst[c][p++] = ClipTokenizer::kStartOfText;
+    auto place_context = [&](int64_t j) {
+      dst[c][p] = src[c][1 + j];
+      rows.push_back(c);
+      cols.push_back(p++);
+    };
+    for (int64_t j = 0; j < before; ++j) place_context(j);
+    for (int64_t k = 0; k < name_len; ++k) dst[c][p++] = src[c][tail_begin + k];
+    for (int64_t j = before; j < n_ctx; ++j) place_context(j);
+    for (int64_t q = tail_begin + name_len; q <= eos; ++q) dst[c][p++] = src[c][q];
+  }
+  const auto long_opts = at::TensorOptions().dtype(at::kLong);
+  return {ids, at::tensor(rows, long_opts), at::tensor(cols, long_opts)};
+}
+
+}  // namespace vlprompt::prompts

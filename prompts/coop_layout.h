@@ -1,0 +1,32 @@
+// Where CoOp's context vectors sit in each class prompt. Positions are computed from token
+// counts (the class name's own token length, as the reference code does), never by searching for
+// a placeholder id: a class name may contain the placeholder word.
+#pragma once
+
+#include <ATen/ATen.h>
+
+#include <string>
+#include <vector>
+
+#include "src/text/clip_tokenizer.h"
+
+namespace vlprompt::prompts {
+
+struct CoOpLayout {
+  at::Tensor token_ids;  // [C, context_length] int64: SOS, prompt, EOS, zero padding
+  at::Tensor rows;       // [C * n_ctx] int64, ordered (class, context index)
+  at::Tensor cols;       // [C * n_ctx] int64
+};
+
+// `prefix_text` is the text standing at the context positions ("X X X X" or ctx_init), which
+// must tokenize to exactly `n_ctx` tokens; `position` is "end", "middle" or "front". Class names
+// read '_' as a space. Prompts are "<prefix_text> <name>." with the class tokens moved as
+// `position` says; a prompt longer than `context_length` is an Error naming it.
+CoOpLayout coop_layout(const text::ClipTokenizer& tokenizer, const std::string& prefix_text,
+                       int64_t n_ctx, const std::vector<std::string>& classnames,
+                       const std::string& position, int64_t context_length);
+
+// Throws unless `position` is "end", "middle" or "front".
+void check_class_token_position(const std::string& position);
+
+}  // namespace vlprompt::prompts

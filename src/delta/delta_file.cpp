@@ -1,0 +1,120 @@
+#include "src/delta/delta_file.h"
+
+#include "src/core/error.h"
+
+namespace vlprompt::delta {
+namespace {
+
+using nlohmann::json;
+
+const std::string& required(const core::Metadata& metadata, const std::string& key,
+                            const std::string& path) {
+  auto it = metadata.find(key);
+  if (it == metadata.end()) {
+    throw FileError(path, "metadata key '" + key + "' is missing (a vlprompt delta file has it)");
+  }
+  return it->second;
+}
+
+json parse_json(const std::string& text, const std::string& key, const std::string& path) {
+  try {
+    return json::parse(text);
+  } catch (const json::exception& e) {
+    throw FileError(path, "metadata key '" + key + "' is not valid JSON (" + e.what() + "): '" +
+                              text.substr(0, 200) + "'");
+  }
+}
+
+}  // namespace
+
+void write_delta(const std::string& path, const core::TensorMap& tensors,
+                 const DeltaFileInfo& info) {
+  if (tensors.empty()) throw FileError(path, "refusing to write a delta file with no tensors");
+  if (info.method.empty()) throw FileError(path, "delta file info has no method name");
+  json hyper = json::object();
+  for (const auto& [k, v] : info.hyperparameters) hyper[k] = v;
+  core::Metadata metadata{
+      {"format", kDeltaFormat},
+      {"format_version", kDeltaFormatVersion},
+      {"method", info.method},
+      {"hyperparameters", hyper.dump()},
+      {"backbone", info.backbone},
+      {"backbone_fingerprint", info.backbone_fingerprint},
+      {"tokenizer", info.tokenizer},
+      {"classnames", json(info.classnames).dump()},
+      {"template", info.prompt_template},
+      {"training", info.training.dump()},
+  };
+  core::TensorMap detached;
+  for (const auto& [name, t] : tensors) detached[name] = t.detach();
+  core::write_safetensors(path, detached, metadata);
+}
+
+void write_delta(const std::string& path, const Delta& delta, DeltaFileInfo info) {
+  info.method = delta.method();
+  info.hyperparameters = delta.hyperparameters();
+  write_delta(path, delta.named_tensors(), info);
+}
+
+DeltaFile read_delta(const std::string& path) {
+  core::TensorFile file = core::read_safetensors(path);
+  const core::Metadata& m = file.metadata;
+  const std::string& format = required(m, "format", path);
+  if (format != kDeltaFormat) {
+    throw FileError(path, "metadata 'format' is '" + format + "', expected '" + kDeltaFormat +
+                              "' (not a vlprompt delta file)");
+  }
+  const std::string& version = required(m, "format_version", path);
+  if (version != kDeltaFormatVersion) {
+    throw FileError(path, "metadata 'format_version' is '" + version + "', this build reads '" +
+                              kDeltaFormatVersion + "'");
+  }
+  DeltaFile out;
+  DeltaFileInfo& info = out.info;
+  info.source = path;
+  info.method = required(m, "method", path);
+  info.backbone = required(m, "backbone", path);
+  info.backbone_fingerprint = required(m, "backbone_fingerprint", path);
+  info.tokenizer = required(m, "tokenizer", path);
+  info.prompt_template = required(m, "template", path);
+
+  const json hyper = parse_json(required(m, "hyperparameters", path), "hyperparameters", path);
+  if (!hyper.is_object()) throw FileError(path, "metadata 'hyperparameters' must be a JSON object");
+  for (const auto& [k, v] : hyper.items()) {
+    if (!v.is_string()) {
+      throw FileError(path, "metadata 'hyperparameters' entry '" + k + "' is " + v.dump() +
+                                ", expected a string");
+    }
+    info.hyperparameters[k] = v.get<std::string>();
+  }
+  const json names = parse_json(required(m, "classnames", path), "classnames", path);
+  if (!names.is_array()) throw FileError(path, "metadata 'classnames' must be a JSON list");
+  for (const auto& n : names) {
+    if (!n.is_string()) {
+      throw FileError(path, "metadata 'classnames' holds " + n.dump() + ", expected strings");
+    }
+    info.classnames.push_back(n.get<std::string>());
+  }
+  info.training = parse_json(required(m, "training", path), "training", path);
+  if (file.tensors.empty()) throw FileError(path, "delta file holds no tensors");
+  out.tensors = std::move(file.tensors);
+  return out;
+}
+
+void check_backbone(const DeltaFileInfo& info, const std::string& fingerprint,
+                    const std::string& name) {
+  if (info.backbone_fingerprint == fingerprint) return;
+  const std::string where = info.source.empty() ? "delta" : info.source;
+  std::string message = "this " + info.method + " delta was trained on backbone '" + info.backbone +
+                        "' (fingerprint " + info.backbone_fingerprint +
+                        "), but the loaded backbone is '" + name + "' (fingerprint " + fingerprint +
+                        ")";
+  if (info.backbone == name) {
+    message += ": same name, different weights";
+  } else {
+    message += ": load the '" + info.backbone + "' weights to use this delta";
+  }
+  throw FileError(where, message);
+}
+
+}  // namespace vlprompt::delta

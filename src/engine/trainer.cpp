@@ -1,0 +1,297 @@
+#include "src/engine/trainer.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+
+#include "src/core/error.h"
+#include "src/engine/evaluate.h"
+#include "src/engine/interrupt.h"
+
+namespace vlprompt::engine {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+uint64_t splitmix64(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ull;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
+
+// Every epoch draws from generators seeded by (seed, epoch, stream) alone, so a resumed run
+// replays epoch e exactly as an uninterrupted one would, with no generator state saved.
+// Stream 0 shuffles; stream 1 seeds the global generator for whatever the method draws
+// (dropout, noise).
+uint64_t epoch_seed(int64_t seed, int64_t epoch, uint64_t stream) {
+  return splitmix64(splitmix64(static_cast<uint64_t>(seed)) ^
+                    splitmix64(static_cast<uint64_t>(epoch) * 2 + stream));
+}
+
+// Detached CPU copies: the method's own tensors keep changing after this.
+core::TensorMap snapshot(const core::TensorMap& state) {
+  core::TensorMap out;
+  for (const auto& [name, t] : state) {
+    out[name] = t.detach().to(t.options().device(at::kCPU), /*non_blocking=*/false, /*copy=*/true);
+  }
+  return out;
+}
+
+std::string epoch_of(int64_t epoch, int64_t max_epoch) {
+  return std::to_string(epoch + 1) + "/" + std::to_string(max_epoch);
+}
+
+nlohmann::json optimizer_json(const OptimizerOptions& o) {
+  return {{"name", o.name()},
+          {"lr", o.lr()},
+          {"weight_decay", o.weight_decay()},
+          {"momentum", o.momentum()},
+          {"dampening", o.dampening()},
+          {"nesterov", o.nesterov()},
+          {"beta1", o.beta1()},
+          {"beta2", o.beta2()},
+          {"eps", o.eps()}};
+}
+
+}  // namespace
+
+Select parse_select(const std::string& name) {
+  if (name == "last") return Select::kLast;
+  if (name == "best_val") return Select::kBestVal;
+  throw Error("select: unknown value '" + name + "'; expected last or best_val");
+}
+
+std::string select_name(Select select) { return select == Select::kBestVal ? "best_val" : "last"; }
+
+struct Trainer::Run {
+  Method& method;
+  TrainData& train;
+  EvalData* val;
+  std::unique_ptr<Optimizer> optimizer;
+  LrSchedule schedule;
+  nlohmann::json options;
+  ProgressMode progress;
+  std::vector<EpochRecord> history;
+  core::TensorMap best_state;
+  int64_t best_epoch = 0;
+  double best_val_top1 = 0;
+  int64_t checkpoint_epoch = 0;
+};
+
+Trainer::Trainer(TrainerOptions options) : options_(std::move(options)) {}
+
+TrainResult Trainer::fit(Method& method, TrainData& train, EvalData* val) {
+  if (has_checkpoint(options_.run_dir())) {
+    throw FileError(checkpoint_dir(options_.run_dir()),
+                    "this run folder already holds a checkpoint; resume it or choose a new folder");
+  }
+  return run(method, train, val, nullptr);
+}
+
+TrainResult Trainer::resume(Method& method, TrainData& train, EvalData* val) {
+  const Checkpoint checkpoint = load_checkpoint(options_.run_dir());
+  check_resumable(checkpoint, method, train);
+  return run(method, train, val, &checkpoint);
+}
+
+void Trainer::validate(const TrainData& train, const EvalData* val) const {
+  const auto positive = [](const char* name, int64_t value) {
+    if (value < 1)
+      throw Error(std::string("trainer: ") + name + " must be >= 1, got " + std::to_string(value));
+  };
+  positive("max_epoch", options_.max_epoch());
+  positive("batch_size", options_.batch_size());
+  positive("checkpoint_every", options_.checkpoint_every());
+  positive("training set size", train.size());
+  if (options_.select() == Select::kBestVal && val == nullptr) {
+    throw Error(
+        "trainer: select=best_val needs val data, and there is none (test data is never "
+        "used to pick a model); give a val split or use select=last");
+  }
+  check_precision(options_.precision(), options_.device());
+}
+
+nlohmann::json Trainer::trajectory_options(const TrainData& train) const {
+  const ScheduleOptions& s = options_.schedule();
+  return {
+      {"max_epoch", options_.max_epoch()},
+      {"batch_size", options_.batch_size()},
+      {"seed", options_.seed()},
+      {"drop_last", options_.drop_last()},
+      {"select", select_name(options_.select())},
+      {"precision", precision_name(options_.precision())},
+      {"train_size", train.size()},
+      {"optimizer", optimizer_json(options_.optimizer())},
+      {"schedule",
+       {{"name", s.name()}, {"warmup_epochs", s.warmup_epochs()}, {"warmup_lr", s.warmup_lr()}}}};
+}
+
+void Trainer::check_resumable(const Checkpoint& checkpoint, const Method& method,
+                              const TrainData& train) const {
+  const std::string where = checkpoint_dir(options_.run_dir()) + "/checkpoint.json";
+  if (checkpoint.method != method.name()) {
+    throw FileError(where, "the checkpoint is of method '" + checkpoint.method +
+                               "', this run trains '" + method.name() + "'");
+  }
+  for (const auto& [key, value] : trajectory_options(train).items()) {
+    const nlohmann::json saved = checkpoint.options.value(key, nlohmann::json());
+    if (saved != value) {
+      throw FileError(where, "cannot resume: '" + key + "' is " + value.dump() + " now but " +
+                                 saved.dump() + " in the checkpoint");
+    }
+  }
+}
+
+TrainResult Trainer::run(Method& method, TrainData& train, EvalData* val, const Checkpoint* from) {
+  validate(train, val);
+  std::filesystem::create_directories(options_.run_dir());
+  // Restore before collecting parameters, so the optimizer sees the tensors training will use.
+  if (from) method.load_state(from->method_state);
+  Run r{method,
+        train,
+        val,
+        make_optimizer(options_.optimizer(), method.trainable_parameters()),
+        LrSchedule(options_.schedule(), options_.optimizer().lr(), options_.max_epoch()),
+        trajectory_options(train),
+        resolve_progress_mode(options_.progress())};
+  if (from) {
+    r.optimizer->load_state(from->optimizer_state);
+    r.history = from->history;
+    r.best_state = from->best_state;
+    r.best_epoch = from->best_epoch;
+    r.best_val_top1 = from->best_val_top1;
+    r.checkpoint_epoch = from->epoch;
+  }
+  InterruptGuard interrupt_guard;
+  for (int64_t epoch = r.checkpoint_epoch; epoch < options_.max_epoch(); ++epoch) {
+    if (interrupt_requested() || !train_epoch(r, epoch))
+      return finish(r, TrainStatus::kInterrupted);
+  }
+  return finish(r, TrainStatus::kCompleted);
+}
+
+bool Trainer::train_epoch(Run& r, int64_t epoch) {
+  const auto start = Clock::now();
+  const int64_t n = r.train.size(), batch_size = options_.batch_size();
+  const bool drop = options_.drop_last() && n >= batch_size;
+  const int64_t num_batches = drop ? n / batch_size : (n + batch_size - 1) / batch_size;
+  const at::Tensor order = at::randperm(
+      n, at::make_generator<at::CPUGeneratorImpl>(epoch_seed(options_.seed(), epoch, 0)),
+      at::kLong);
+  at::manual_seed(epoch_seed(options_.seed(), epoch, 1));
+  const double lr = r.schedule.lr_at(epoch);
+  r.optimizer->set_lr(lr);
+  r.method.set_training(true);
+
+  const at::Device device = options_.device();
+  Progress progress(r.progress, "epoch " + epoch_of(epoch, options_.max_epoch()), num_batches);
+  double loss_sum = 0;
+  int64_t seen = 0;
+  at::Tensor correct = at::zeros({}, at::TensorOptions(device).dtype(at::kLong));
+  for (int64_t b = 0; b < num_batches; ++b) {
+    const int64_t* ids = order.data_ptr<int64_t>() + b * batch_size;
+    const std::vector<int64_t> indices(ids, ids + std::min(batch_size, n - b * batch_size));
+    const Batch batch = to_device(r.train.batch(indices, epoch), device);
+    at::Tensor logits, loss;
+    {
+      AutocastGuard autocast(options_.precision(), device);
+      logits = r.method.forward(batch);
+      loss = r.method.loss(logits, batch);
+    }
+    const double value = loss.item<double>();  // one sync per batch: NaN must stop before the step
+    if (!std::isfinite(value)) {
+      const std::string kept = r.checkpoint_epoch > 0
+                                   ? "the last good checkpoint (epoch " +
+                                         std::to_string(r.checkpoint_epoch) + ") is kept in " +
+                                         checkpoint_dir(options_.run_dir())
+                                   : "no checkpoint was written yet";
+      throw Error(r.method.name() + ": loss is " + std::to_string(value) + " at epoch " +
+                  epoch_of(epoch, options_.max_epoch()) + ", batch " + std::to_string(b + 1) + "/" +
+                  std::to_string(num_batches) + "; training stopped and " + kept);
+    }
+    r.optimizer->zero_grad();
+    loss.backward();
+    r.optimizer->step();
+    loss_sum += value;
+    seen += batch.labels.size(0);
+    correct += logits.detach().argmax(-1).eq(batch.labels).sum();
+    char status[64];
+    std::snprintf(status, sizeof(status), "loss %.4f", value);
+    progress.update(b + 1, status);
+    if (interrupt_requested()) {
+      progress.finish(status);
+      if (r.progress != ProgressMode::kOff) {
+        std::fprintf(stderr,
+                     "Interrupted in epoch %s after batch %lld/%lld. The checkpoint of epoch %lld "
+                     "is kept in %s; resume from the run folder %s to continue.\n",
+                     epoch_of(epoch, options_.max_epoch()).c_str(), static_cast<long long>(b + 1),
+                     static_cast<long long>(num_batches),
+                     static_cast<long long>(r.checkpoint_epoch),
+                     checkpoint_dir(options_.run_dir()).c_str(), options_.run_dir().c_str());
+      }
+      return false;
+    }
+  }
+  progress.finish("");
+  EpochRecord record;
+  record.epoch = epoch + 1;
+  record.lr = lr;
+  record.loss = loss_sum / num_batches;
+  record.train_acc = 100.0 * correct.item<int64_t>() / seen;
+  record.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  finish_epoch(r, epoch, record);
+  return true;
+}
+
+void Trainer::finish_epoch(Run& r, int64_t epoch, EpochRecord record) {
+  const auto start = Clock::now();
+  if (r.val) {
+    const double top1 = evaluate(r.method, *r.val, options_.device(), options_.precision()).top1;
+    record.val_top1 = top1;
+    if (r.best_epoch == 0 || top1 > r.best_val_top1) {  // strict: a tie keeps the earlier epoch
+      r.best_epoch = record.epoch;
+      r.best_val_top1 = top1;
+      if (options_.select() == Select::kBestVal) r.best_state = snapshot(r.method.state());
+    }
+  }
+  record.seconds += std::chrono::duration<double>(Clock::now() - start).count();
+  r.history.push_back(record);
+  write_metrics(options_.run_dir(), r.history);
+  if ((epoch + 1) % options_.checkpoint_every() == 0 || epoch + 1 == options_.max_epoch()) {
+    save_checkpoint(options_.run_dir(),
+                    {r.method.name(), epoch + 1, r.method.state(), r.optimizer->state(),
+                     r.best_state, r.best_epoch, r.best_val_top1, r.history, r.options});
+    r.checkpoint_epoch = epoch + 1;
+  }
+  if (r.progress == ProgressMode::kOff) return;
+  char val[32] = "";
+  if (record.val_top1) std::snprintf(val, sizeof(val), "  val %.2f", *record.val_top1);
+  std::fprintf(stderr, "epoch %s  lr %.3e  loss %.4f  acc %.2f%s  (%s)\n",
+               epoch_of(epoch, options_.max_epoch()).c_str(), record.lr, record.loss,
+               record.train_acc, val, format_duration(record.seconds).c_str());
+}
+
+TrainResult Trainer::finish(Run& r, TrainStatus status) {
+  TrainResult out;
+  out.status = status;
+  out.history = r.history;
+  out.epochs_completed = static_cast<int64_t>(r.history.size());
+  out.best_epoch = r.best_epoch;
+  out.best_val_top1 = r.best_val_top1;
+  if (status == TrainStatus::kInterrupted) return out;
+  if (options_.select() == Select::kBestVal) {
+    out.final_state = r.best_state;
+    out.selected_epoch = r.best_epoch;
+    r.method.load_state(out.final_state);
+  } else {
+    out.final_state = snapshot(r.method.state());
+    out.selected_epoch = out.epochs_completed;
+  }
+  return out;
+}
+
+}  // namespace vlprompt::engine

@@ -1,0 +1,62 @@
+// Two tiny deltas whose sites are easy to tell apart, for testing composition without a backbone:
+// Scale multiplies (input and layer tokens) and gives a prefix of ones; Shift adds and gives a
+// prefix of twos. Applying them in the two orders gives different numbers.
+#pragma once
+
+#include <ATen/ATen.h>
+
+#include <map>
+#include <string>
+
+#include "src/delta/delta.h"
+
+namespace vlprompt::testing {
+
+class ScaleDeltaImpl : public delta::Delta, public nn::DeltaSites {
+ public:
+  explicit ScaleDeltaImpl(double scale, int64_t prefix = 1) : Delta("scale"), prefix_(prefix) {
+    scale_ = register_parameter("scale", at::full({1}, scale));
+  }
+  nn::DeltaSites* sites(delta::Tower tower) override {
+    return tower == delta::Tower::kText ? this : nullptr;
+  }
+  std::map<std::string, std::string> hyperparameters() const override {
+    return {{"prefix", std::to_string(prefix_)}};
+  }
+  at::Tensor input_tokens(const at::Tensor& tokens, const at::Tensor&) override {
+    return tokens * scale_;
+  }
+  int64_t inserted_tokens() const override { return 1; }
+  at::Tensor layer_tokens(int64_t, const at::Tensor& x) override { return x * scale_; }
+  std::optional<nn::KVPrefix> kv_prefix(int64_t, int64_t batch) override {
+    at::Tensor k = at::ones({batch, prefix_, 4});
+    return nn::KVPrefix{k, k * 10};
+  }
+  at::Tensor scale_;
+
+ private:
+  int64_t prefix_;
+};
+TORCH_MODULE(ScaleDelta);
+
+class ShiftDeltaImpl : public delta::Delta, public nn::DeltaSites {
+ public:
+  explicit ShiftDeltaImpl(double shift) : Delta("shift") {
+    shift_ = register_parameter("shift", at::full({1}, shift));
+  }
+  nn::DeltaSites* sites(delta::Tower) override { return this; }  // both towers
+  std::map<std::string, std::string> hyperparameters() const override { return {}; }
+  at::Tensor input_tokens(const at::Tensor& tokens, const at::Tensor&) override {
+    return tokens + shift_;
+  }
+  int64_t inserted_tokens() const override { return 2; }
+  at::Tensor layer_tokens(int64_t, const at::Tensor& x) override { return x + shift_; }
+  std::optional<nn::KVPrefix> kv_prefix(int64_t, int64_t batch) override {
+    at::Tensor k = at::full({batch, 2, 4}, 2.0);
+    return nn::KVPrefix{k, k * 10};
+  }
+  at::Tensor shift_;
+};
+TORCH_MODULE(ShiftDelta);
+
+}  // namespace vlprompt::testing

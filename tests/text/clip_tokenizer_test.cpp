@@ -1,0 +1,220 @@
+#include "src/text/clip_tokenizer.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+
+#include "src/core/error.h"
+#include "src/core/file_io.h"
+#include "tests/test_support.h"
+
+namespace vlprompt::text {
+namespace {
+
+using vlprompt::testing::shared_path;
+
+constexpr const char* kVocab = "data/clip/bpe_simple_vocab_16e6.txt.gz";
+constexpr const char* kReference = "data/clip/tokenizer_reference.json";
+
+// Loading takes ~0.1 s; share one tokenizer across the tests of this file.
+const ClipTokenizer& openai_tokenizer() {
+  static const ClipTokenizer tokenizer = ClipTokenizer::from_file(shared_path(kVocab));
+  return tokenizer;
+}
+
+nlohmann::json reference_cases() {
+  return nlohmann::json::parse(core::read_file(shared_path(kReference)))["cases"];
+}
+
+std::string scratch(const std::string& name) {
+  return vlprompt::testing::scratch_dir("text") + "/" + name;
+}
+
+TEST(ClipTokenizer, MatchesOpenAiReferenceIdsAndDecoding) {
+  VLP_REQUIRE_SHARED(kVocab);
+  VLP_REQUIRE_SHARED(kReference);
+  const ClipTokenizer& tok = openai_tokenizer();
+  EXPECT_EQ(tok.vocab_size(), 49408);
+  const nlohmann::json cases = reference_cases();
+  ASSERT_GE(cases.size(), 60u);
+  for (const auto& c : cases) {
+    const std::string text = c["text"];
+    const auto expected = c["ids"].get<std::vector<int64_t>>();
+    EXPECT_EQ(tok.encode(text), expected) << text;
+    EXPECT_EQ(tok.decode(expected), c["decoded"].get<std::string>()) << text;
+  }
+}
+
+TEST(ClipTokenizer, VocabularyOrderFollowsOpenAi) {
+  VLP_REQUIRE_SHARED(kVocab);
+  const ClipTokenizer& tok = openai_tokenizer();
+  EXPECT_EQ(tok.token(0), "!");
+  EXPECT_EQ(tok.token(188), "\xC4\x80");  // byte 0x00 -> U+0100, first of the shifted bytes
+  EXPECT_EQ(tok.token(256), "!</w>");
+  EXPECT_EQ(tok.token(2368), "cat</w>");
+  EXPECT_EQ(tok.token(ClipTokenizer::kStartOfText), "<|startoftext|>");
+  EXPECT_EQ(tok.token(ClipTokenizer::kEndOfText), "<|endoftext|>");
+  EXPECT_THROW(tok.token(49408), Error);
+  EXPECT_THROW(tok.decode({-1}), Error);
+}
+
+// Expected ids from the reference implementation (without ftfy) for cases the shared set lacks.
+TEST(ClipTokenizer, MatchesReferenceOnUnicodeCornerCases) {
+  VLP_REQUIRE_SHARED(kVocab);
+  const ClipTokenizer& tok = openai_tokenizer();
+  // Final sigma when lower-casing.
+  EXPECT_EQ(tok.encode("ΣΑΣ ΟΔΟΣ"), (std::vector<int64_t>{139, 225, 138, 109, 139, 480, 138, 123,
+                                                          138, 112, 138, 123, 139, 480}));
+  // IGNORECASE: long s matches 's' in the pattern, but only the exact special string is special.
+  EXPECT_EQ(tok.encode("it'ſ <|ſtartoftext|>"),
+            (std::vector<int64_t>{585, 6, 129, 379, 27, 91, 129, 123, 2002, 6659, 18169, 91, 285}));
+  // U+001C is stripped at the ends (str.strip) but is not \s inside the text.
+  EXPECT_EQ(tok.encode("a\x1c"
+                       "b \x1c"),
+            (std::vector<int64_t>{320, 472, 321}));
+  EXPECT_EQ(tok.encode("&#38;amp; &ampfoo &hellip &lang;x&rang; &#x41;&#128;"),
+            (std::vector<int64_t>{261, 261, 23435, 261, 919, 8546, 158, 253, 357, 343, 158, 253,
+                                  358, 320, 6309}));
+  // Full lower-case mapping: U+0130 becomes "i" + U+0307; titlecase U+01C5 -> U+01C6.
+  EXPECT_EQ(tok.encode("İstanbul ǅ"), (std::vector<int64_t>{328, 16384, 11231, 131, 484}));
+  EXPECT_EQ(tok.encode("<|endoftext|>!<|endoftext|>"),
+            (std::vector<int64_t>{49407, 0, 27, 347, 40786, 4160, 91, 285}));
+  EXPECT_EQ(tok.encode("١٢٣ ½ ⅷ"),
+            (std::vector<int64_t>{149, 350, 149, 351, 149, 352, 33613, 158, 227, 371}));
+  EXPECT_EQ(tok.encode("\u00a0a\u2003b\u3000"), (std::vector<int64_t>{320, 321}));
+  EXPECT_TRUE(tok.encode("  \t ").empty());
+}
+
+TEST(ClipTokenizer, DecodeReplacesBrokenUtf8LikePython) {
+  VLP_REQUIRE_SHARED(kVocab);
+  const ClipTokenizer& tok = openai_tokenizer();
+  // byte 0xE2 + "</w>", "a</w>", byte 0xE2, byte 0x82: two incomplete sequences.
+  const std::vector<int64_t> ids = {414, 320, 158, 224};
+  ASSERT_EQ(tok.token(414), "\xC3\xA2</w>");  // U+00E2 spells byte 0xE2
+  EXPECT_EQ(tok.decode(ids), "\uFFFD a \uFFFD");
+}
+
+TEST(ClipTokenizer, TokenizeAddsStartEndAndPads) {
+  VLP_REQUIRE_SHARED(kVocab);
+  const at::Tensor t = openai_tokenizer().tokenize({"a photo of a cat.", ""});
+  ASSERT_EQ(t.sizes(), (at::IntArrayRef{2, 77}));
+  EXPECT_EQ(t.scalar_type(), at::kLong);
+  std::vector<int64_t> first(77, 0), second(77, 0);
+  const std::vector<int64_t> head = {49406, 320, 1125, 539, 320, 2368, 269, 49407};
+  std::copy(head.begin(), head.end(), first.begin());
+  second[0] = 49406, second[1] = 49407;
+  EXPECT_TRUE(at::equal(t[0], at::tensor(first, at::kLong)));
+  EXPECT_TRUE(at::equal(t[1], at::tensor(second, at::kLong)));
+  EXPECT_EQ(openai_tokenizer().tokenize({"cat"}, 5).sizes(), (at::IntArrayRef{1, 5}));
+}
+
+TEST(ClipTokenizer, TooLongTextIsAnErrorNamingItUnlessTruncated) {
+  VLP_REQUIRE_SHARED(kVocab);
+  const ClipTokenizer& tok = openai_tokenizer();
+  std::string text = "zebra";
+  for (int i = 0; i < 80; ++i) text += " dog";
+  try {
+    tok.tokenize({"fine", text});
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("zebra dog dog"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("83 tokens"), std::string::npos) << e.what();
+  }
+  const at::Tensor t = tok.tokenize({text}, 77, /*truncate=*/true);
+  EXPECT_EQ(t[0][0].item<int64_t>(), ClipTokenizer::kStartOfText);
+  EXPECT_EQ(t[0][1].item<int64_t>(), tok.encode("zebra")[0]);
+  EXPECT_EQ(t[0][75].item<int64_t>(), tok.encode("dog")[0]);
+  EXPECT_EQ(t[0][76].item<int64_t>(), ClipTokenizer::kEndOfText);
+  // Exactly full: 75 words + start + end fit without truncation.
+  std::string full = "dog";
+  for (int i = 1; i < 75; ++i) full += " dog";
+  EXPECT_EQ(tok.tokenize({full})[0][76].item<int64_t>(), ClipTokenizer::kEndOfText);
+  EXPECT_THROW(tok.tokenize({"cat"}, 1), Error);
+}
+
+TEST(ClipTokenizer, HuggingFaceFilesGiveTheSameTokenizer) {
+  VLP_REQUIRE_SHARED(kVocab);
+  VLP_REQUIRE_SHARED(kReference);
+  const std::string folder = scratch("hf_vocab");
+  openai_tokenizer().save_hugging_face(folder);
+  const ClipTokenizer from_folder = ClipTokenizer::from_file(folder);
+  const ClipTokenizer from_json = ClipTokenizer::from_file(folder + "/vocab.json");
+  ASSERT_EQ(from_folder.vocab_size(), 49408);
+  for (int64_t id : {0, 300, 2368, 40000, 49407}) {
+    EXPECT_EQ(from_folder.token(id), openai_tokenizer().token(id));
+  }
+  for (const auto& c : reference_cases()) {
+    const std::string text = c["text"];
+    EXPECT_EQ(from_folder.encode(text), c["ids"].get<std::vector<int64_t>>()) << text;
+    EXPECT_EQ(from_json.encode(text), c["ids"].get<std::vector<int64_t>>()) << text;
+  }
+  EXPECT_TRUE(at::equal(from_json.tokenize({"a photo of a dog."}),
+                        openai_tokenizer().tokenize({"a photo of a dog."})));
+}
+
+void expect_file_error(const std::string& path, const std::string& named, const std::string& why) {
+  try {
+    ClipTokenizer::from_file(path);
+    FAIL() << "expected an error loading " << path;
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(named), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find(why), std::string::npos) << e.what();
+  }
+}
+
+TEST(ClipTokenizer, MissingOrCorruptVocabularyIsAnErrorNamingTheFile) {
+  expect_file_error(scratch("absent.txt.gz"), "absent.txt.gz", "cannot open");
+  const std::string garbage = scratch("garbage.txt.gz");
+  core::atomic_write(garbage, std::string("\x1f\x8b\x08\x00garbage-not-deflate", 24));
+  expect_file_error(garbage, garbage, "corrupt gzip");
+  const std::string short_file = scratch("short.txt");
+  core::atomic_write(short_file, "#version: 0.2\ni n\nt h\n");
+  expect_file_error(short_file, short_file, "expected a header and 48894 merges");
+
+  const std::string hf = scratch("hf_bad");
+  core::atomic_write(hf + "/vocab.json", "{\"a\": 0,");
+  core::atomic_write(hf + "/merges.txt", "#version: 0.2\n");
+  expect_file_error(hf, hf + "/vocab.json", "not valid JSON");
+  expect_file_error(scratch("hf_absent"), "hf_absent/vocab.json", "cannot open");
+}
+
+TEST(ClipTokenizer, HuggingFaceMergeWithUnknownTokenNamesTheLine) {
+  VLP_REQUIRE_SHARED(kVocab);
+  const std::string folder = scratch("hf_bad_merge");
+  openai_tokenizer().save_hugging_face(folder);
+  core::atomic_write(folder + "/merges.txt", "#version: 0.2\ni n\nqq zz\n");
+  expect_file_error(folder, folder + "/merges.txt", "line 3: merge uses 'qq'");
+}
+
+TEST(ClipTokenizer, InvalidUtf8TextIsAnError) {
+  VLP_REQUIRE_SHARED(kVocab);
+  try {
+    openai_tokenizer().encode("caf\xE9 au lait");
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("not valid UTF-8"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("byte 3"), std::string::npos) << e.what();
+  }
+}
+
+TEST(ClipTokenizer, TenThousandPromptsTakeWellUnderASecond) {
+  VLP_REQUIRE_SHARED(kVocab);
+  const ClipTokenizer& tok = openai_tokenizer();
+  const std::vector<std::string> classes = {"airplane", "automobile", "bird",  "cat",  "deer",
+                                            "dog",      "frog",       "horse", "ship", "truck"};
+  std::vector<std::string> prompts;
+  for (int i = 0; i < 10000; ++i) {
+    prompts.push_back("a photo of a " + classes[i % classes.size()] + " number " +
+                      std::to_string(i) + ".");
+  }
+  const auto start = std::chrono::steady_clock::now();
+  const at::Tensor t = tok.tokenize(prompts);
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_EQ(t.size(0), 10000);
+  EXPECT_LT(seconds, 1.0);
+}
+
+}  // namespace
+}  // namespace vlprompt::text
