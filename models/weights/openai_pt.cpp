@@ -48,6 +48,9 @@ void check_torchscript_archive(const std::string& path) {
   } catch (const c10::Error& e) {
     throw FileError(path, std::string("unreadable or truncated zip archive (") + kExpected +
                               "): " + first_line(e.what_without_backtrace()));
+  } catch (const std::exception& e) {
+    throw FileError(path, std::string("unreadable or truncated zip archive (") + kExpected +
+                              "): " + first_line(e.what()));
   }
   bool has_code = false, has_data = false;
   for (const std::string& r : records) {
@@ -81,8 +84,8 @@ bool is_buffer_name(const std::string& name) {
 // Dotted names as a tree: each inner node becomes a submodule, each leaf a parameter/buffer.
 struct Node {
   std::map<std::string, Node> children;
-  std::map<std::string, at::Tensor> leaves;  // local name -> tensor (full name kept for kind)
-  std::map<std::string, bool> leaf_is_buffer;
+  std::map<std::string, at::Tensor> leaves;    // last name component -> tensor
+  std::map<std::string, bool> leaf_is_buffer;  // BatchNorm statistics are buffers, as in PyTorch
 };
 
 torch::jit::Module build_module(const Node& node,
@@ -90,6 +93,7 @@ torch::jit::Module build_module(const Node& node,
                                 int& counter) {
   torch::jit::Module m(c10::QualifiedName("__torch__.vlprompt.Weights" + std::to_string(counter++)),
                        cu, /*shouldMangle=*/false);
+  // Every nn.Module has `training`; Python's torch.jit.load reads it back.
   m.register_attribute("training", c10::BoolType::get(), false);
   for (const auto& [name, child] : node.children)
     m.register_module(name, build_module(child, cu, counter));
@@ -108,6 +112,9 @@ core::TensorMap read_openai_pt(const std::string& path) {
   } catch (const c10::Error& e) {
     throw FileError(path, std::string("cannot load the TorchScript archive (") + kExpected +
                               "): " + first_line(e.what_without_backtrace()));
+  } catch (const std::exception& e) {
+    throw FileError(path, std::string("cannot load the TorchScript archive (") + kExpected +
+                              "): " + first_line(e.what()));
   }
   core::TensorMap tensors;
   for (const auto& p : module.named_parameters(/*recurse=*/true))

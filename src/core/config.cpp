@@ -210,9 +210,9 @@ YAML::Node section_node(const ResolvedConfig& config, const std::string& section
   for (const std::string& part : split_key(section)) {
     walked = join_key(walked, part);
     const YAML::Node& lookup = node;
-    node.reset(lookup[part]);  // rebind; operator= would overwrite the tree's content
-    if (!node.IsDefined() || node.IsNull())
-      return YAML::Node();  // absent: the struct keeps its defaults
+    const YAML::Node child = lookup[part];
+    if (!child.IsDefined() || child.IsNull()) return YAML::Node();  // absent: defaults stay
+    node.reset(child);  // rebind; operator= would overwrite the tree's content
     if (!node.IsMap()) {
       fail(config.origin_of(walked),
            "key '" + walked + "' must be a section (a map of keys), got " + flow_text(node));
@@ -251,6 +251,8 @@ YAML::Node encode(const std::vector<double>& values) {
 
 void set_section(YAML::Node& tree, const std::string& section, const YAML::Node& value) {
   const std::vector<std::string> parts = split_key(section);
+  // A default-constructed Node has no storage yet: copies of it would not share what is added.
+  if (!tree.IsMap()) tree = YAML::Node(YAML::NodeType::Map);
   YAML::Node node = tree;
   for (size_t i = 0; i + 1 < parts.size(); ++i) {
     const YAML::Node& lookup = node;

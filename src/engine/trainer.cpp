@@ -68,18 +68,28 @@ Select parse_select(const std::string& name) {
 std::string select_name(Select select) { return select == Select::kBestVal ? "best_val" : "last"; }
 
 struct Trainer::Run {
+  Run(Method& method, TrainData& train, EvalData* val, std::unique_ptr<Optimizer> optimizer,
+      LrSchedule schedule, nlohmann::json options, ProgressMode progress)
+      : method(method),
+        train(train),
+        val(val),
+        optimizer(std::move(optimizer)),
+        schedule(std::move(schedule)),
+        options(std::move(options)),
+        progress(progress) {}
+
   Method& method;
   TrainData& train;
   EvalData* val;
   std::unique_ptr<Optimizer> optimizer;
   LrSchedule schedule;
-  nlohmann::json options;
+  nlohmann::json options;  // the trajectory options, stored in every checkpoint
   ProgressMode progress;
   std::vector<EpochRecord> history;
-  core::TensorMap best_state;
-  int64_t best_epoch = 0;
+  core::TensorMap best_state;  // select=best_val only
+  int64_t best_epoch = 0;      // 0 = no val epoch yet
   double best_val_top1 = 0;
-  int64_t checkpoint_epoch = 0;
+  int64_t checkpoint_epoch = 0;  // the epoch the newest checkpoint on disk holds
 };
 
 Trainer::Trainer(TrainerOptions options) : options_(std::move(options)) {}
@@ -137,7 +147,8 @@ void Trainer::check_resumable(const Checkpoint& checkpoint, const Method& method
     throw FileError(where, "the checkpoint is of method '" + checkpoint.method +
                                "', this run trains '" + method.name() + "'");
   }
-  for (const auto& [key, value] : trajectory_options(train).items()) {
+  const nlohmann::json current = trajectory_options(train);  // items() must not outlive it
+  for (const auto& [key, value] : current.items()) {
     const nlohmann::json saved = checkpoint.options.value(key, nlohmann::json());
     if (saved != value) {
       throw FileError(where, "cannot resume: '" + key + "' is " + value.dump() + " now but " +
@@ -151,13 +162,9 @@ TrainResult Trainer::run(Method& method, TrainData& train, EvalData* val, const 
   std::filesystem::create_directories(options_.run_dir());
   // Restore before collecting parameters, so the optimizer sees the tensors training will use.
   if (from) method.load_state(from->method_state);
-  Run r{method,
-        train,
-        val,
-        make_optimizer(options_.optimizer(), method.trainable_parameters()),
+  Run r(method, train, val, make_optimizer(options_.optimizer(), method.trainable_parameters()),
         LrSchedule(options_.schedule(), options_.optimizer().lr(), options_.max_epoch()),
-        trajectory_options(train),
-        resolve_progress_mode(options_.progress())};
+        trajectory_options(train), resolve_progress_mode(options_.progress()));
   if (from) {
     r.optimizer->load_state(from->optimizer_state);
     r.history = from->history;

@@ -141,9 +141,11 @@ BpeVocab read_openai_vocab(const std::string& path) {
 }
 
 BpeVocab read_hugging_face_vocab(const std::string& vocab_json, const std::string& merges_txt) {
+  const std::string vocab_text = core::read_file(vocab_json);
+  const std::string merges_text = core::read_file(merges_txt);
   nlohmann::json json;
   try {
-    json = nlohmann::json::parse(core::read_file(vocab_json));
+    json = nlohmann::json::parse(vocab_text);
   } catch (const nlohmann::json::exception& e) {
     throw FileError(vocab_json, std::string("not valid JSON: ") + e.what());
   }
@@ -166,7 +168,7 @@ BpeVocab read_hugging_face_vocab(const std::string& vocab_json, const std::strin
   }
   check_complete(vocab, vocab_json);
 
-  const std::vector<std::string> lines = split_lines(core::read_file(merges_txt));
+  const std::vector<std::string> lines = split_lines(merges_text);
   for (size_t i = 0; i < lines.size(); ++i) {
     std::string line = lines[i];
     if (!line.empty() && line.back() == '\r') line.pop_back();
@@ -184,14 +186,19 @@ BpeVocab read_hugging_face_vocab(const std::string& vocab_json, const std::strin
 }
 
 void write_hugging_face_vocab(const BpeVocab& vocab, const std::string& folder) {
-  nlohmann::ordered_json json = nlohmann::ordered_json::object();
-  for (size_t id = 0; id < vocab.tokens.size(); ++id) json[vocab.tokens[id]] = id;
+  // Written by hand in id order: nlohmann::ordered_json inserts in linear time per key.
+  std::string json = "{";
+  for (size_t id = 0; id < vocab.tokens.size(); ++id) {
+    json += (id ? ",\n  " : "\n  ") + nlohmann::json(vocab.tokens[id]).dump() + ": " +
+            std::to_string(id);
+  }
+  json += "\n}\n";
   std::string merges = "#version: 0.2\n";
   for (const BpeVocab::Merge& m : vocab.merges) {
     merges += vocab.tokens[m.first] + " " + vocab.tokens[m.second] + "\n";
   }
   const std::filesystem::path dir(folder);
-  core::atomic_write((dir / "vocab.json").string(), json.dump(2) + "\n");
+  core::atomic_write((dir / "vocab.json").string(), json);
   core::atomic_write((dir / "merges.txt").string(), merges);
 }
 

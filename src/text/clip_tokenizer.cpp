@@ -139,6 +139,11 @@ ClipTokenizer::~ClipTokenizer() = default;
 
 ClipTokenizer ClipTokenizer::from_file(const std::string& path) {
   const fs::path p(path);
+  if (!fs::exists(p)) {
+    throw FileError(path,
+                    "tokenizer vocabulary not found (expected bpe_simple_vocab_16e6.txt.gz, "
+                    "or a Hugging Face vocab.json with merges.txt beside it, or their folder)");
+  }
   std::string source = path;
   BpeVocab vocab;
   if (fs::is_directory(p) && !fs::exists(p / "vocab.json") &&

@@ -10,7 +10,8 @@ namespace {
 TEST(Evaluator, AccumulatesTop1Top5PerClassAndConfusion) {
   Evaluator ev(3);
   // Sample 0: true 0, predicted 0. Sample 1: true 1, predicted 2. Sample 2: true 2, predicted 2.
-  ev.process(at::tensor({5.f, 1.f, 0.f, 0.f, 1.f, 3.f}).view({2, 3}), at::tensor({0, 1}, at::kLong));
+  ev.process(at::tensor({5.f, 1.f, 0.f, 0.f, 1.f, 3.f}).view({2, 3}),
+             at::tensor({0, 1}, at::kLong));
   ev.process(at::tensor({0.f, 1.f, 3.f}).view({1, 3}), at::tensor({2}, at::kLong));
   const ClassificationMetrics m = ev.evaluate();
   EXPECT_EQ(m.n, 3);

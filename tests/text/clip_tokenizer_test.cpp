@@ -164,7 +164,7 @@ void expect_file_error(const std::string& path, const std::string& named, const 
 }
 
 TEST(ClipTokenizer, MissingOrCorruptVocabularyIsAnErrorNamingTheFile) {
-  expect_file_error(scratch("absent.txt.gz"), "absent.txt.gz", "cannot open");
+  expect_file_error(scratch("absent.txt.gz"), scratch("absent.txt.gz"), "not found");
   const std::string garbage = scratch("garbage.txt.gz");
   core::atomic_write(garbage, std::string("\x1f\x8b\x08\x00garbage-not-deflate", 24));
   expect_file_error(garbage, garbage, "corrupt gzip");
@@ -176,7 +176,9 @@ TEST(ClipTokenizer, MissingOrCorruptVocabularyIsAnErrorNamingTheFile) {
   core::atomic_write(hf + "/vocab.json", "{\"a\": 0,");
   core::atomic_write(hf + "/merges.txt", "#version: 0.2\n");
   expect_file_error(hf, hf + "/vocab.json", "not valid JSON");
-  expect_file_error(scratch("hf_absent"), "hf_absent/vocab.json", "cannot open");
+  const std::string no_merges = scratch("hf_no_merges");
+  core::atomic_write(no_merges + "/vocab.json", "{\"a\": 0}");
+  expect_file_error(no_merges, no_merges + "/merges.txt", "cannot open");
 }
 
 TEST(ClipTokenizer, HuggingFaceMergeWithUnknownTokenNamesTheLine) {
@@ -184,7 +186,7 @@ TEST(ClipTokenizer, HuggingFaceMergeWithUnknownTokenNamesTheLine) {
   const std::string folder = scratch("hf_bad_merge");
   openai_tokenizer().save_hugging_face(folder);
   core::atomic_write(folder + "/merges.txt", "#version: 0.2\ni n\nqq zz\n");
-  expect_file_error(folder, folder + "/merges.txt", "line 3: merge uses 'qq'");
+  expect_file_error(folder, folder + "/merges.txt", "line 3: merge uses 'qqzz'");
 }
 
 TEST(ClipTokenizer, InvalidUtf8TextIsAnError) {

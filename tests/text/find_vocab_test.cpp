@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <optional>
 
 #include "src/core/error.h"
@@ -40,6 +41,7 @@ class ScopedHome {
 
 TEST(FindVocab, ExplicitPathMustExist) {
   const std::string given = scratch("explicit/bpe.txt.gz");
+  std::filesystem::remove(given);  // left by an earlier run
   EXPECT_THROW(find_vocab(given, ""), FileError);
   core::atomic_write(given, "x");
   EXPECT_EQ(find_vocab(given, scratch("model/whatever.pt")), given);

@@ -28,8 +28,11 @@ TEST(OpenAIPt, ReadsReferenceTinyVitAsCanonicalFp32) {
   EXPECT_EQ(w.tensors.at("transformer.resblocks.1.attn.in_proj_weight").sizes(),
             at::IntArrayRef({192, 64}));
   EXPECT_EQ(w.tensors.at("logit_scale").dim(), 0);
-  // CLIP's initial logit scale, log(1 / 0.07), survives untouched in a random-weight model.
-  EXPECT_NEAR(w.tensors.at("logit_scale").item<float>(), 2.6592600, 1e-6);
+  // Values read by Python's torch.jit.load of the same file.
+  EXPECT_EQ(w.tensors.at("logit_scale").item<float>(), 2.6679649353027344f);
+  EXPECT_EQ(w.tensors.at("visual.proj")[3][5].item<float>(), 0.159423828125f);
+  EXPECT_EQ(w.tensors.at("transformer.resblocks.1.attn.in_proj_bias")[100].item<float>(),
+            0.018463134765625f);
 }
 
 TEST(OpenAIPt, ReadsModifiedResNetWithBatchNormBuffers) {
@@ -46,6 +49,19 @@ TEST(OpenAIPt, ReadsModifiedResNetWithBatchNormBuffers) {
   EXPECT_EQ(w.tensors.count("visual.layer1.1.conv1.weight"), 0u);  // layers [1, 2, 1, 1]
   EXPECT_EQ(w.tensors.count("visual.layer2.1.conv1.weight"), 1u);
   EXPECT_EQ(w.tensors.count("visual.layer2.1.downsample.0.weight"), 0u);
+}
+
+TEST(OpenAIPt, Fp16WeightsAreUpcastExactly) {
+  VLP_REQUIRE_FIXTURE("tiny_rn_fp16.pt");
+  const LoadedWeights full = read_weights(clip_fixture("tiny_rn.pt"));
+  const LoadedWeights half = read_weights(clip_fixture("tiny_rn_fp16.pt"));
+  ASSERT_EQ(full.tensors.size(), half.tensors.size());
+  for (const auto& [name, t] : full.tensors) {
+    const at::Tensor& h = half.tensors.at(name);
+    ASSERT_EQ(h.scalar_type(), t.scalar_type()) << name;  // fp32, or int64 BN counters
+    const at::Tensor expected = t.dim() >= 2 ? t.to(at::kHalf).to(at::kFloat) : t;
+    EXPECT_TRUE(at::equal(h, expected)) << name;
+  }
 }
 
 TEST(OpenAIPt, WriteThenReadGivesIdenticalTensors) {

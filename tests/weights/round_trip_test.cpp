@@ -1,6 +1,7 @@
 // Every format to every other: reference tiny_vit.pt -> vlprompt -> HF -> .pt gives identical
 // tensors at each step; the ModifiedResNet fixture survives .pt -> vlprompt -> .pt.
 #include "models/weights/weights.h"
+#include "src/core/hash.h"
 #include "tests/weights/weights_test_support.h"
 
 namespace vlprompt::models::weights {

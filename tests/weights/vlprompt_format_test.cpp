@@ -6,6 +6,7 @@
 #include "models/weights/config_json.h"
 #include "models/weights/weights.h"
 #include "src/core/file_io.h"
+#include "src/core/hash.h"
 #include "tests/weights/weights_test_support.h"
 
 namespace vlprompt::models::weights {

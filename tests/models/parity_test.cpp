@@ -1,0 +1,79 @@
+// The key check: OpenAI's reference tiny CLIP (random weights, saved as a TorchScript archive like
+// the released .pt files) loaded through load_clip reproduces the reference features and logits.
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
+
+#include <vector>
+
+#include "models/clip/load_clip.h"
+#include "src/core/npy.h"
+#include "tests/test_support.h"
+
+namespace vlprompt::models {
+namespace {
+
+constexpr const char* kDir = "data/clip/reference_tiny_vit/";
+
+std::string ref(const std::string& file) { return testing::shared_path(kDir + file); }
+
+// The texts of inputs.json, tokenized with OpenAI's simple_tokenizer rules (SOT, ids, EOT, zero
+// padding). Hard-coded so this test does not depend on the tokenizer library; the words "cat",
+// "airplane", "bad", "the" agree with data/clip/tokenizer_reference.json, the rest were encoded
+// with the same vocabulary and merges (and parity below confirms them).
+at::Tensor reference_token_ids() {
+  const std::vector<std::vector<int64_t>> rows = {
+      {49406, 320, 1125, 539, 320, 2368, 269, 49407},         // a photo of a cat.
+      {49406, 320, 1125, 539, 320, 1929, 269, 49407},         // a photo of a dog.
+      {49406, 529, 2728, 539, 320, 16451, 269, 49407},        // itap of a airplane.
+      {49406, 320, 2103, 1125, 539, 518, 1158, 269, 49407}};  // a bad photo of the ship.
+  at::Tensor ids = at::zeros({4, 77}, at::kLong);
+  for (size_t i = 0; i < rows.size(); ++i) {
+    for (size_t j = 0; j < rows[i].size(); ++j) ids[i][j] = rows[i][j];
+  }
+  return ids;
+}
+
+double max_abs_diff(const at::Tensor& a, const at::Tensor& b) {
+  EXPECT_EQ(a.sizes(), b.sizes());
+  return (a.to(at::kDouble) - b.to(at::kDouble)).abs().max().item<double>();
+}
+
+TEST(Parity, TinyVitMatchesOpenAIReference) {
+  VLP_REQUIRE_SHARED(std::string(kDir) + "tiny_vit.pt");
+  LoadedClip clip = load_clip(ref("tiny_vit.pt"));
+  EXPECT_EQ(clip.format, "openai-pt");
+  EXPECT_EQ(clip.source, ref("tiny_vit.pt"));
+  const ClipConfig& config = clip.model->config();
+  EXPECT_EQ(config.vision.type, "vit");
+  EXPECT_EQ(config.vision.patch_size, 16);
+  EXPECT_EQ(config.vision.image_resolution, 64);
+  EXPECT_EQ(config.embed_dim, 64);
+
+  at::NoGradGuard no_grad;
+  const at::Tensor image = clip.model->encode_image(core::read_npy(ref("tiny_vit_pixels.npy")));
+  EXPECT_LE(max_abs_diff(image, core::read_npy(ref("tiny_vit_image_features.npy"))), 1e-4);
+
+  const at::Tensor ids = reference_token_ids();
+  const at::Tensor text = clip.model->encode_text(ids);
+  EXPECT_LE(max_abs_diff(text, core::read_npy(ref("tiny_vit_text_features.npy"))), 1e-4);
+  EXPECT_LE(max_abs_diff(clip.model->encode_text(ids, nullptr, /*full_length=*/true), text), 1e-5);
+
+  const at::Tensor logits = clip.model->logits(image, text);
+  EXPECT_LE(max_abs_diff(logits, core::read_npy(ref("tiny_vit_logits_per_image.npy"))), 1e-3);
+}
+
+TEST(Parity, TinyConfigHasTheReferenceShapes) {
+  VLP_REQUIRE_SHARED(std::string(kDir) + "tiny_vit.pt");
+  // The demo model `tiny` is the reference architecture: the same tensors, names and shapes.
+  const LoadedClip reference = load_clip(ref("tiny_vit.pt"));
+  const core::TensorMap expected = reference.model->weights();
+  const core::TensorMap tiny = init_clip(load_config("tiny"), 0)->weights();
+  ASSERT_EQ(tiny.size(), expected.size());
+  for (const auto& [name, tensor] : expected) {
+    ASSERT_TRUE(tiny.count(name)) << name;
+    EXPECT_EQ(tiny.at(name).sizes(), tensor.sizes()) << name;
+  }
+}
+
+}  // namespace
+}  // namespace vlprompt::models

@@ -1,0 +1,102 @@
+// `vlprompt tokenize`: CLIP token ids for texts given on the command line or in a JSONL file, one
+// JSON object per line, so prompts can be checked against other tokenizers with plain diff.
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "src/core/error.h"
+#include "src/core/file_io.h"
+#include "src/text/clip_tokenizer.h"
+#include "tools/cli/command.h"
+
+namespace vlprompt::cli {
+namespace {
+
+struct TokenizeArgs {
+  std::string vocab;
+  std::string jsonl;
+  std::vector<std::string> texts;
+  bool raw = false;
+  bool truncate = false;
+  int64_t context_length = 77;
+};
+
+// One JSON string per line (or an object with "text", as this command prints); blank lines skipped.
+std::vector<std::string> read_jsonl_texts(const std::string& path) {
+  const std::string content = core::read_file(path);
+  std::vector<std::string> texts;
+  size_t line_number = 0;
+  for (size_t start = 0; start < content.size();) {
+    size_t end = content.find('\n', start);
+    if (end == std::string::npos) end = content.size();
+    const std::string line = content.substr(start, end - start);
+    start = end + 1;
+    ++line_number;
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    const std::string where = "line " + std::to_string(line_number);
+    nlohmann::json value;
+    try {
+      value = nlohmann::json::parse(line);
+    } catch (const nlohmann::json::exception& e) {
+      throw FileError(path, where + ": not valid JSON (" + e.what() + ")");
+    }
+    if (value.is_object() && value.contains("text")) value = value["text"];
+    if (!value.is_string()) {
+      throw FileError(path,
+                      where + ": expected a JSON string (or {\"text\": ...}), got " + value.dump());
+    }
+    texts.push_back(value.get<std::string>());
+  }
+  return texts;
+}
+
+void print_line(const std::string& text, const std::vector<int64_t>& ids) {
+  const nlohmann::json line = {{"text", text}, {"ids", ids}};
+  std::cout << line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+}
+
+int run_tokenize(const TokenizeArgs& args) {
+  std::vector<std::string> texts = args.texts;
+  if (!args.jsonl.empty()) {
+    const std::vector<std::string> from_file = read_jsonl_texts(args.jsonl);
+    texts.insert(texts.end(), from_file.begin(), from_file.end());
+  }
+  if (texts.empty()) throw Error("nothing to tokenize: give TEXT arguments or --jsonl FILE");
+  const auto tokenizer = text::ClipTokenizer::from_file(text::find_vocab(args.vocab, ""));
+  if (args.raw) {
+    for (const std::string& t : texts) print_line(t, tokenizer.encode(t));
+    return 0;
+  }
+  const at::Tensor ids = tokenizer.tokenize(texts, args.context_length, args.truncate);
+  for (size_t i = 0; i < texts.size(); ++i) {
+    const at::Tensor row = ids[static_cast<int64_t>(i)].contiguous();
+    print_line(texts[i], std::vector<int64_t>(row.data_ptr<int64_t>(),
+                                              row.data_ptr<int64_t>() + row.numel()));
+  }
+  return 0;
+}
+
+Runner setup_tokenize(CLI::App& app) {
+  auto args = std::make_shared<TokenizeArgs>();
+  app.add_option("text", args->texts, "Texts to tokenize");
+  app.add_option("--vocab", args->vocab,
+                 "bpe_simple_vocab_16e6.txt.gz, or a Hugging Face vocab.json / its folder "
+                 "(default: $VLPROMPT_HOME/bpe_simple_vocab_16e6.txt.gz)");
+  app.add_option("--jsonl", args->jsonl, "File with one JSON string per line")
+      ->check(CLI::ExistingFile);
+  app.add_flag("--raw", args->raw, "Ids only: no start/end tokens, no padding");
+  app.add_flag("--truncate", args->truncate,
+               "Cut texts longer than the context (the last kept token becomes end-of-text)");
+  app.add_option("--context-length", args->context_length, "Padded length of each row")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{2}, int64_t{1} << 20));
+  app.footer(
+      "Example:\n  vlprompt tokenize \"a photo of a cat.\"\n"
+      "  vlprompt tokenize --raw --vocab bpe_simple_vocab_16e6.txt.gz --jsonl prompts.jsonl");
+  return [args] { return run_tokenize(*args); };
+}
+
+}  // namespace
+}  // namespace vlprompt::cli
+
+VLPROMPT_COMMAND(tokenize, "CLIP token ids of texts, one JSON line each", setup_tokenize);
