@@ -3,6 +3,7 @@
 #include <ATen/Parallel.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <string>
 
@@ -76,7 +77,9 @@ void check_images(const std::vector<at::Tensor>& images, int64_t resolution, con
 at::Tensor resize_crop(const at::Tensor& crop_hwc, int64_t resolution) {
   if (crop_hwc.size(0) == resolution && crop_hwc.size(1) == resolution) return crop_hwc;
   at::Tensor x = crop_hwc.permute({2, 0, 1}).unsqueeze(0).to(at::kFloat).contiguous();
-  x = at::_upsample_bicubic2d_aa(x, {resolution, resolution}, /*align_corners=*/false);
+  const std::array<int64_t, 2> size = {resolution, resolution};
+  // All five arguments: the only overload of that arity in LibTorch 1.13 and 2.x alike.
+  x = at::_upsample_bicubic2d_aa(x, size, /*align_corners=*/false, c10::nullopt, c10::nullopt);
   // Bicubic overshoots; clamp and round to the uint8 image the PIL pipeline would normalize.
   return x.clamp_(0, 255).round_().to(at::kByte).squeeze(0).permute({1, 2, 0});
 }

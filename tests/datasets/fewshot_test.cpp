@@ -15,7 +15,7 @@ namespace vlprompt::datasets {
 namespace {
 
 // A split of file records, class-major as the loaders list them: class c has counts[c] items
-// "<root>/c<c>/<i>.jpg".
+// "<root>/c<c>/<split><1000 + i>.jpg" (so path order is index order).
 DatasetSplit toy_split(const std::vector<int>& counts, const std::string& split = "train",
                        const std::string& root = "/data/toy") {
   DatasetSplit s;
@@ -26,7 +26,7 @@ DatasetSplit toy_split(const std::vector<int>& counts, const std::string& split 
     s.classnames.push_back("class " + std::to_string(c));
     for (int i = 0; i < counts[c]; ++i) {
       ImageRecord r;
-      r.path = root + "/c" + std::to_string(c) + "/" + split + std::to_string(i) + ".jpg";
+      r.path = root + "/c" + std::to_string(c) + "/" + split + std::to_string(1000 + i) + ".jpg";
       r.label = static_cast<int64_t>(c);
       s.items.push_back(r);
     }

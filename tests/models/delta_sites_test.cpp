@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "models/clip/load_clip.h"
+#include "src/core/error.h"
 
 namespace vlprompt::models {
 namespace {
@@ -151,7 +152,7 @@ TEST_F(TinyClip, TextContextDeltaTrainsThroughFrozenTower) {
   EXPECT_GT(max_diff(prompted, clip->encode_text(ids)), 1e-3);
   // A CLIP-style loss: logits against fixed image features.
   const at::Tensor logits = clip->logits(at::randn({2, 64}), prompted);
-  expect_only_delta_trains(clip, at::cross_entropy_loss(logits, at::tensor({0, 2})),
+  expect_only_delta_trains(clip, at::cross_entropy_loss(logits, at::tensor({0, 2}, at::kLong)),
                            {delta.context});
 }
 
