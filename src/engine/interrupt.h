@@ -13,8 +13,8 @@ bool interrupt_requested();
 void request_interrupt();
 void clear_interrupt();
 
-// Installs the SIGINT handler for its scope (clearing any stale request first) and restores the
-// previous handler on exit.
+// Installs the SIGINT handler for its scope and restores the previous one on exit; the request
+// flag is cleared on entry and on exit.
 class InterruptGuard {
  public:
   InterruptGuard();

@@ -72,6 +72,7 @@ std::string Progress::render(int64_t done, const std::string& status, bool bar) 
 
 void Progress::update(int64_t done, const std::string& status) {
   last_done_ = done;
+  last_status_ = status;
   if (mode_ == ProgressMode::kOff) return;
   const auto now = Clock::now();
   const double since = std::chrono::duration<double>(now - last_print_).count();
@@ -86,10 +87,10 @@ void Progress::update(int64_t done, const std::string& status) {
   }
 }
 
-void Progress::finish(const std::string& status) {
+void Progress::finish() {
   if (mode_ == ProgressMode::kOff) return;
   if (mode_ == ProgressMode::kBar) {
-    std::fprintf(stderr, "\r%s\033[K\n", render(last_done_, status, true).c_str());
+    std::fprintf(stderr, "\r%s\033[K\n", render(last_done_, last_status_, true).c_str());
   }
   // Lines mode: the caller's epoch summary follows; a last progress line would repeat it.
   std::fflush(stderr);

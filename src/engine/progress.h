@@ -25,8 +25,8 @@ class Progress {
 
   // `done` steps finished; `status` is appended (e.g. "loss 0.8123").
   void update(int64_t done, const std::string& status);
-  // Ends the bar's line; lines mode prints a last line.
-  void finish(const std::string& status);
+  // Ends the bar's line, showing the last status.
+  void finish();
 
  private:
   using Clock = std::chrono::steady_clock;
@@ -38,6 +38,7 @@ class Progress {
   double line_interval_s_;
   Clock::time_point start_, last_print_;
   int64_t last_done_ = 0;
+  std::string last_status_;
 };
 
 }  // namespace vlprompt::engine

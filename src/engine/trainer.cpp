@@ -181,11 +181,16 @@ TrainResult Trainer::run(Method& method, TrainData& train, EvalData* val, const 
   return finish(r, TrainStatus::kCompleted);
 }
 
+int64_t Trainer::batches_per_epoch(int64_t n) const {
+  const int64_t batch_size = options_.batch_size();
+  const bool drop = options_.drop_last() && n >= batch_size;
+  return drop ? n / batch_size : (n + batch_size - 1) / batch_size;
+}
+
 bool Trainer::train_epoch(Run& r, int64_t epoch) {
   const auto start = Clock::now();
   const int64_t n = r.train.size(), batch_size = options_.batch_size();
-  const bool drop = options_.drop_last() && n >= batch_size;
-  const int64_t num_batches = drop ? n / batch_size : (n + batch_size - 1) / batch_size;
+  const int64_t num_batches = batches_per_epoch(n);
   const at::Tensor order = at::randperm(
       n, at::make_generator<at::CPUGeneratorImpl>(epoch_seed(options_.seed(), epoch, 0)),
       at::kLong);
@@ -194,56 +199,29 @@ bool Trainer::train_epoch(Run& r, int64_t epoch) {
   r.optimizer->set_lr(lr);
   r.method.set_training(true);
 
-  const at::Device device = options_.device();
   Progress progress(r.progress, "epoch " + epoch_of(epoch, options_.max_epoch()), num_batches);
   double loss_sum = 0;
   int64_t seen = 0;
-  at::Tensor correct = at::zeros({}, at::TensorOptions(device).dtype(at::kLong));
+  at::Tensor correct = at::zeros({}, at::TensorOptions(options_.device()).dtype(at::kLong));
   for (int64_t b = 0; b < num_batches; ++b) {
     const int64_t* ids = order.data_ptr<int64_t>() + b * batch_size;
     const std::vector<int64_t> indices(ids, ids + std::min(batch_size, n - b * batch_size));
-    const Batch batch = to_device(r.train.batch(indices, epoch), device);
-    at::Tensor logits, loss;
-    {
-      AutocastGuard autocast(options_.precision(), device);
-      logits = r.method.forward(batch);
-      loss = r.method.loss(logits, batch);
-    }
-    const double value = loss.item<double>();  // one sync per batch: NaN must stop before the step
-    if (!std::isfinite(value)) {
-      const std::string kept = r.checkpoint_epoch > 0
-                                   ? "the last good checkpoint (epoch " +
-                                         std::to_string(r.checkpoint_epoch) + ") is kept in " +
-                                         checkpoint_dir(options_.run_dir())
-                                   : "no checkpoint was written yet";
-      throw Error(r.method.name() + ": loss is " + std::to_string(value) + " at epoch " +
-                  epoch_of(epoch, options_.max_epoch()) + ", batch " + std::to_string(b + 1) + "/" +
-                  std::to_string(num_batches) + "; training stopped and " + kept);
-    }
-    r.optimizer->zero_grad();
-    loss.backward();
-    r.optimizer->step();
-    loss_sum += value;
+    const Batch batch = to_device(r.train.batch(indices, epoch), options_.device());
+    const std::string where = "epoch " + epoch_of(epoch, options_.max_epoch()) + ", batch " +
+                              std::to_string(b + 1) + "/" + std::to_string(num_batches);
+    const double loss = train_step(r, batch, where, correct);
+    loss_sum += loss;
     seen += batch.labels.size(0);
-    correct += logits.detach().argmax(-1).eq(batch.labels).sum();
     char status[64];
-    std::snprintf(status, sizeof(status), "loss %.4f", value);
+    std::snprintf(status, sizeof(status), "loss %.4f", loss);
     progress.update(b + 1, status);
     if (interrupt_requested()) {
-      progress.finish(status);
-      if (r.progress != ProgressMode::kOff) {
-        std::fprintf(stderr,
-                     "Interrupted in epoch %s after batch %lld/%lld. The checkpoint of epoch %lld "
-                     "is kept in %s; resume from the run folder %s to continue.\n",
-                     epoch_of(epoch, options_.max_epoch()).c_str(), static_cast<long long>(b + 1),
-                     static_cast<long long>(num_batches),
-                     static_cast<long long>(r.checkpoint_epoch),
-                     checkpoint_dir(options_.run_dir()).c_str(), options_.run_dir().c_str());
-      }
+      progress.finish();
+      report_interrupt(r, where);
       return false;
     }
   }
-  progress.finish("");
+  progress.finish();
   EpochRecord record;
   record.epoch = epoch + 1;
   record.lr = lr;
@@ -252,6 +230,45 @@ bool Trainer::train_epoch(Run& r, int64_t epoch) {
   record.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   finish_epoch(r, epoch, record);
   return true;
+}
+
+double Trainer::train_step(Run& r, const Batch& batch, const std::string& where,
+                           at::Tensor& correct) {
+  at::Tensor logits, loss;
+  {
+    AutocastGuard autocast(options_.precision(), options_.device());
+    logits = r.method.forward(batch);
+    loss = r.method.loss(logits, batch);
+  }
+  if (loss.numel() != 1 || !loss.requires_grad()) {
+    throw Error(r.method.name() + ": the loss at " + where + " must be one number that depends " +
+                "on the trainable parameters; got shape " + c10::str(loss.sizes()) +
+                (loss.requires_grad() ? "" : " without grad"));
+  }
+  const double value = loss.item<double>();  // one sync per batch: NaN must stop before the step
+  if (!std::isfinite(value)) {
+    const std::string kept = r.checkpoint_epoch > 0
+                                 ? "the last good checkpoint (epoch " +
+                                       std::to_string(r.checkpoint_epoch) + ") is kept in " +
+                                       checkpoint_dir(options_.run_dir())
+                                 : "no checkpoint was written yet";
+    throw Error(r.method.name() + ": loss is " + std::to_string(value) + " at " + where +
+                "; training stopped and " + kept);
+  }
+  r.optimizer->zero_grad();
+  loss.backward();
+  r.optimizer->step();
+  correct += logits.detach().argmax(-1).eq(batch.labels).sum();
+  return value;
+}
+
+void Trainer::report_interrupt(const Run& r, const std::string& where) const {
+  if (r.progress == ProgressMode::kOff) return;
+  std::fprintf(stderr,
+               "Interrupted after %s. The checkpoint of epoch %lld is kept in %s; resume from the "
+               "run folder %s to continue.\n",
+               where.c_str(), static_cast<long long>(r.checkpoint_epoch),
+               checkpoint_dir(options_.run_dir()).c_str(), options_.run_dir().c_str());
 }
 
 void Trainer::finish_epoch(Run& r, int64_t epoch, EpochRecord record) {

@@ -87,8 +87,12 @@ class Trainer {
   nlohmann::json trajectory_options(const TrainData& train) const;
   void check_resumable(const Checkpoint& checkpoint, const Method& method,
                        const TrainData& train) const;
+  int64_t batches_per_epoch(int64_t train_size) const;
   // Trains one epoch; false when Ctrl-C stopped it part-way.
   bool train_epoch(Run& run, int64_t epoch);
+  // Forward, loss, backward, step; returns the loss. `where` names the epoch and batch in errors.
+  double train_step(Run& run, const Batch& batch, const std::string& where, at::Tensor& correct);
+  void report_interrupt(const Run& run, const std::string& where) const;
   void finish_epoch(Run& run, int64_t epoch, EpochRecord record);
   TrainResult finish(Run& run, TrainStatus status);
 

@@ -128,6 +128,17 @@ TEST(Trainer, ResumeRefusesChangedOptions) {
   EXPECT_THROW(Trainer(toy_options(run, 1)).fit(method, train), FileError);  // already has one
 }
 
+TEST(Trainer, PartialBatchesFollowDasslDropLast) {
+  TensorData tiny = toy_data(5, kDim, kClasses, 1);  // smaller than a batch: kept as one batch
+  ToyMethod a(kDim, kClasses, 3);
+  Trainer(toy_options(fresh_run_dir("tiny"), 2)).fit(a, tiny);
+  EXPECT_EQ(a.forward_calls, 2);
+  TensorData train = toy_data(44, kDim, kClasses, 1);  // 5 full batches + 4 samples
+  ToyMethod b(kDim, kClasses, 3);
+  Trainer(toy_options(fresh_run_dir("keep_last"), 1).drop_last(false)).fit(b, train);
+  EXPECT_EQ(b.forward_calls, 6);
+}
+
 TEST(Trainer, BestValWithoutValDataIsAnError) {
   TensorData train = toy_data(20, kDim, kClasses, 1);
   ToyMethod method(kDim, kClasses, 3);
