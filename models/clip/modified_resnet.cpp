@@ -76,14 +76,18 @@ at::Tensor AttentionPool2dImpl::forward(const at::Tensor& x) {
   const int64_t batch = x.size(0), channels = x.size(1), head_dim = channels / heads_;
   at::Tensor tokens = x.flatten(2).transpose(1, 2);  // [B, S^2, C]
   tokens = at::cat({tokens.mean(1, /*keepdim=*/true), tokens}, 1) + positional_embedding;
+  // at::linear, not Linear::forward: the latter skips the fused GEMM + bias for 3-d input.
+  auto project = [](const torch::nn::Linear& l, const at::Tensor& t) {
+    return at::linear(t, l->weight, l->bias);
+  };
   auto heads = [&](const at::Tensor& t) {  // [B, N, C] -> [B, H, N, hd]
     return t.view({batch, t.size(1), heads_, head_dim}).transpose(1, 2);
   };
-  at::Tensor q = heads(q_proj->forward(tokens.narrow(1, 0, 1)));
-  at::Tensor k = heads(k_proj->forward(tokens));
-  at::Tensor v = heads(v_proj->forward(tokens));
+  at::Tensor q = heads(project(q_proj, tokens.narrow(1, 0, 1)));
+  at::Tensor k = heads(project(k_proj, tokens));
+  at::Tensor v = heads(project(v_proj, tokens));
   at::Tensor out = nn::scaled_dot_product_attention(q, k, v, at::Tensor());
-  return c_proj->forward(out.reshape({batch, channels}));
+  return project(c_proj, out.reshape({batch, channels}));
 }
 
 ModifiedResNetImpl::ModifiedResNetImpl(const VisionConfig& config, int64_t output_dim)

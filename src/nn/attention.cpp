@@ -21,11 +21,18 @@ at::Tensor scaled_dot_product_attention(const at::Tensor& q, const at::Tensor& k
 #else
   at::Tensor mask = additive_mask;
   if (!mask.defined() && causal_no_mask) mask = causal_mask(q.size(2), 0, q.options());
-  // Scaling q (L x hd) is cheaper than scaling the scores (L x S) and matches torch's MHA.
-  const double scale = 1.0 / std::sqrt(static_cast<double>(q.size(-1)));
-  at::Tensor scores = at::matmul(q * scale, k.transpose(-2, -1));
-  if (mask.defined()) scores = scores + mask;
-  return at::matmul(at::softmax(scores, -1), v);
+  const int64_t batch = q.size(0), heads = q.size(1), length = q.size(2), head_dim = q.size(3);
+  const int64_t keys = k.size(2);
+  const double scale = 1.0 / std::sqrt(static_cast<double>(head_dim));
+  // One batched GEMM over B * H; with a mask, the scale and the mask ride along in baddbmm.
+  const at::Tensor q3 = q.reshape({batch * heads, length, head_dim});
+  const at::Tensor kt = k.reshape({batch * heads, keys, head_dim}).transpose(1, 2);
+  // (beta = 0 with an ignored input is not safe here: 1.13's CPU baddbmm reads it.)
+  const at::Tensor scores = mask.defined()
+                                ? at::baddbmm(mask, q3, kt, /*beta=*/1.0, /*alpha=*/scale)
+                                : at::bmm(q3, kt).mul_(scale);
+  const at::Tensor v3 = v.reshape({batch * heads, keys, head_dim});
+  return at::bmm(at::softmax(scores, -1), v3).view({batch, heads, length, head_dim});
 #endif
 }
 
@@ -79,7 +86,8 @@ at::Tensor SelfAttentionImpl::forward(const at::Tensor& x, const std::optional<K
   at::Tensor out = scaled_dot_product_attention(q, k, v, mask, causal && prefix_length == 0);
   // [B, H, L, hd] -> [B, L, w]
   out = out.transpose(1, 2).reshape({batch, length, width});
-  return out_proj->forward(out);
+  // at::linear, not Linear::forward: the latter skips the fused GEMM + bias for 3-d input.
+  return at::linear(out, out_proj->weight, out_proj->bias);
 }
 
 }  // namespace vlprompt::nn

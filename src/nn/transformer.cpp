@@ -8,7 +8,10 @@ namespace vlprompt::nn {
 
 at::Tensor quick_gelu(const at::Tensor& x) {
   // Without autograd the sigmoid result is scratch: multiply into it and save an allocation.
-  if (!at::GradMode::is_enabled() || !x.requires_grad()) return at::sigmoid(x * 1.702).mul_(x);
+  if (!at::GradMode::is_enabled() || !x.requires_grad()) {
+    at::Tensor y = x * 1.702;
+    return y.sigmoid_().mul_(x);
+  }
   return x * at::sigmoid(x * 1.702);
 }
 

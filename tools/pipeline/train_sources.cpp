@@ -1,0 +1,107 @@
+#include "tools/pipeline/train_sources.h"
+
+#include <iostream>
+
+#include "src/core/file_io.h"
+#include "src/core/hash.h"
+#include "src/core/safetensors.h"
+#include "src/image/augment.h"
+
+namespace vlprompt::pipeline {
+namespace {
+
+// splitmix64: a cheap, well-mixed function of (seed, epoch, index) for picking views.
+uint64_t mix(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ull;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
+
+std::vector<at::Tensor> store_images(const image::PreparedStore& store,
+                                     const std::vector<int64_t>& indices) {
+  std::vector<at::Tensor> images;
+  images.reserve(indices.size());
+  for (int64_t i : indices) images.push_back(store.image(i));
+  return images;
+}
+
+}  // namespace
+
+std::vector<image::PreparedSource> prepared_sources(const datasets::DatasetSplit& split) {
+  std::vector<image::PreparedSource> out;
+  out.reserve(split.items.size());
+  for (const auto& it : split.items) out.push_back({it.path, it.pixels});
+  return out;
+}
+
+at::Tensor split_labels(const datasets::DatasetSplit& split) {
+  std::vector<int64_t> labels;
+  for (const auto& it : split.items) labels.push_back(it.label);
+  return at::tensor(labels, at::kLong);
+}
+
+AugmentedImageData::AugmentedImageData(image::PreparedStore store, at::Tensor labels,
+                                       int64_t resolution, uint64_t seed)
+    : store_(std::move(store)), labels_(std::move(labels)), resolution_(resolution), seed_(seed) {}
+
+engine::Batch AugmentedImageData::batch(const std::vector<int64_t>& indices, int64_t epoch) {
+  // The first index identifies the batch within the epoch (a permutation never repeats it).
+  const uint64_t seed = image::augment_seed(seed_, epoch, indices.empty() ? 0 : indices[0]);
+  engine::Batch b;
+  b.inputs = image::augment_batch(store_images(store_, indices), resolution_, seed);
+  b.labels = labels_.index_select(0, at::tensor(indices, at::kLong));
+  return b;
+}
+
+AugmentedViewsData::AugmentedViewsData(at::Tensor views, at::Tensor labels, uint64_t seed)
+    : views_(std::move(views)), labels_(std::move(labels)), seed_(seed) {}
+
+engine::Batch AugmentedViewsData::batch(const std::vector<int64_t>& indices, int64_t epoch) {
+  const int64_t k = views_.size(0);
+  std::vector<int64_t> view(indices.size());
+  for (size_t j = 0; j < indices.size(); ++j) {
+    view[j] = static_cast<int64_t>(mix(seed_ ^ mix(epoch * 1000003ull + indices[j])) % k);
+  }
+  const at::Tensor idx = at::tensor(indices, at::kLong);
+  engine::Batch b;
+  b.inputs = views_.index({at::tensor(view, at::kLong), idx});
+  b.labels = labels_.index_select(0, idx);
+  b.inputs_are_features = true;
+  return b;
+}
+
+at::Tensor encode_augmented_views(models::Clip& model, const image::PreparedStore& store,
+                                  int64_t views, uint64_t seed, int64_t batch_size,
+                                  const std::string& cache_dir) {
+  const int64_t res = model->config().vision.image_resolution;
+  core::Hasher h;
+  h.update(model->fingerprint()).update(store.stored_source_hash()).update("aug-views-v1");
+  for (int64_t v : {views, static_cast<int64_t>(seed), res}) h.update(&v, sizeof(v));
+  const std::string path = cache_dir + "/aug_views/" + h.hex() + ".safetensors";
+  if (core::file_exists(path)) {
+    std::cerr << "[vlprompt] augmented views read from cache " << path << "\n";
+    return core::read_safetensors(path).tensors.at("views");
+  }
+  const int64_t n = store.size();
+  std::vector<int64_t> all(n);
+  for (int64_t i = 0; i < n; ++i) all[i] = i;
+  std::vector<at::Tensor> per_view;
+  at::NoGradGuard no_grad;
+  for (int64_t v = 0; v < views; ++v) {
+    std::vector<at::Tensor> parts;
+    for (int64_t s = 0; s < n; s += batch_size) {
+      const std::vector<int64_t> idx(all.begin() + s, all.begin() + std::min(n, s + batch_size));
+      const at::Tensor px = image::augment_batch(store_images(store, idx), res,
+                                                 image::augment_seed(seed, -1 - v, s));
+      parts.push_back(model->encode_image(px));
+    }
+    per_view.push_back(at::cat(parts));
+    std::cerr << "[vlprompt] augmented view " << v + 1 << "/" << views << " encoded\n";
+  }
+  const at::Tensor out = at::stack(per_view).contiguous();
+  core::write_safetensors(path, {{"views", out}}, {{"backbone_fingerprint", model->fingerprint()}});
+  return out;
+}
+
+}  // namespace vlprompt::pipeline

@@ -1,0 +1,54 @@
+// Where a training run's mini-batches come from, one engine::TrainData each:
+//   - augmented images: decoded once into a PreparedStore, augmented with torch ops per batch
+//     (deterministic per (seed, epoch, batch) so a resumed run sees the same crops);
+//   - augmented views: K augmented views of every image encoded once by the frozen image tower,
+//     one sampled per (epoch, image): text-side methods then never run the image tower in training;
+//   - plain features (--no-augment): the center view, encoded once (engine::TensorData).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "datasets/dataset.h"
+#include "models/clip/clip_model.h"
+#include "src/engine/train_data.h"
+#include "src/image/prepared_store.h"
+
+namespace vlprompt::pipeline {
+
+std::vector<image::PreparedSource> prepared_sources(const datasets::DatasetSplit& split);
+at::Tensor split_labels(const datasets::DatasetSplit& split);
+
+class AugmentedImageData : public engine::TrainData {
+ public:
+  AugmentedImageData(image::PreparedStore store, at::Tensor labels, int64_t resolution,
+                     uint64_t seed);
+  int64_t size() const override { return labels_.size(0); }
+  engine::Batch batch(const std::vector<int64_t>& indices, int64_t epoch) override;
+
+ private:
+  image::PreparedStore store_;
+  at::Tensor labels_;
+  int64_t resolution_;
+  uint64_t seed_;
+};
+
+class AugmentedViewsData : public engine::TrainData {
+ public:
+  // views: [K, N, D] frozen image features of K augmented views per image.
+  AugmentedViewsData(at::Tensor views, at::Tensor labels, uint64_t seed);
+  int64_t size() const override { return labels_.size(0); }
+  engine::Batch batch(const std::vector<int64_t>& indices, int64_t epoch) override;
+
+ private:
+  at::Tensor views_, labels_;
+  uint64_t seed_;
+};
+
+// Encodes `views` augmented views of every store image -> [K, N, D]; cached on disk under
+// `cache_dir` keyed by the backbone fingerprint, the store's source hash, K, seed and resolution.
+at::Tensor encode_augmented_views(models::Clip& model, const image::PreparedStore& store,
+                                  int64_t views, uint64_t seed, int64_t batch_size,
+                                  const std::string& cache_dir);
+
+}  // namespace vlprompt::pipeline
