@@ -12,6 +12,7 @@
 #pragma once
 
 #include <ATen/ATen.h>
+#include <torch/arg.h>
 #include <torch/nn/pimpl.h>
 
 #include <memory>

@@ -25,11 +25,15 @@ class ClipImpl : public torch::nn::Module {
   explicit ClipImpl(const ClipConfig& config);
 
   // pixels [B, 3, R, R], CLIP-normalized float -> [B, embed_dim], not normalized (encode_image).
+  // ViT: `sites` sees the tokens (input_tokens after the positional embedding, then the
+  // transformer's layer sites). A ModifiedResNet has no token sequence and ignores `sites`.
   at::Tensor encode_image(const at::Tensor& pixels, nn::DeltaSites* sites = nullptr);
 
   // token ids [B, context_length] int64 (SOT ... EOT, zero padded) -> [B, embed_dim], not
   // normalized. Runs only up to the longest end-of-text position + 1, which is exact for a causal
   // tower; `full_length` runs all context_length positions (for tests and benchmarks).
+  // `sites`: input_tokens(embeddings, ids) before the positional embedding; the feature is read
+  // at argmax(ids) + inserted_tokens(); then the transformer's layer sites.
   at::Tensor encode_text(const at::Tensor& ids, nn::DeltaSites* sites = nullptr,
                          bool full_length = false);
 

@@ -9,6 +9,7 @@
 //   kv prefix      concatenated along the prefix axis (member 1's positions first)
 #pragma once
 
+#include <torch/arg.h>
 #include <torch/nn/pimpl.h>
 
 #include <memory>

@@ -17,7 +17,7 @@ at::Tensor scaled_dot_product_attention(const at::Tensor& q, const at::Tensor& k
   if (additive_mask.defined()) {
     return at::scaled_dot_product_attention(q, k, v, additive_mask, 0.0, false);
   }
-  return at::scaled_dot_product_attention(q, k, v, c10::nullopt, 0.0, causal_no_mask);
+  return at::scaled_dot_product_attention(q, k, v, {}, 0.0, causal_no_mask);
 #else
   at::Tensor mask = additive_mask;
   if (!mask.defined() && causal_no_mask) mask = causal_mask(q.size(2), 0, q.options());
@@ -27,7 +27,8 @@ at::Tensor scaled_dot_product_attention(const at::Tensor& q, const at::Tensor& k
   // One batched GEMM over B * H; with a mask, the scale and the mask ride along in baddbmm.
   const at::Tensor q3 = q.reshape({batch * heads, length, head_dim});
   const at::Tensor kt = k.reshape({batch * heads, keys, head_dim}).transpose(1, 2);
-  // (beta = 0 with an ignored input is not safe here: 1.13's CPU baddbmm reads it.)
+  // Not baddbmm with beta = 0 when unmasked: 1.13's CPU kernel then gave NaNs from the
+  // uninitialised output it should have ignored.
   const at::Tensor scores = mask.defined()
                                 ? at::baddbmm(mask, q3, kt, /*beta=*/1.0, /*alpha=*/scale)
                                 : at::bmm(q3, kt).mul_(scale);
@@ -70,7 +71,7 @@ at::Tensor SelfAttentionImpl::forward(const at::Tensor& x, const std::optional<K
         throw Error(std::string("kv_prefix ") + what + ": expected [" + std::to_string(batch) +
                     ", P, " + std::to_string(width) + "], got " + c10::str(t.sizes()));
       }
-      return t.view({batch, t.size(1), heads, head_dim}).transpose(1, 2);
+      return t.reshape({batch, t.size(1), heads, head_dim}).transpose(1, 2);
     };
     at::Tensor pk = split(prefix->key, "key"), pv = split(prefix->value, "value");
     if (pk.size(2) != pv.size(2)) {

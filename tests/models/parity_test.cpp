@@ -3,6 +3,7 @@
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <vector>
 
 #include "models/clip/load_clip.h"
@@ -73,6 +74,28 @@ TEST(Parity, TinyConfigHasTheReferenceShapes) {
     ASSERT_TRUE(tiny.count(name)) << name;
     EXPECT_EQ(tiny.at(name).sizes(), tensor.sizes()) << name;
   }
+}
+
+TEST(Parity, TinyResNetMatchesPythonReference) {
+  // Made by make_tiny_rn.py (a ctest fixture once it sits in tests/fixtures/).
+  const std::string dir = std::string(VLPROMPT_FIXTURE_DIR) + "/tiny_rn/";
+  if (!std::filesystem::exists(dir + "tiny_rn.pt")) {
+    GTEST_SKIP() << "fixture absent: " << dir << "tiny_rn.pt (tests/models/make_tiny_rn.py)";
+  }
+  LoadedClip clip = load_clip(dir + "tiny_rn.pt");
+  const ClipConfig& config = clip.model->config();
+  EXPECT_EQ(config.vision.type, "modified_resnet");
+  EXPECT_EQ(config.vision.resnet_layers, (std::vector<int64_t>{2, 1, 2, 1}));
+  EXPECT_EQ(config.vision.heads, 4);
+
+  at::NoGradGuard no_grad;
+  const at::Tensor image = clip.model->encode_image(core::read_npy(dir + "pixels.npy"));
+  EXPECT_LE(max_abs_diff(image, core::read_npy(dir + "image_features.npy")), 1e-5);
+  const at::Tensor text = clip.model->encode_text(core::read_npy(dir + "ids.npy"));
+  EXPECT_LE(max_abs_diff(text, core::read_npy(dir + "text_features.npy")), 1e-4);
+  EXPECT_LE(
+      max_abs_diff(clip.model->logits(image, text), core::read_npy(dir + "logits_per_image.npy")),
+      1e-3);
 }
 
 }  // namespace

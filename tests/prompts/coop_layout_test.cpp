@@ -85,6 +85,24 @@ TEST_F(CoOpLayoutTest, ContextInitWordsStandAtTheContextPositions) {
   EXPECT_TRUE(at::equal(l.token_ids[0], clip_tokenizer()->tokenize({"a photo of a dog."})[0]));
 }
 
+// Ids from OpenAI's tokenizer (shared/data/clip/tokenizer_reference.json: "a photo of a
+// brontosaurus." -> 320 1125 539 320 | 4011 580 22118 | 269), a three-token class name.
+TEST_F(CoOpLayoutTest, ReferenceIdsForAMultiTokenClass) {
+  const auto layout_of = [](const std::string& position) {
+    return coop_layout(*clip_tokenizer(), "a photo of a", 4, {"brontosaurus"}, position, 77);
+  };
+  const CoOpLayout end = layout_of("end"), middle = layout_of("middle"), front = layout_of("front");
+  EXPECT_EQ(row(end.token_ids, 0, 11),
+            (std::vector<int64_t>{kSos, 320, 1125, 539, 320, 4011, 580, 22118, 269, kEos, 0}));
+  EXPECT_EQ(row(middle.token_ids, 0, 11),
+            (std::vector<int64_t>{kSos, 320, 1125, 4011, 580, 22118, 539, 320, 269, kEos, 0}));
+  EXPECT_EQ(row(front.token_ids, 0, 11),
+            (std::vector<int64_t>{kSos, 4011, 580, 22118, 320, 1125, 539, 320, 269, kEos, 0}));
+  EXPECT_EQ(as_vector(end.cols), (std::vector<int64_t>{1, 2, 3, 4}));
+  EXPECT_EQ(as_vector(middle.cols), (std::vector<int64_t>{1, 2, 6, 7}));
+  EXPECT_EQ(as_vector(front.cols), (std::vector<int64_t>{4, 5, 6, 7}));
+}
+
 TEST_F(CoOpLayoutTest, RejectsBadInputs) {
   try {
     layout("back");

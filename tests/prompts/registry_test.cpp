@@ -4,7 +4,9 @@
 
 #include <algorithm>
 
+#include "src/core/config.h"
 #include "src/core/error.h"
+#include "src/engine/train_config.h"
 #include "tests/prompts/tiny_clip.h"
 
 namespace vlprompt::prompts {
@@ -51,14 +53,32 @@ TEST(MethodRegistry, BuildsAMethodFromItsConfigSection) {
   }
 }
 
-TEST(MethodRegistry, ShippedConfigBuildsTheMethod) {
+TEST(MethodRegistry, ShippedConfigResolvesForTheEngineAndTheMethod) {
   VLP_REQUIRE_SHARED(testing::kVocab);
-  const YAML::Node file = YAML::LoadFile(testing::source_path("prompts/configs/coop.yaml"));
-  ASSERT_EQ(file["method"].as<std::string>(), "coop");
-  EXPECT_DOUBLE_EQ(file["optim"]["lr"].as<double>(), 0.002);
-  EXPECT_EQ(file["train"]["epochs_by_shots"][16].as<int>(), 200);
+  core::ConfigSources sources;
+  engine::add_trainer_defaults(sources.defaults);
+  sources.method_yaml = testing::source_path("prompts/configs/coop.yaml");
+  const core::ResolvedConfig config = core::resolve_config(sources);
+  // The engine's own strict readers accept the optim and train sections.
+  const engine::TrainerOptions train =
+      engine::make_trainer_options(config, testing::scratch_dir("coop_config"), at::kCPU);
+  EXPECT_EQ(train.max_epoch(), 200);
+  EXPECT_EQ(train.batch_size(), 32);
+  EXPECT_EQ(train.optimizer().name(), "sgd");
+  EXPECT_DOUBLE_EQ(train.optimizer().lr(), 0.002);
+  EXPECT_DOUBLE_EQ(train.optimizer().momentum(), 0.9);
+  EXPECT_DOUBLE_EQ(train.optimizer().weight_decay(), 5e-4);
+  EXPECT_EQ(train.schedule().name(), "cosine");
+  EXPECT_EQ(train.schedule().warmup_epochs(), 1);
+  EXPECT_DOUBLE_EQ(train.schedule().warmup_lr(), 1e-5);
+  const YAML::Node by_shots = config.tree["epochs_by_shots"];
+  EXPECT_EQ(by_shots["shots"][1].as<int>(), 50);
+  EXPECT_EQ(by_shots["shots"][4].as<int>(), 100);
+  EXPECT_EQ(by_shots["shots"][16].as<int>(), 200);
+  EXPECT_EQ(by_shots["imagenet"].as<int>(), 50);
+
   models::Clip clip = testing::tiny_clip();
-  auto method = make_method("coop", file["coop"], clip, clip_tokenizer(), {"cat", "dog"});
+  auto method = make_method("coop", config.tree["coop"], clip, clip_tokenizer(), {"cat", "dog"});
   EXPECT_EQ(method->trainable_parameters()[0].sizes(), (at::IntArrayRef{16, 64}));
 }
 

@@ -51,8 +51,8 @@ std::vector<std::string> read_jsonl_texts(const std::string& path) {
 }
 
 void print_line(const std::string& text, const std::vector<int64_t>& ids) {
-  const nlohmann::json line = {{"text", text}, {"ids", ids}};
-  std::cout << line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+  const nlohmann::ordered_json line = {{"text", text}, {"ids", ids}};
+  std::cout << line.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << "\n";
 }
 
 int run_tokenize(const TokenizeArgs& args) {
@@ -97,6 +97,7 @@ Runner setup_tokenize(CLI::App& app) {
 }
 
 }  // namespace
-}  // namespace vlprompt::cli
 
 VLPROMPT_COMMAND(tokenize, "CLIP token ids of texts, one JSON line each", setup_tokenize);
+
+}  // namespace vlprompt::cli
