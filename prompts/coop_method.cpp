@@ -47,6 +47,10 @@ void CoOpMethod::set_classnames(const std::vector<std::string>& classnames) {
   cached_text_ = at::Tensor();
 }
 
+std::map<std::string, std::string> CoOpMethod::hyperparameters() const {
+  return coop_->hyperparameters();
+}
+
 delta::DeltaFileInfo CoOpMethod::delta_info() const {
   delta::DeltaFileInfo info;
   info.method = coop_->method();

@@ -28,7 +28,8 @@ class CoOpMethod : public engine::Method {
   void set_training(bool training) override;
 
   // Cross-dataset transfer: evaluate on another class list (unified context only).
-  void set_classnames(const std::vector<std::string>& classnames);
+  void set_classnames(const std::vector<std::string>& classnames) override;
+  std::map<std::string, std::string> hyperparameters() const override;
 
   // What the delta file records, apart from tokenizer, template and training summary.
   delta::DeltaFileInfo delta_info() const;

@@ -36,7 +36,10 @@ std::vector<std::string> method_names() {
 }
 
 const MethodEntry& find_method(const std::string& name) {
-  auto it = registry().find(name);
+  // Registration names are C++ identifiers ("linear_probe"); users also type "linear-probe".
+  std::string key = name;
+  std::replace(key.begin(), key.end(), '-', '_');
+  auto it = registry().find(key);
   if (it == registry().end()) {
     std::string known;
     for (const auto& n : method_names()) known += (known.empty() ? "" : ", ") + n;
@@ -73,6 +76,28 @@ LoadedDelta load_delta(const std::string& path, models::Clip clip,
     throw FileError(path, std::string("cannot rebuild the delta from its metadata: ") + e.what());
   }
   out.delta->load_named_tensors(file.tensors, path);
+  out.info = std::move(file.info);
+  return out;
+}
+
+LoadedMethod method_from_delta(const std::string& path, models::Clip clip,
+                               std::shared_ptr<const text::ClipTokenizer> tokenizer,
+                               const std::vector<std::string>& classnames) {
+  delta::DeltaFile file = delta::read_delta(path);
+  delta::check_backbone(file.info, clip->fingerprint(), clip->config().name);
+  YAML::Node config(YAML::NodeType::Map);
+  for (const auto& [k, v] : file.info.hyperparameters) config[k] = v;
+  LoadedMethod out;
+  try {
+    out.method = make_method(file.info.method, config, std::move(clip), std::move(tokenizer),
+                             file.info.classnames);
+  } catch (const FileError&) {
+    throw;
+  } catch (const Error& e) {
+    throw FileError(path, std::string("cannot rebuild the method from its metadata: ") + e.what());
+  }
+  out.method->load_state(file.tensors);
+  out.method->set_classnames(classnames);
   out.info = std::move(file.info);
   return out;
 }

@@ -62,6 +62,17 @@ LoadedDelta load_delta(const std::string& path, models::Clip clip,
 // A method's config section as strings (the form Delta::hyperparameters() uses), so one parser
 // serves YAML and delta files. A null node is empty; a non-map or a non-scalar value is an Error
 // naming `section` and the key.
+// A trained method rebuilt from a delta file, ready to evaluate on `classnames` (another
+// dataset's, for cross-dataset transfer): built with the file's own class list and
+// hyper-parameters, its tensors loaded, then pointed at `classnames`. The backbone is checked.
+struct LoadedMethod {
+  std::unique_ptr<engine::Method> method;
+  delta::DeltaFileInfo info;
+};
+LoadedMethod method_from_delta(const std::string& path, models::Clip clip,
+                               std::shared_ptr<const text::ClipTokenizer> tokenizer,
+                               const std::vector<std::string>& classnames);
+
 std::map<std::string, std::string> scalar_map(const YAML::Node& node, const std::string& section);
 
 struct MethodRegistrar {

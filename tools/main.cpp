@@ -1,6 +1,11 @@
 // The `vlprompt` binary: parses the command line and runs one registered subcommand. Errors reach
 // the user as one line naming the file/key/value at fault; exit status 1.
+#include <ATen/Parallel.h>
+
+#include <algorithm>
+#include <cstdlib>
 #include <iostream>
+#include <thread>
 
 #include "src/core/error.h"
 #include "tools/cli/command.h"
@@ -14,6 +19,10 @@ std::vector<Command>& commands() {
 
 int main(int argc, char** argv) {
   using namespace vlprompt::cli;
+  // LibTorch here starts with one intra-op thread; use every core unless the user said otherwise.
+  if (!std::getenv("OMP_NUM_THREADS")) {
+    at::set_num_threads(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+  }
   CLI::App app{"vlprompt: prompt learning on frozen vision-language models"};
   app.require_subcommand(1);
   std::vector<std::pair<CLI::App*, Runner>> runners;

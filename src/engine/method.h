@@ -5,6 +5,7 @@
 
 #include <ATen/ATen.h>
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,13 @@ class Method {
   virtual void load_state(const core::TensorMap& state) = 0;
 
   virtual void set_training(bool training) {}
+
+  // The settings that define the shape of state() (n_ctx, csc, ...), stored with the delta.
+  virtual std::map<std::string, std::string> hyperparameters() const { return {}; }
+
+  // Points the method at another class list (cross-dataset evaluation). Methods whose state is
+  // tied to their classes refuse with an Error naming both lists.
+  virtual void set_classnames(const std::vector<std::string>& classnames);
 };
 
 }  // namespace vlprompt::engine

@@ -37,7 +37,7 @@ int run_embed(const EmbedArgs& a) {
     feats = at::cat(parts);
   } else {
     pipeline::ModelBundle m = pipeline::load_model_bundle(a.model);
-    const at::Tensor ids = m.tokenizer.tokenize(a.texts, m.clip.model->config().text.context_length);
+    const at::Tensor ids = m.tokenizer->tokenize(a.texts, m.clip.model->config().text.context_length);
     std::vector<at::Tensor> parts;
     for (int64_t s = 0; s < ids.size(0); s += a.batch_size) {
       parts.push_back(m.clip.model->encode_text(ids.slice(0, s, s + a.batch_size)));

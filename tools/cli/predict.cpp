@@ -48,7 +48,7 @@ int run_predict(const PredictArgs& a) {
   pipeline::ModelBundle m = pipeline::load_model_bundle(a.model);
   const auto ts = prompts::load_template_set(a.templates, manual);
   at::NoGradGuard no_grad;
-  const at::Tensor w = prompts::zeroshot_weights(m.clip.model, m.tokenizer, classnames, ts.templates);
+  const at::Tensor w = prompts::zeroshot_weights(m.clip.model, *m.tokenizer, classnames, ts.templates);
   std::vector<datasets::ImageRecord> items;
   for (const auto& p : a.images) items.push_back({p, {}, 0, ""});
   const at::Tensor f = m.clip.model->encode_image(pipeline::load_clip_images(

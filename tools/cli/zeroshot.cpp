@@ -44,7 +44,7 @@ int run_zeroshot(const ZeroshotArgs& a) {
   for (const std::string& spec : a.templates) {
     const prompts::TemplateSet ts = prompts::load_template_set(spec, split.template_text);
     const at::Tensor w =
-        prompts::zeroshot_weights(m.clip.model, m.tokenizer, split.classnames, ts.templates);
+        prompts::zeroshot_weights(m.clip.model, *m.tokenizer, split.classnames, ts.templates);
     engine::Evaluator ev(static_cast<int64_t>(split.classnames.size()));
     ev.process(img.matmul(w.t()), feats.labels);
     nlohmann::json r = ev.evaluate().to_json(split.classnames);

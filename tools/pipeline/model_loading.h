@@ -21,7 +21,8 @@ void add_model_options(CLI::App& app, ModelArgs& args);
 
 struct ModelBundle {
   models::LoadedClip clip;
-  text::ClipTokenizer tokenizer;
+  std::shared_ptr<const text::ClipTokenizer> tokenizer;
+  std::string vocab_path;
 };
 
 // Loads the model (and tokenizer unless `need_tokenizer` is false: then the bundle's tokenizer

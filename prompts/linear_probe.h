@@ -1,0 +1,33 @@
+// The linear-probe baseline as a Method: logistic regression weights on frozen, normalized image
+// features. Fitted by engine::search_linear_probe (L2 chosen on val), evaluated like any method;
+// its weights belong to its classes, so it refuses another class list.
+#pragma once
+
+#include "models/clip/clip_model.h"
+#include "src/engine/linear_probe.h"
+#include "src/engine/method.h"
+
+namespace vlprompt::prompts {
+
+class LinearProbeMethod : public engine::Method {
+ public:
+  LinearProbeMethod(models::Clip clip, std::vector<std::string> classnames);
+
+  std::string name() const override { return "linear-probe"; }
+  at::Tensor forward(const engine::Batch& batch) override;
+  std::vector<at::Tensor> trainable_parameters() override { return {weight_, bias_}; }
+  core::TensorMap state() const override;
+  void load_state(const core::TensorMap& state) override;
+  std::map<std::string, std::string> hyperparameters() const override;
+  void set_classnames(const std::vector<std::string>& classnames) override;
+
+  void set_probe(const engine::LinearProbe& probe);
+
+ private:
+  models::Clip clip_;
+  std::vector<std::string> classnames_;
+  at::Tensor weight_, bias_;
+  double l2_ = 0;
+};
+
+}  // namespace vlprompt::prompts

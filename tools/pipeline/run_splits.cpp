@@ -1,0 +1,56 @@
+#include "tools/pipeline/run_splits.h"
+
+#include <filesystem>
+
+#include "datasets/fewshot.h"
+#include "datasets/loader.h"
+#include "src/core/error.h"
+
+namespace vlprompt::pipeline {
+namespace {
+
+// Whether the dataset ships a val split: decided from its catalog entry (or, for an ad-hoc
+// folder, a val/ subfolder) up front, so a genuine load error is never mistaken for "no val".
+bool has_val_split(const std::string& dataset, const std::string& data_root) {
+  if (std::filesystem::is_directory(dataset)) {
+    return std::filesystem::is_directory(std::filesystem::path(dataset) / "val");
+  }
+  return datasets::load_catalog_entry(dataset).splits.count("val") > 0;
+}
+
+void check_subsample(const std::string& subsample) {
+  if (subsample != "all" && subsample != "base" && subsample != "new") {
+    throw Error("--subsample must be base, new or all; got '" + subsample + "'");
+  }
+}
+
+}  // namespace
+
+RunSplits load_run_splits(const std::string& dataset, const std::string& data_root, int64_t shots,
+                          uint64_t seed, const std::string& subsample, const std::string& run_dir) {
+  check_subsample(subsample);
+  if (shots < 1) throw Error("--shots must be at least 1; got " + std::to_string(shots));
+  const datasets::DatasetSplit train = datasets::load_split(dataset, data_root, "train");
+  datasets::DatasetSplit val_full;
+  const bool has_val = has_val_split(dataset, data_root);
+  if (has_val) val_full = datasets::load_split(dataset, data_root, "val");
+  RunSplits r;
+  r.split_file = run_dir + "/split_fewshot.json";
+  const datasets::FewShotSplits fs = datasets::load_or_create_fewshot(
+      r.split_file, train, has_val ? &val_full : nullptr, shots, seed);
+  r.split_hash = fs.content_hash;
+  r.warnings = fs.warnings;
+  // Shots are drawn over all classes first, then the classes split, as CoOp does.
+  r.train = datasets::subsample_classes(fs.train, subsample);
+  r.val = datasets::subsample_classes(fs.val, subsample);
+  r.test = load_eval_split(dataset, data_root, "test", subsample);
+  return r;
+}
+
+datasets::DatasetSplit load_eval_split(const std::string& dataset, const std::string& data_root,
+                                       const std::string& split, const std::string& subsample) {
+  check_subsample(subsample);
+  return datasets::subsample_classes(datasets::load_split(dataset, data_root, split), subsample);
+}
+
+}  // namespace vlprompt::pipeline

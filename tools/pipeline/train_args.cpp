@@ -1,0 +1,41 @@
+#include "tools/pipeline/train_args.h"
+
+#include "src/core/error.h"
+
+namespace vlprompt::pipeline {
+
+nlohmann::json TrainArgs::to_json() const {
+  return {{"method", method},     {"model", model.model},       {"vocab", model.vocab},
+          {"init_seed", model.seed}, {"dataset", dataset},      {"data_root", data_root},
+          {"subsample", subsample}, {"config", config_file},    {"out", out},
+          {"device", device},       {"overrides", overrides},   {"shots", shots},
+          {"seed", seed},           {"no_augment", no_augment}, {"aug_views", aug_views},
+          {"eval_batch_size", eval_batch_size}};
+}
+
+TrainArgs TrainArgs::from_json(const nlohmann::json& j, const std::string& where) {
+  TrainArgs a;
+  try {
+    a.method = j.at("method");
+    a.model.model = j.at("model");
+    a.model.vocab = j.at("vocab");
+    a.model.seed = j.at("init_seed");
+    a.dataset = j.at("dataset");
+    a.data_root = j.at("data_root");
+    a.subsample = j.at("subsample");
+    a.config_file = j.at("config");
+    a.out = j.at("out");
+    a.device = j.at("device");
+    a.overrides = j.at("overrides").get<std::vector<std::string>>();
+    a.shots = j.at("shots");
+    a.seed = j.at("seed");
+    a.no_augment = j.at("no_augment");
+    a.aug_views = j.at("aug_views");
+    a.eval_batch_size = j.at("eval_batch_size");
+  } catch (const nlohmann::json::exception& e) {
+    throw FileError(where, std::string("not a vlprompt run.json: ") + e.what());
+  }
+  return a;
+}
+
+}  // namespace vlprompt::pipeline

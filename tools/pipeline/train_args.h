@@ -1,0 +1,28 @@
+// The arguments of `vlprompt train`, saved as RUN/run.json so `--resume RUN` rebuilds the very
+// same run from its folder alone.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "tools/pipeline/model_loading.h"
+
+namespace vlprompt::pipeline {
+
+struct TrainArgs {
+  std::string method = "coop";
+  ModelArgs model;
+  std::string dataset, data_root, subsample = "all", config_file, out, resume, device = "cpu";
+  std::vector<std::string> overrides;
+  int64_t shots = 16;
+  uint64_t seed = 1;
+  bool no_augment = false;
+  int64_t aug_views = 0;
+  int64_t eval_batch_size = 64;
+
+  nlohmann::json to_json() const;
+  static TrainArgs from_json(const nlohmann::json& j, const std::string& where);
+};
+
+}  // namespace vlprompt::pipeline
