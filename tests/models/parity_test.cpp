@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "models/clip/load_clip.h"
+#include "models/weights/weights.h"
 #include "src/core/npy.h"
 #include "tests/test_support.h"
 
@@ -76,26 +77,52 @@ TEST(Parity, TinyConfigHasTheReferenceShapes) {
   }
 }
 
-TEST(Parity, TinyResNetMatchesPythonReference) {
-  // Made by make_tiny_rn.py (a ctest fixture once it sits in tests/fixtures/).
-  const std::string dir = std::string(VLPROMPT_FIXTURE_DIR) + "/tiny_rn/";
-  if (!std::filesystem::exists(dir + "tiny_rn.pt")) {
-    GTEST_SKIP() << "fixture absent: " << dir << "tiny_rn.pt (tests/models/make_tiny_rn.py)";
-  }
-  LoadedClip clip = load_clip(dir + "tiny_rn.pt");
-  const ClipConfig& config = clip.model->config();
-  EXPECT_EQ(config.vision.type, "modified_resnet");
-  EXPECT_EQ(config.vision.resnet_layers, (std::vector<int64_t>{2, 1, 2, 1}));
-  EXPECT_EQ(config.vision.heads, 4);
-
+// Fixtures made by tests/fixtures/make_clip_fixtures.py with our own Python CLIP (checked there
+// against OpenAI's traced reference): a ModifiedResNet and a second ViT size, as TorchScript.
+void expect_matches_fixture(const std::string& model_path, const std::string& stem) {
+  const std::string dir = std::string(VLPROMPT_FIXTURE_DIR) + "/clip/";
+  ASSERT_TRUE(std::filesystem::exists(model_path)) << "fixture absent: " << model_path;
+  LoadedClip clip = load_clip(model_path);
   at::NoGradGuard no_grad;
-  const at::Tensor image = clip.model->encode_image(core::read_npy(dir + "pixels.npy"));
-  EXPECT_LE(max_abs_diff(image, core::read_npy(dir + "image_features.npy")), 1e-5);
-  const at::Tensor text = clip.model->encode_text(core::read_npy(dir + "ids.npy"));
-  EXPECT_LE(max_abs_diff(text, core::read_npy(dir + "text_features.npy")), 1e-4);
-  EXPECT_LE(
-      max_abs_diff(clip.model->logits(image, text), core::read_npy(dir + "logits_per_image.npy")),
-      1e-3);
+  const at::Tensor image = clip.model->encode_image(core::read_npy(dir + stem + "_pixels.npy"));
+  EXPECT_LE(max_abs_diff(image, core::read_npy(dir + stem + "_image_features.npy")), 1e-4);
+  const at::Tensor text = clip.model->encode_text(core::read_npy(dir + stem + "_ids.npy"));
+  EXPECT_LE(max_abs_diff(text, core::read_npy(dir + stem + "_text_features.npy")), 1e-4);
+  EXPECT_LE(max_abs_diff(clip.model->logits(image, text),
+                         core::read_npy(dir + stem + "_logits_per_image.npy")),
+            1e-3);
+}
+
+TEST(Parity, TinyResNetMatchesPythonReference) {
+  const std::string path = std::string(VLPROMPT_FIXTURE_DIR) + "/clip/tiny_rn.pt";
+  expect_matches_fixture(path, "tiny_rn");
+  const ClipConfig config = load_clip(path).model->config();
+  EXPECT_EQ(config.vision.type, "modified_resnet");
+  EXPECT_EQ(config.vision.resnet_layers, (std::vector<int64_t>{1, 2, 1, 1}));
+}
+
+TEST(Parity, SecondViTSizeMatchesPythonReference) {
+  expect_matches_fixture(std::string(VLPROMPT_FIXTURE_DIR) + "/clip/tiny_vit48.pt", "tiny_vit48");
+}
+
+TEST(Parity, ConvertedModelsGiveTheSameFeatures) {
+  VLP_REQUIRE_SHARED(std::string(kDir) + "tiny_vit.pt");
+  const std::string out = vlprompt::testing::scratch_dir("convert");
+  LoadedClip source = load_clip(ref("tiny_vit.pt"));
+  weights::write_weights(out + "/tiny.safetensors", weights::Format::kVlprompt,
+                         source.model->weights(), source.model->config());
+  weights::write_weights(out + "/tiny_hf", weights::Format::kHuggingFace, source.model->weights(),
+                         source.model->config());
+  weights::write_weights(out + "/tiny.pt", weights::Format::kOpenAIPt, source.model->weights(),
+                         source.model->config());
+  const at::Tensor pixels = core::read_npy(ref("tiny_vit_pixels.npy"));
+  at::NoGradGuard no_grad;
+  const at::Tensor expected = source.model->encode_image(pixels);
+  for (const std::string p : {"/tiny.safetensors", "/tiny_hf", "/tiny.pt"}) {
+    LoadedClip converted = load_clip(out + p);
+    EXPECT_EQ(converted.model->fingerprint(), source.model->fingerprint()) << p;
+    EXPECT_TRUE(at::equal(converted.model->encode_image(pixels), expected)) << p;
+  }
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include "src/core/file_io.h"
 #include "src/text/clip_tokenizer.h"
 #include "tools/cli/command.h"
+#include "tools/pipeline/bench_coop.h"
 #include "tools/pipeline/bench_util.h"
 
 namespace vlprompt::cli {
@@ -78,6 +79,11 @@ int run_bench(const BenchArgs& a) {
                      {"weights", "random (shapes only)"}};
   if (a.what == "all" || a.what == "image-tower") out["image_tower"] = bench_image(model, a);
   if (a.what == "all" || a.what == "text-tower") out["text_tower"] = bench_text(model, a);
+  if (a.what == "coop-step") {
+    auto tok = std::make_shared<const text::ClipTokenizer>(
+        text::ClipTokenizer::from_file(text::find_vocab(a.vocab, "")));
+    out["coop_step"] = pipeline::bench_coop_step(model, tok, a.batch, a.warmup, a.iters);
+  }
   out["peak_rss_mib"] = pipeline::peak_rss_mib();
   std::cout << out.dump(2) << "\n";
   if (!a.out.empty()) core::atomic_write(a.out, out.dump(2) + "\n");
@@ -86,16 +92,18 @@ int run_bench(const BenchArgs& a) {
 
 Runner setup_bench(CLI::App& app) {
   auto a = std::make_shared<BenchArgs>();
-  app.add_option("what", a->what, "all | image-tower | text-tower")
+  app.add_option("what", a->what, "all | image-tower | text-tower | coop-step")
       ->default_val("all")
-      ->check(CLI::IsMember({"all", "image-tower", "text-tower"}));
+      ->check(CLI::IsMember({"all", "image-tower", "text-tower", "coop-step"}));
   app.add_option("--config", a->config, "architecture (models/configs)")->default_val("ViT-B-16");
   app.add_option("--vocab", a->vocab, "BPE vocabulary for the text prompts");
   app.add_option("--batch", a->batch, "images per batch")->default_val(8);
   app.add_option("--iters", a->iters, "timed runs (median reported)")->default_val(3);
   app.add_option("--warmup", a->warmup, "untimed runs first")->default_val(1);
   app.add_option("--out", a->out, "also write the JSON here");
-  app.footer("Example:\n  vlprompt bench image-tower --config ViT-B-16 --batch 8");
+  app.footer(
+      "Example:\n  vlprompt bench image-tower --config ViT-B-16 --batch 8\n"
+      "  vlprompt bench coop-step --config ViT-B-16 --batch 32");
   return [a] { return run_bench(*a); };
 }
 

@@ -1,12 +1,20 @@
 // vlprompt inspect: what is in a weights file (format, tensors, shapes, dtypes, architecture,
-// fingerprint), as text or JSON.
+// fingerprint) or a delta file (method, hyper-parameters, backbone, classes, training summary,
+// tensors, and with --model the vocabulary words nearest each learned context vector), as text
+// or JSON.
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "models/weights/weights.h"
+#include "src/core/error.h"
 #include "src/core/hash.h"
+#include "src/core/safetensors.h"
+#include "src/delta/delta_file.h"
 #include "tools/cli/command.h"
+#include "tools/pipeline/delta_words.h"
+#include "tools/pipeline/model_loading.h"
 
 namespace vlprompt::cli {
 namespace {
@@ -29,13 +37,14 @@ nlohmann::json config_json(const models::ClipConfig& c) {
             {"layers", c.text.layers}}}};
 }
 
-int run_inspect(const std::string& path, bool json, int64_t max_rows) {
+int run_inspect_weights(const std::string& path, bool json, int64_t max_rows) {
   const models::weights::LoadedWeights w = models::weights::read_weights(path);
   int64_t params = 0;
   nlohmann::json tensors = nlohmann::json::object();
   for (const auto& [name, t] : w.tensors) {
     params += t.numel();
-    tensors[name] = {{"shape", t.sizes().vec()}, {"dtype", std::string(c10::toString(t.scalar_type()))}};
+    tensors[name] = {{"shape", t.sizes().vec()},
+                     {"dtype", std::string(c10::toString(t.scalar_type()))}};
   }
   const models::ClipConfig cfg = w.config ? *w.config : models::weights::infer_config(w.tensors);
   nlohmann::json out{{"file", path},
@@ -53,10 +62,11 @@ int run_inspect(const std::string& path, bool json, int64_t max_rows) {
     return 0;
   }
   std::cout << path << "\n  format: " << out["format"].get<std::string>()
-            << "\n  tensors: " << w.tensors.size() << " (" << params << " parameters, loaded as fp32)"
-            << "\n  fingerprint: " << out["fingerprint"].get<std::string>()
-            << "\n  architecture (" << out["architecture_from"].get<std::string>()
-            << "): " << out["architecture"].dump() << "\n";
+            << "\n  tensors: " << w.tensors.size() << " (" << params
+            << " parameters, loaded as fp32)"
+            << "\n  fingerprint: " << out["fingerprint"].get<std::string>() << "\n  architecture ("
+            << out["architecture_from"].get<std::string>() << "): " << out["architecture"].dump()
+            << "\n";
   int64_t shown = 0;
   for (const auto& [name, info] : tensors.items()) {
     if (shown++ >= max_rows) {
@@ -69,19 +79,171 @@ int run_inspect(const std::string& path, bool json, int64_t max_rows) {
   return 0;
 }
 
+struct InspectArgs {
+  std::string path;
+  bool json = false;
+  bool all = false;
+  pipeline::ModelArgs model;  // optional: the token embeddings for nearest words
+  int64_t top_k = 3;
+};
+
+// A delta file is a safetensors file whose metadata says so; anything else goes to the weights
+// reader, which reports an unreadable file in its own words.
+bool is_delta_file(const std::string& path) {
+  if (!std::filesystem::is_regular_file(path)) return false;
+  if (std::filesystem::path(path).extension() != ".safetensors") return false;
+  core::Metadata metadata;
+  try {
+    core::read_safetensors_header(path, &metadata);
+  } catch (const Error&) {
+    return false;
+  }
+  auto it = metadata.find("format");
+  return it != metadata.end() && it->second == delta::kDeltaFormat;
+}
+
+// For every context tensor: per class (CSC) and position, the top-k nearest vocabulary tokens.
+nlohmann::json nearest_words_json(const delta::DeltaFile& file, const InspectArgs& a) {
+  pipeline::ModelBundle m = pipeline::load_model_bundle(a.model);
+  delta::check_backbone(file.info, m.clip.model->fingerprint(), m.clip.model->config().name);
+  at::NoGradGuard no_grad;
+  const int64_t vocab = m.clip.model->config().text.vocab_size;
+  const at::Tensor table = m.clip.model->embed_tokens(at::arange(vocab).unsqueeze(0)).squeeze(0);
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& [name, t] : file.tensors) {
+    if (!pipeline::is_text_context(name, t, table.size(1))) continue;
+    const int64_t n_ctx = t.size(-2);
+    const auto matches =
+        pipeline::nearest_words(t.reshape({-1, t.size(-1)}), table, *m.tokenizer, a.top_k);
+    nlohmann::json rows = nlohmann::json::array();
+    for (size_t i = 0; i < matches.size(); ++i) {
+      nlohmann::json row{{"position", static_cast<int64_t>(i) % n_ctx}};
+      if (t.dim() == 3) {
+        const size_t c = i / static_cast<size_t>(n_ctx);
+        row["class"] = c;
+        if (c < file.info.classnames.size()) row["classname"] = file.info.classnames[c];
+      }
+      for (const auto& w : matches[i]) {
+        row["words"].push_back({{"token", w.token}, {"id", w.id}, {"distance", w.distance}});
+      }
+      rows.push_back(row);
+    }
+    out[name] = rows;
+  }
+  return out;
+}
+
+std::string joined(const std::vector<std::string>& items, size_t max_items) {
+  std::string s;
+  for (size_t i = 0; i < items.size() && i < max_items; ++i) s += (i ? ", " : "") + items[i];
+  if (items.size() > max_items) {
+    s += ", ... (" + std::to_string(items.size() - max_items) + " more, --all to list them)";
+  }
+  return s;
+}
+
+void print_nearest_words(const nlohmann::json& nearest, const InspectArgs& a, int64_t max_rows) {
+  std::cout << "  nearest vocabulary words (Euclidean distance to the token embeddings, top "
+            << a.top_k << "):\n";
+  for (const auto& [name, rows] : nearest.items()) {
+    int64_t last_class = -1, shown_classes = 0;
+    for (const auto& row : rows) {
+      if (row.contains("class") && row["class"].get<int64_t>() != last_class) {
+        last_class = row["class"].get<int64_t>();
+        if (shown_classes++ >= max_rows) {
+          std::cout << "    ... more classes (--all to list them)\n";
+          break;
+        }
+        std::cout << "    " << name << " class " << last_class << " ("
+                  << row.value("classname", std::string("?")) << "):\n";
+      } else if (!row.contains("class") && row["position"].get<int64_t>() == 0) {
+        std::cout << "    " << name << " (shared by every class):\n";
+      }
+      std::printf("      ctx %2lld:", static_cast<long long>(row["position"].get<int64_t>()));
+      for (const auto& w : row["words"]) {
+        std::printf("  %s (%.3f)", pipeline::display_token(w["token"].get<std::string>()).c_str(),
+                    w["distance"].get<double>());
+      }
+      std::printf("\n");
+    }
+  }
+}
+
+int run_inspect_delta(const InspectArgs& a) {
+  const int64_t max_rows = a.all ? INT64_MAX : 20;
+  const delta::DeltaFile file = delta::read_delta(a.path);
+  const delta::DeltaFileInfo& info = file.info;
+  int64_t params = 0;
+  nlohmann::json tensors = nlohmann::json::object();
+  for (const auto& [name, t] : file.tensors) {
+    params += t.numel();
+    tensors[name] = {{"shape", t.sizes().vec()},
+                     {"dtype", std::string(c10::toString(t.scalar_type()))}};
+  }
+  nlohmann::json out{{"file", a.path},
+                     {"kind", "delta"},
+                     {"format", delta::kDeltaFormat},
+                     {"format_version", delta::kDeltaFormatVersion},
+                     {"method", info.method},
+                     {"hyperparameters", info.hyperparameters},
+                     {"backbone", info.backbone},
+                     {"backbone_fingerprint", info.backbone_fingerprint},
+                     {"tokenizer", info.tokenizer},
+                     {"classnames", info.classnames},
+                     {"template", info.prompt_template},
+                     {"training", info.training},
+                     {"parameters", params},
+                     {"tensor_list", tensors}};
+  if (!a.model.model.empty()) out["nearest_words"] = nearest_words_json(file, a);
+  if (a.json) {
+    std::cout << out.dump(2) << "\n";
+    return 0;
+  }
+  std::cout << a.path << "\n  kind: delta file (" << delta::kDeltaFormat << " v"
+            << delta::kDeltaFormatVersion << ")\n  method: " << info.method
+            << "\n  hyperparameters:";
+  for (const auto& [k, v] : info.hyperparameters) std::cout << " " << k << "=" << v;
+  std::cout << "\n  backbone: " << info.backbone << " (fingerprint " << info.backbone_fingerprint
+            << ")\n  tokenizer: " << info.tokenizer << "\n  classes (" << info.classnames.size()
+            << "): " << joined(info.classnames, static_cast<size_t>(max_rows)) << "\n  template: \""
+            << info.prompt_template << "\"\n  training: " << info.training.dump() << "\n  tensors ("
+            << params << " parameters):\n";
+  for (const auto& [name, t] : tensors.items()) {
+    std::printf("    %-40s %-18s %s\n", name.c_str(), t["shape"].dump().c_str(),
+                t["dtype"].get<std::string>().c_str());
+  }
+  if (out.contains("nearest_words")) {
+    print_nearest_words(out["nearest_words"], a, max_rows);
+  } else {
+    std::cout << "  nearest words: pass --model (the backbone it was trained on) to list the "
+                 "vocabulary words nearest each learned context vector\n";
+  }
+  return 0;
+}
+
 Runner setup_inspect(CLI::App& app) {
-  auto path = std::make_shared<std::string>();
-  auto json = std::make_shared<bool>(false);
-  auto all = std::make_shared<bool>(false);
-  app.add_option("file", *path, "weights file (.pt, .safetensors) or HF folder")->required();
-  app.add_flag("--json", *json, "print JSON");
-  app.add_flag("--all", *all, "list every tensor");
-  app.footer("Example:\n  vlprompt inspect ViT-B-16.pt");
-  return [=] { return run_inspect(*path, *json, *all ? INT64_MAX : 20); };
+  auto a = std::make_shared<InspectArgs>();
+  app.add_option("file", a->path, "weights file (.pt, .safetensors), HF folder, or delta file")
+      ->required();
+  app.add_flag("--json", a->json, "print JSON");
+  app.add_flag("--all", a->all, "list every tensor (every class of a delta)");
+  pipeline::add_model_options(app, a->model);
+  app.get_option("--model")->required(false)->description(
+      "delta files: the backbone, whose token embeddings give the nearest words");
+  app.add_option("--top-k", a->top_k, "delta files: nearest words per context vector")
+      ->default_val(3)
+      ->check(CLI::PositiveNumber);
+  app.footer(
+      "Example:\n  vlprompt inspect ViT-B-16.pt\n"
+      "  vlprompt inspect runs/coop-16-1/delta.safetensors --model ViT-B-16.pt --top-k 5");
+  return [a] {
+    return is_delta_file(a->path) ? run_inspect_delta(*a)
+                                  : run_inspect_weights(a->path, a->json, a->all ? INT64_MAX : 20);
+  };
 }
 
 }  // namespace
 
-VLPROMPT_COMMAND(inspect, "summarize a weights file", setup_inspect);
+VLPROMPT_COMMAND(inspect, "summarize a weights file or a delta file", setup_inspect);
 
 }  // namespace vlprompt::cli

@@ -1,0 +1,124 @@
+// vlprompt eval: a trained delta evaluated on a dataset's test split (its own, base -> new, or
+// another dataset's classes: cross-dataset transfer) beside that dataset's hand-written prompt.
+// The image tower runs once per backbone and split (features cached); the delta costs only its
+// text side.
+#include <filesystem>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "prompts/registry.h"
+#include "src/core/device.h"
+#include "src/core/error.h"
+#include "src/delta/delta_file.h"
+#include "tools/cli/command.h"
+#include "tools/pipeline/evaluation.h"
+#include "tools/pipeline/image_features.h"
+#include "tools/pipeline/model_loading.h"
+#include "tools/pipeline/run_outputs.h"
+#include "tools/pipeline/run_splits.h"
+
+namespace vlprompt::cli {
+namespace {
+
+struct EvalArgs {
+  std::string delta;
+  pipeline::ModelArgs model;
+  std::string dataset, data_root, subsample = "all", split = "test", device = "cpu", out;
+  int64_t batch_size = 64;
+};
+
+nlohmann::json delta_json(const std::string& path, const delta::DeltaFileInfo& info) {
+  return {{"path", path},
+          {"method", info.method},
+          {"hyperparameters", info.hyperparameters},
+          {"backbone", info.backbone},
+          {"backbone_fingerprint", info.backbone_fingerprint},
+          {"tokenizer", info.tokenizer},
+          {"classnames", info.classnames},
+          {"template", info.prompt_template},
+          {"training", info.training}};
+}
+
+// The title names where the delta was trained when that is not where it is evaluated.
+std::string eval_title(const delta::DeltaFileInfo& info, const EvalArgs& a) {
+  const nlohmann::json& t = info.training;
+  const std::string trained_on = t.value("dataset", std::string("?"));
+  std::string title = info.method + " " + std::to_string(t.value("shots", 0)) + "-shot seed " +
+                      std::to_string(t.value("seed", 0));
+  if (trained_on != a.dataset) title += " (trained on " + trained_on + ")";
+  return title + " evaluated on " + a.dataset + " " + a.split + " (" + a.subsample + ")";
+}
+
+int run_eval(const EvalArgs& a) {
+  const at::Device device = core::parse_device(a.device);
+  pipeline::ModelBundle m = pipeline::load_model_bundle(a.model);
+  models::Clip& clip = m.clip.model;
+  // Checked before the dataset is read: a wrong backbone should fail at once, naming both.
+  const delta::DeltaFile file = delta::read_delta(a.delta);
+  delta::check_backbone(file.info, clip->fingerprint(), clip->config().name);
+
+  const datasets::DatasetSplit test =
+      pipeline::load_eval_split(a.dataset, a.data_root, a.split, a.subsample);
+  std::cerr << "[vlprompt] " << a.dataset << " " << a.split << " (" << a.subsample
+            << "): " << test.items.size() << " images, " << test.classnames.size() << " classes\n";
+  prompts::LoadedMethod loaded =
+      prompts::method_from_delta(a.delta, clip, m.tokenizer, test.classnames);
+  loaded.method->set_training(false);
+
+  pipeline::FeatureOptions fo;
+  fo.batch_size = a.batch_size;
+  const pipeline::SplitFeatures features = pipeline::encode_split(clip, test, fo);
+  std::cerr << "[vlprompt] image features "
+            << (features.from_cache ? "read from cache " : "cached at ") << features.cache_path
+            << "\n";
+
+  const nlohmann::json& training = loaded.info.training;
+  nlohmann::json results{{"command", "eval"},
+                         {"title", eval_title(loaded.info, a)},
+                         {"method", loaded.info.method},
+                         {"dataset", a.dataset},
+                         {"trained_on", training.value("dataset", std::string())},
+                         {"subsample", a.subsample},
+                         {"split", a.split},
+                         {"shots", training.value("shots", 0)},
+                         {"seed", training.value("seed", 0)},
+                         {"delta", delta_json(a.delta, loaded.info)},
+                         {"model", pipeline::model_json(m)},
+                         {"n", {{"test", test.items.size()}}}};
+  pipeline::evaluate_against_manual(*loaded.method, m, test, features, a.batch_size, device,
+                                    &results);
+  pipeline::write_run_outputs(a.out, results, {});
+  for (const auto& l : pipeline::summary_lines(results)) std::cout << l << "\n";
+  std::cout << "results: " << a.out << "/results.json\n";
+  return 0;
+}
+
+Runner setup_eval(CLI::App& app) {
+  auto a = std::make_shared<EvalArgs>();
+  app.add_option("--delta", a->delta, "delta file (RUN/delta.safetensors)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  pipeline::add_model_options(app, a->model);
+  app.add_option("--dataset", a->dataset,
+                 "catalog name or image folder; another dataset's classes transfer a delta that "
+                 "is not tied to its classes")
+      ->required();
+  app.add_option("--data-root", a->data_root, "where the dataset's files are");
+  app.add_option("--subsample", a->subsample, "classes: all | base | new")->default_val("all");
+  app.add_option("--split", a->split, "split to evaluate")->default_val("test");
+  app.add_option("--device", a->device, "cpu | cuda | cuda:N")->default_val("cpu");
+  app.add_option("--batch-size", a->batch_size, "images per image-tower batch")->default_val(64);
+  app.add_option("--out", a->out, "output folder for results.json and report.html")->required();
+  app.footer(
+      "Example:\n  vlprompt eval --delta runs/coop-16-1/delta.safetensors --model ViT-B-16.pt "
+      "--dataset fashion_mnist --out runs/coop-16-1-eval\n"
+      "  vlprompt eval --delta runs/base/delta.safetensors --model ViT-B-16.pt --dataset "
+      "fashion_mnist --subsample new --out runs/new");
+  return [a] { return run_eval(*a); };
+}
+
+}  // namespace
+
+VLPROMPT_COMMAND(eval, "evaluate a trained delta on a dataset (cross-dataset too)", setup_eval);
+
+}  // namespace vlprompt::cli

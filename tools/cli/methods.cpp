@@ -1,0 +1,40 @@
+// vlprompt methods: the registered prompt-learning methods (prompts/, each registering itself).
+#include <cstdio>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "prompts/registry.h"
+#include "tools/cli/command.h"
+
+namespace vlprompt::cli {
+namespace {
+
+int run_methods(bool json) {
+  const std::vector<std::string> names = prompts::method_names();
+  if (json) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& n : names) {
+      out.push_back({{"name", n}, {"description", prompts::find_method(n).description}});
+    }
+    std::cout << out.dump(2) << "\n";
+    return 0;
+  }
+  std::printf("%-16s %s\n", "method", "description");
+  for (const auto& n : names) {
+    std::printf("%-16s %s\n", n.c_str(), prompts::find_method(n).description.c_str());
+  }
+  return 0;
+}
+
+Runner setup_methods(CLI::App& app) {
+  auto json = std::make_shared<bool>(false);
+  app.add_flag("--json", *json, "print JSON");
+  app.footer("Example:\n  vlprompt methods\n  vlprompt train --method coop ...");
+  return [json] { return run_methods(*json); };
+}
+
+}  // namespace
+
+VLPROMPT_COMMAND(methods, "list the registered prompt-learning methods", setup_methods);
+
+}  // namespace vlprompt::cli

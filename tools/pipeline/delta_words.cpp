@@ -1,0 +1,55 @@
+#include "tools/pipeline/delta_words.h"
+
+#include <algorithm>
+
+#include "src/core/error.h"
+
+namespace vlprompt::pipeline {
+
+bool is_text_context(const std::string& name, const at::Tensor& tensor, int64_t embed_width) {
+  const std::string suffix = ".ctx";
+  const bool named =
+      name == "ctx" || (name.size() > suffix.size() &&
+                        name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0);
+  return named && (tensor.dim() == 2 || tensor.dim() == 3) && tensor.size(-1) == embed_width;
+}
+
+std::vector<std::vector<WordMatch>> nearest_words(const at::Tensor& vectors,
+                                                  const at::Tensor& embeddings,
+                                                  const text::ClipTokenizer& tokenizer, int64_t k) {
+  if (vectors.dim() != 2 || embeddings.dim() != 2 || vectors.size(1) != embeddings.size(1)) {
+    throw Error("nearest words: context vectors " + std::string(c10::str(vectors.sizes())) +
+                " and token embeddings " + c10::str(embeddings.sizes()) +
+                " must be [N, D] and [V, D] with the same D");
+  }
+  if (embeddings.size(0) > tokenizer.vocab_size()) {
+    throw Error("nearest words: the model has " + std::to_string(embeddings.size(0)) +
+                " token embeddings but the tokenizer only " +
+                std::to_string(tokenizer.vocab_size()) + " entries; pass the model's --vocab");
+  }
+  const int64_t top = std::clamp<int64_t>(k, 1, embeddings.size(0));
+  // fp64 so exact matches read as distance 0 rather than cdist's fp32 rounding noise.
+  const at::Tensor d =
+      at::cdist(vectors.to(at::kDouble).unsqueeze(0), embeddings.to(at::kDouble).unsqueeze(0))
+          .squeeze(0);
+  const auto [values, indices] = d.topk(top, /*dim=*/1, /*largest=*/false, /*sorted=*/true);
+  const auto dist = values.accessor<double, 2>();
+  const auto ids = indices.accessor<int64_t, 2>();
+  std::vector<std::vector<WordMatch>> out(static_cast<size_t>(vectors.size(0)));
+  for (int64_t i = 0; i < vectors.size(0); ++i) {
+    for (int64_t j = 0; j < top; ++j) {
+      out[i].push_back({ids[i][j], tokenizer.token(ids[i][j]), dist[i][j]});
+    }
+  }
+  return out;
+}
+
+std::string display_token(const std::string& token) {
+  const std::string eow = "</w>";
+  if (token.size() > eow.size() && token.compare(token.size() - eow.size(), eow.size(), eow) == 0) {
+    return token.substr(0, token.size() - eow.size());
+  }
+  return token;
+}
+
+}  // namespace vlprompt::pipeline
