@@ -105,19 +105,7 @@ std::string catalog_dir() {
 }
 
 std::vector<std::string> list_catalog() {
-  const std::string dir = catalog_dir();
-  std::error_code ec;
-  if (!fs::is_directory(dir, ec)) {
-    throw FileError(dir, "dataset catalog folder not found (set VLPROMPT_CATALOG_DIR)");
-  }
-  std::vector<std::string> names;
-  for (const auto& f : fs::directory_iterator(dir)) {
-    if (f.is_regular_file() && f.path().extension() == ".yaml") {
-      names.push_back(f.path().stem().string());
-    }
-  }
-  std::sort(names.begin(), names.end());
-  return names;
+  return core::list_stems(catalog_dir(), ".yaml", "dataset catalog", "set VLPROMPT_CATALOG_DIR");
 }
 
 CatalogEntry parse_catalog_file(const std::string& path) {

@@ -60,16 +60,17 @@ void LinearProbeMethod::set_probe(const engine::LinearProbe& probe) {
 
 namespace {
 
-std::unique_ptr<engine::Method> make_linear_probe(
-    const YAML::Node& config, models::Clip clip, std::shared_ptr<const text::ClipTokenizer>,
-    const std::vector<std::string>& classnames) {
+std::unique_ptr<engine::Method> make_linear_probe(const YAML::Node& config, models::Clip clip,
+                                                  std::shared_ptr<const text::ClipTokenizer>,
+                                                  const std::vector<std::string>& classnames) {
   return std::make_unique<LinearProbeMethod>(std::move(clip), classnames);
 }
 
 std::shared_ptr<delta::Delta> no_delta(const delta::DeltaFileInfo& info, models::Clip,
                                        std::shared_ptr<const text::ClipTokenizer>) {
-  throw Error("linear-probe is a classifier on image features, not a prompt delta: evaluate it "
-              "with `vlprompt eval`, it has no sites to apply");
+  throw Error(
+      "linear-probe is a classifier on image features, not a prompt delta: evaluate it "
+      "with `vlprompt eval`, it has no sites to apply");
 }
 
 }  // namespace

@@ -38,16 +38,17 @@ std::vector<std::string> parse_templates(const std::string& path, const std::str
 
 std::vector<std::string> list_template_sets() {
   std::vector<std::string> names{"manual"};
-  for (const auto& e : std::filesystem::directory_iterator(templates_dir())) {
-    if (e.path().extension() == ".txt") names.push_back(e.path().stem().string());
+  for (const auto& n : core::list_stems(templates_dir(), ".txt", "prompt templates",
+                                        "set VLPROMPT_TEMPLATES_DIR")) {
+    names.push_back(n);
   }
-  std::sort(names.begin() + 1, names.end());
   return names;
 }
 
 TemplateSet load_template_set(const std::string& spec, const std::string& manual_template) {
   if (spec == "manual") {
-    if (manual_template.empty()) throw Error("template set 'manual': the dataset has no manual template");
+    if (manual_template.empty())
+      throw Error("template set 'manual': the dataset has no manual template");
     return {"manual", {manual_template}};
   }
   std::string path = spec;
@@ -58,7 +59,6 @@ TemplateSet load_template_set(const std::string& spec, const std::string& manual
       for (const auto& n : list_template_sets()) known += (known.empty() ? "" : ", ") + n;
       throw Error("template set '" + spec + "' is neither a file nor a known set (" + known + ")");
     }
-    return {spec, parse_templates(path, core::read_file(path))};
   }
   return {spec, parse_templates(path, core::read_file(path))};
 }

@@ -8,7 +8,8 @@ namespace vlprompt::prompts {
 at::Tensor zeroshot_weights(models::Clip& model, const text::ClipTokenizer& tokenizer,
                             const std::vector<std::string>& classnames,
                             const std::vector<std::string>& templates, int64_t batch_size) {
-  if (classnames.empty() || templates.empty()) throw Error("zero-shot needs class names and templates");
+  if (classnames.empty() || templates.empty())
+    throw Error("zero-shot needs class names and templates");
   // Template-major order: rows t*C .. t*C+C-1 are template t for every class.
   std::vector<std::string> texts;
   texts.reserve(classnames.size() * templates.size());

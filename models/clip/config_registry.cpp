@@ -11,6 +11,7 @@
 
 #include "models/clip/load_clip.h"
 #include "src/core/error.h"
+#include "src/core/file_io.h"
 
 namespace vlprompt::models {
 namespace {
@@ -178,19 +179,7 @@ std::string config_dir() {
 }
 
 std::vector<std::string> list_configs() {
-  const std::string dir = config_dir();
-  std::error_code ec;
-  if (!fs::is_directory(dir, ec)) {
-    throw FileError(dir, "model config folder not found (set VLPROMPT_CONFIG_DIR)");
-  }
-  std::vector<std::string> names;
-  for (const auto& entry : fs::directory_iterator(dir)) {
-    if (entry.is_regular_file() && entry.path().extension() == ".yaml") {
-      names.push_back(entry.path().stem().string());
-    }
-  }
-  std::sort(names.begin(), names.end());
-  return names;
+  return core::list_stems(config_dir(), ".yaml", "model config", "set VLPROMPT_CONFIG_DIR");
 }
 
 ClipConfig load_config(const std::string& name_or_path) {

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -54,5 +55,20 @@ void atomic_write(const std::string& path, const std::string& bytes) {
 }
 
 bool file_exists(const std::string& path) { return std::filesystem::exists(path); }
+
+std::vector<std::string> list_stems(const std::string& dir, const std::string& extension,
+                                    const std::string& what, const std::string& hint) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) throw FileError(dir, what + " folder not found (" + hint + ")");
+  std::vector<std::string> names;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    if (entry.is_regular_file() && entry.path().extension() == extension) {
+      names.push_back(entry.path().stem().string());
+    }
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
 
 }  // namespace vlprompt::core

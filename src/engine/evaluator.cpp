@@ -7,7 +7,8 @@
 namespace vlprompt::engine {
 
 Evaluator::Evaluator(int64_t num_classes) : num_classes_(num_classes) {
-  if (num_classes < 1) throw Error("Evaluator needs at least one class, got " + std::to_string(num_classes));
+  if (num_classes < 1)
+    throw Error("Evaluator needs at least one class, got " + std::to_string(num_classes));
   reset();
 }
 

@@ -13,10 +13,10 @@ namespace vlprompt::engine {
 
 struct ClassificationMetrics {
   int64_t n = 0;
-  double top1 = 0, top5 = 0;            // percent
-  double macro = 0;                     // mean of per-class accuracies, percent
-  std::vector<double> per_class;        // percent; NaN-free: a class with no samples gets 0
-  std::vector<int64_t> class_counts;    // samples per true class
+  double top1 = 0, top5 = 0;                    // percent
+  double macro = 0;                             // mean of per-class accuracies, percent
+  std::vector<double> per_class;                // percent; NaN-free: a class with no samples gets 0
+  std::vector<int64_t> class_counts;            // samples per true class
   std::vector<std::vector<int64_t>> confusion;  // [true][predicted]
 
   // {"n", "top1", "top5", "macro", "per_class": {name: acc}, "confusion": [[...]]}

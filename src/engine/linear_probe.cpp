@@ -24,14 +24,13 @@ LinearProbe fit_linear_probe(const at::Tensor& features, const at::Tensor& label
   const at::Tensor x = normalized(features.to(at::kFloat)).detach();
   at::Tensor w = at::zeros({num_classes, x.size(1)}).set_requires_grad(true);
   at::Tensor b = at::zeros({num_classes}).set_requires_grad(true);
-  torch::optim::LBFGS opt({w, b}, torch::optim::LBFGSOptions(1.0)
-                                      .max_iter(max_iter)
-                                      .history_size(20)
-                                      .line_search_fn("strong_wolfe"));
+  torch::optim::LBFGS opt(
+      {w, b}, torch::optim::LBFGSOptions(1.0).max_iter(max_iter).history_size(20).line_search_fn(
+                  "strong_wolfe"));
   auto closure = [&] {
     opt.zero_grad();
-    at::Tensor loss = at::cross_entropy_loss(at::addmm(b, x, w.t()), labels) +
-                      0.5 * l2 * w.pow(2).sum();
+    at::Tensor loss =
+        at::cross_entropy_loss(at::addmm(b, x, w.t()), labels) + 0.5 * l2 * w.pow(2).sum();
     loss.backward();
     return loss;
   };

@@ -9,9 +9,9 @@
 namespace vlprompt::engine {
 
 struct LinearProbe {
-  at::Tensor weight;  // [C, D]
-  at::Tensor bias;    // [C]
-  double l2 = 0;      // the chosen strength
+  at::Tensor weight;                              // [C, D]
+  at::Tensor bias;                                // [C]
+  double l2 = 0;                                  // the chosen strength
   std::vector<std::pair<double, double>> search;  // (l2, val top-1) for every candidate
 
   at::Tensor logits(const at::Tensor& features) const;  // features normalized inside

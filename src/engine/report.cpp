@@ -12,11 +12,20 @@ std::string esc(const std::string& s) {
   std::string o;
   for (char c : s) {
     switch (c) {
-      case '<': o += "&lt;"; break;
-      case '>': o += "&gt;"; break;
-      case '&': o += "&amp;"; break;
-      case '"': o += "&quot;"; break;
-      default: o += c;
+      case '<':
+        o += "&lt;";
+        break;
+      case '>':
+        o += "&gt;";
+        break;
+      case '&':
+        o += "&amp;";
+        break;
+      case '"':
+        o += "&quot;";
+        break;
+      default:
+        o += c;
     }
   }
   return o;
@@ -84,17 +93,20 @@ std::string per_class_bars(const nlohmann::json& per_class) {
   return o.str() + "</svg>";
 }
 
-std::string confusion_heatmap(const nlohmann::json& confusion, const std::vector<std::string>& names) {
+std::string confusion_heatmap(const nlohmann::json& confusion,
+                              const std::vector<std::string>& names) {
   const size_t n = confusion.size();
   if (n == 0) return "";
   const double cell = std::max(8.0, std::min(28.0, 420.0 / n)), L = 140, T = 10;
   std::ostringstream o;
-  o << "<svg width='" << L + cell * n + 10 << "' height='" << T + cell * n + 10 << "' class='chart'>";
+  o << "<svg width='" << L + cell * n + 10 << "' height='" << T + cell * n + 10
+    << "' class='chart'>";
   for (size_t i = 0; i < n; ++i) {
     int64_t row_total = 0;
     for (const auto& v : confusion[i]) row_total += v.get<int64_t>();
     if (i < names.size()) {
-      o << "<text x='0' y='" << T + cell * i + cell * 0.7 << "' font-size='11'>" << esc(names[i]) << "</text>";
+      o << "<text x='0' y='" << T + cell * i + cell * 0.7 << "' font-size='11'>" << esc(names[i])
+        << "</text>";
     }
     for (size_t j = 0; j < n; ++j) {
       const int64_t v = confusion[i][j].get<int64_t>();
@@ -127,12 +139,14 @@ std::vector<Series> curves(const std::vector<nlohmann::json>& metrics,
 
 }  // namespace
 
-std::string render_report(const nlohmann::json& results, const std::vector<nlohmann::json>& metrics) {
+std::string render_report(const nlohmann::json& results,
+                          const std::vector<nlohmann::json>& metrics) {
   std::ostringstream o;
   const std::string title = results.value("title", std::string("vlprompt run"));
   o << "<!doctype html><html><head><meta charset='utf-8'><title>" << esc(title)
     << "</title><style>body{font-family:sans-serif;margin:24px;max-width:1100px}"
-       "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 10px;text-align:right}"
+       "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px "
+       "10px;text-align:right}"
        "th:first-child,td:first-child{text-align:left}.chart{margin:8px 16px 8px 0}"
        "</style></head><body><h1>"
     << esc(title) << "</h1>";
@@ -140,21 +154,25 @@ std::string render_report(const nlohmann::json& results, const std::vector<nlohm
     o << "<h2>Hand-written vs learned prompts (test)</h2><table><tr><th>prompts</th><th>top-1</th>"
          "<th>top-5</th><th>macro</th></tr>";
     for (const auto& r : results["comparison"]) {
-      o << "<tr><td>" << esc(r.value("name", std::string())) << "</td><td>" << num(r.value("top1", 0.0))
-        << "</td><td>" << num(r.value("top5", 0.0)) << "</td><td>" << num(r.value("macro", 0.0))
-        << "</td></tr>";
+      o << "<tr><td>" << esc(r.value("name", std::string())) << "</td><td>"
+        << num(r.value("top1", 0.0)) << "</td><td>" << num(r.value("top5", 0.0)) << "</td><td>"
+        << num(r.value("macro", 0.0)) << "</td></tr>";
     }
     o << "</table>";
   }
   o << "<h2>Training</h2>" << line_chart("loss", curves(metrics, {{"loss", "train loss"}}))
-    << line_chart("accuracy (%)", curves(metrics, {{"train_acc", "train"}, {"val_top1", "val top-1"}}));
+    << line_chart("accuracy (%)",
+                  curves(metrics, {{"train_acc", "train"}, {"val_top1", "val top-1"}}));
   if (results.contains("test")) {
     const auto& t = results["test"];
     std::vector<std::string> names;
-    if (results.contains("classnames")) names = results["classnames"].get<std::vector<std::string>>();
-    if (t.contains("per_class")) o << "<h2>Per-class accuracy (test)</h2>" << per_class_bars(t["per_class"]);
+    if (results.contains("classnames"))
+      names = results["classnames"].get<std::vector<std::string>>();
+    if (t.contains("per_class"))
+      o << "<h2>Per-class accuracy (test)</h2>" << per_class_bars(t["per_class"]);
     if (t.contains("confusion")) {
-      o << "<h2>Confusion matrix (test; rows = true class)</h2>" << confusion_heatmap(t["confusion"], names);
+      o << "<h2>Confusion matrix (test; rows = true class)</h2>"
+        << confusion_heatmap(t["confusion"], names);
     }
   }
   o << "<h2>Run</h2><pre>" << esc(results.dump(2).substr(0, 4000)) << "</pre></body></html>\n";

@@ -39,7 +39,8 @@ nlohmann::json bench_image(models::Clip& model, const BenchArgs& a) {
   nlohmann::json j{{"batch", a.batch}, {"seconds_per_batch", s}, {"images_per_s", a.batch / s}};
   if (v.type == "vit") {
     const double achieved = vit_gflop_per_image(v) * a.batch / s;
-    const int64_t tokens = a.batch * ((v.image_resolution / v.patch_size) * (v.image_resolution / v.patch_size) + 1);
+    const int64_t tokens =
+        a.batch * ((v.image_resolution / v.patch_size) * (v.image_resolution / v.patch_size) + 1);
     // The MLP's first matmul is the largest GEMM of a block: the BLAS rate on exactly that shape.
     const double blas = pipeline::blas_gflops(tokens, v.width, 4 * v.width, a.iters);
     j["gflop_per_image"] = vit_gflop_per_image(v);
@@ -52,16 +53,17 @@ nlohmann::json bench_image(models::Clip& model, const BenchArgs& a) {
 
 nlohmann::json bench_text(models::Clip& model, const BenchArgs& a) {
   const std::vector<std::string> words = {
-      "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck",
-      "t-shirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag",
-      "ankle boot"};
+      "airplane", "automobile", "bird",  "cat",     "deer",    "dog",       "frog",
+      "horse",    "ship",       "truck", "t-shirt", "trouser", "pullover",  "dress",
+      "coat",     "sandal",     "shirt", "sneaker", "bag",     "ankle boot"};
   std::vector<std::string> prompts;
   for (int i = 0; i < 100; ++i) prompts.push_back("a photo of a " + words[i % words.size()] + ".");
   const auto tok = text::ClipTokenizer::from_file(text::find_vocab(a.vocab, ""));
   const at::Tensor ids = tok.tokenize(prompts, model->config().text.context_length);
   at::NoGradGuard ng;
   const double t = pipeline::median_seconds([&] { model->encode_text(ids); }, a.warmup, a.iters);
-  const double f = pipeline::median_seconds([&] { model->encode_text(ids, nullptr, true); }, a.warmup, a.iters);
+  const double f =
+      pipeline::median_seconds([&] { model->encode_text(ids, nullptr, true); }, a.warmup, a.iters);
   return {{"prompts", 100},
           {"longest_eot_position", ids.argmax(1).max().item<int64_t>()},
           {"seconds_truncated", t},

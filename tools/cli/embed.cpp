@@ -37,7 +37,8 @@ int run_embed(const EmbedArgs& a) {
     feats = at::cat(parts);
   } else {
     pipeline::ModelBundle m = pipeline::load_model_bundle(a.model);
-    const at::Tensor ids = m.tokenizer->tokenize(a.texts, m.clip.model->config().text.context_length);
+    const at::Tensor ids =
+        m.tokenizer->tokenize(a.texts, m.clip.model->config().text.context_length);
     std::vector<at::Tensor> parts;
     for (int64_t s = 0; s < ids.size(0); s += a.batch_size) {
       parts.push_back(m.clip.model->encode_text(ids.slice(0, s, s + a.batch_size)));
@@ -58,7 +59,8 @@ Runner setup_embed(CLI::App& app) {
   app.add_option("--out", a->out, "output .npy")->required();
   app.add_flag("--normalize", a->normalize, "L2-normalize each feature (default: raw, as CLIP)");
   app.add_option("--batch-size", a->batch_size)->default_val(64);
-  app.footer("Example:\n  vlprompt embed --model ViT-B-16.pt --texts \"a photo of a cat.\" --out t.npy");
+  app.footer(
+      "Example:\n  vlprompt embed --model ViT-B-16.pt --texts \"a photo of a cat.\" --out t.npy");
   return [a] { return run_embed(*a); };
 }
 

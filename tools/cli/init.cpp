@@ -36,6 +36,7 @@ Runner setup_init(CLI::App& app) {
 
 }  // namespace
 
-VLPROMPT_COMMAND(init, "a randomly initialised CLIP from a config (for demos and tests)", setup_init);
+VLPROMPT_COMMAND(init, "a randomly initialised CLIP from a config (for demos and tests)",
+                 setup_init);
 
 }  // namespace vlprompt::cli

@@ -10,7 +10,8 @@ namespace {
 Runner setup_models(CLI::App& app) {
   app.footer("Example:\n  vlprompt models");
   return [] {
-    std::printf("%-12s %-16s %6s %6s %6s %6s\n", "name", "image tower", "res", "width", "layers", "embed");
+    std::printf("%-12s %-16s %6s %6s %6s %6s\n", "name", "image tower", "res", "width", "layers",
+                "embed");
     for (const auto& name : models::list_configs()) {
       const models::ClipConfig c = models::load_config(name);
       const int64_t layers = c.vision.type == "vit" ? c.vision.layers : [&] {

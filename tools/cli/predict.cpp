@@ -34,7 +34,8 @@ std::vector<std::string> split_commas(const std::string& s) {
 }
 
 int run_predict(const PredictArgs& a) {
-  if (a.classes.empty() == a.dataset.empty()) throw Error("predict: give either --classes or --dataset");
+  if (a.classes.empty() == a.dataset.empty())
+    throw Error("predict: give either --classes or --dataset");
   std::vector<std::string> classnames;
   std::string manual = "a photo of a {}.";
   if (!a.dataset.empty()) {
@@ -48,7 +49,8 @@ int run_predict(const PredictArgs& a) {
   pipeline::ModelBundle m = pipeline::load_model_bundle(a.model);
   const auto ts = prompts::load_template_set(a.templates, manual);
   at::NoGradGuard no_grad;
-  const at::Tensor w = prompts::zeroshot_weights(m.clip.model, *m.tokenizer, classnames, ts.templates);
+  const at::Tensor w =
+      prompts::zeroshot_weights(m.clip.model, *m.tokenizer, classnames, ts.templates);
   std::vector<datasets::ImageRecord> items;
   for (const auto& p : a.images) items.push_back({p, {}, 0, ""});
   const at::Tensor f = m.clip.model->encode_image(pipeline::load_clip_images(

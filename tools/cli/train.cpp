@@ -36,7 +36,8 @@ std::unique_ptr<engine::TrainData> make_train_data(const TrainArgs& a, models::C
   const std::string cache = pipeline::default_cache_dir();
   const auto sources = pipeline::prepared_sources(train);
   const std::string store_path =
-      cache + "/prepared/" + image::PreparedStore::source_hash(sources, image::PreparedStore::kDefaultMaxShortSide) +
+      cache + "/prepared/" +
+      image::PreparedStore::source_hash(sources, image::PreparedStore::kDefaultMaxShortSide) +
       ".safetensors";
   image::PreparedStore store = image::PreparedStore::build(sources, store_path);
   const at::Tensor labels = pipeline::split_labels(train);
@@ -108,14 +109,18 @@ int run_train(TrainArgs a) {
     const engine::TrainResult r = resumed ? trainer.resume(*method, *train_data, &val_data)
                                           : trainer.fit(*method, *train_data, &val_data);
     if (r.status == engine::TrainStatus::kInterrupted) {
-      std::cerr << "[vlprompt] interrupted; continue with: vlprompt train --resume " << a.out << "\n";
+      std::cerr << "[vlprompt] interrupted; continue with: vlprompt train --resume " << a.out
+                << "\n";
       return 130;
     }
     method->load_state(r.final_state);
     history = r.history;
-    results["training"] = {{"epochs", r.epochs_completed},   {"selected_epoch", r.selected_epoch},
-                           {"best_epoch", r.best_epoch},     {"best_val_top1", r.best_val_top1},
-                           {"train_data", kind},             {"resumed", resumed},
+    results["training"] = {{"epochs", r.epochs_completed},
+                           {"selected_epoch", r.selected_epoch},
+                           {"best_epoch", r.best_epoch},
+                           {"best_val_top1", r.best_val_top1},
+                           {"train_data", kind},
+                           {"resumed", resumed},
                            {"final_loss", history.empty() ? 0.0 : history.back().loss}};
   }
   method->set_training(false);
@@ -131,14 +136,16 @@ int run_train(TrainArgs a) {
 
 Runner setup_train(CLI::App& app) {
   auto a = std::make_shared<TrainArgs>();
-  app.add_option("--method", a->method, "coop | linear-probe (registered methods: vlprompt methods)")
+  app.add_option("--method", a->method,
+                 "coop | linear-probe (registered methods: vlprompt methods)")
       ->default_val("coop");
   pipeline::add_model_options(app, a->model);
   app.get_option("--model")->required(false);
   app.add_option("--dataset", a->dataset, "catalog name or image folder");
   app.add_option("--data-root", a->data_root, "where the dataset's files are");
   app.add_option("--shots", a->shots, "training images per class")->default_val(16);
-  app.add_option("--seed", a->seed, "run seed: shots, shuffling, augmentation, init")->default_val(1);
+  app.add_option("--seed", a->seed, "run seed: shots, shuffling, augmentation, init")
+      ->default_val(1);
   app.add_option("--subsample", a->subsample, "classes: all | base | new")->default_val("all");
   app.add_option("--config", a->config_file, "YAML layered over the method's defaults");
   app.add_option("--out", a->out, "run folder");

@@ -36,8 +36,8 @@ int run_zeroshot(const ZeroshotArgs& a) {
   fo.skip_unreadable = a.skip_unreadable;
   fo.use_cache = !a.no_cache;
   const pipeline::SplitFeatures feats = pipeline::encode_split(m.clip.model, split, fo);
-  std::cerr << "[vlprompt] image features " << (feats.from_cache ? "read from cache " : "cached at ")
-            << feats.cache_path << "\n";
+  std::cerr << "[vlprompt] image features "
+            << (feats.from_cache ? "read from cache " : "cached at ") << feats.cache_path << "\n";
   const at::Tensor img = feats.features / feats.features.norm(2, -1, true);
 
   nlohmann::json results = nlohmann::json::array();
@@ -61,7 +61,9 @@ int run_zeroshot(const ZeroshotArgs& a) {
                   {"architecture", m.clip.model->config().name},
                   {"fingerprint", m.clip.model->fingerprint()},
                   {"pretrained", m.clip.format != "init"}};
-  out["dataset"] = {{"name", split.dataset}, {"split", split.split}, {"n", feats.labels.size(0)},
+  out["dataset"] = {{"name", split.dataset},
+                    {"split", split.split},
+                    {"n", feats.labels.size(0)},
                     {"classnames", split.classnames}};
   out["skipped_unreadable"] = {{"count", feats.skipped.size()}, {"files", feats.skipped}};
   out["feature_cache"] = feats.cache_path;

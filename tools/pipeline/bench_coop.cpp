@@ -10,11 +10,13 @@ namespace vlprompt::pipeline {
 nlohmann::json bench_coop_step(models::Clip& model,
                                std::shared_ptr<const text::ClipTokenizer> tokenizer, int64_t batch,
                                int warmup, int iters) {
-  const std::vector<std::string> classes = {"t-shirt", "trouser", "pullover", "dress", "coat",
-                                            "sandal",  "shirt",   "sneaker",  "bag",   "ankle boot"};
+  const std::vector<std::string> classes = {"t-shirt", "trouser",   "pullover", "dress",
+                                            "coat",    "sandal",    "shirt",    "sneaker",
+                                            "bag",     "ankle boot"};
   prompts::CoOp coop(prompts::CoOpOptions().n_ctx(16), model, tokenizer, classes);
   prompts::CoOpMethod method(model, coop);
-  engine::SGD sgd(method.trainable_parameters(), engine::SGDOptions().lr(0.002).momentum(0.9).weight_decay(5e-4));
+  engine::SGD sgd(method.trainable_parameters(),
+                  engine::SGDOptions().lr(0.002).momentum(0.9).weight_decay(5e-4));
   const int64_t res = model->config().vision.image_resolution;
   const at::Tensor labels = at::randint(0, 10, {batch}, at::kLong);
   engine::Batch features{at::randn({batch, model->config().embed_dim}), labels, true};

@@ -34,9 +34,10 @@ nlohmann::json run_header(const TrainArgs& a, const ModelBundle& m, const RunSpl
           {"split_file", splits.split_file},
           {"split_hash", splits.split_hash},
           {"warnings", splits.warnings},
-          {"n", {{"train", splits.train.items.size()},
-                 {"val", splits.val.items.size()},
-                 {"test", splits.test.items.size()}}}};
+          {"n",
+           {{"train", splits.train.items.size()},
+            {"val", splits.val.items.size()},
+            {"test", splits.test.items.size()}}}};
 }
 
 std::unique_ptr<engine::Method> fit_linear_probe_method(
@@ -50,14 +51,15 @@ std::unique_ptr<engine::Method> fit_linear_probe_method(
   method->set_probe(probe);
   nlohmann::json search = nlohmann::json::array();
   for (auto [l2, acc] : probe.search) search.push_back({{"l2", l2}, {"val_top1", acc}});
-  (*results)["training"] = {{"l2", probe.l2}, {"l2_search_on_val", search},
-                            {"train_data", "center-view features"}};
+  (*results)["training"] = {
+      {"l2", probe.l2}, {"l2_search_on_val", search}, {"train_data", "center-view features"}};
   return method;
 }
 
 void evaluate_against_manual(engine::Method& method, const ModelBundle& m,
                              const datasets::DatasetSplit& test, const SplitFeatures& features,
-                             int64_t batch_size, const at::Device& device, nlohmann::json* results) {
+                             int64_t batch_size, const at::Device& device,
+                             nlohmann::json* results) {
   engine::TensorData data(features.features, features.labels, true, batch_size);
   const nlohmann::json learned = engine::evaluate(method, data, device).to_json(test.classnames);
   models::Clip clip = m.clip.model;  // a handle copy: zeroshot_weights takes a mutable handle
@@ -70,16 +72,20 @@ void evaluate_against_manual(engine::Method& method, const ModelBundle& m,
   (*results)["test"] = learned;
   (*results)["zeroshot_manual"] = manual;
   (*results)["classnames"] = test.classnames;
-  (*results)["comparison"] = {
-      {{"name", "hand-written: \"" + test.template_text + "\""},
-       {"top1", manual["top1"]}, {"top5", manual["top5"]}, {"macro", manual["macro"]}},
-      {{"name", "learned: " + method.name()},
-       {"top1", learned["top1"]}, {"top5", learned["top5"]}, {"macro", learned["macro"]}}};
+  (*results)["comparison"] = {{{"name", "hand-written: \"" + test.template_text + "\""},
+                               {"top1", manual["top1"]},
+                               {"top5", manual["top5"]},
+                               {"macro", manual["macro"]}},
+                              {{"name", "learned: " + method.name()},
+                               {"top1", learned["top1"]},
+                               {"top5", learned["top5"]},
+                               {"macro", learned["macro"]}}};
   (*results)["skipped_unreadable"] = features.skipped;
 }
 
 delta::DeltaFileInfo delta_info(const engine::Method& method, const ModelBundle& m,
-                                const datasets::DatasetSplit& train, const nlohmann::json& results) {
+                                const datasets::DatasetSplit& train,
+                                const nlohmann::json& results) {
   delta::DeltaFileInfo info;
   info.method = method.name();
   info.hyperparameters = method.hyperparameters();

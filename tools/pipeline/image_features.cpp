@@ -93,11 +93,13 @@ SplitFeatures encode_split(models::Clip& model, const datasets::DatasetSplit& sp
     const int64_t e = std::min(n, s + options.batch_size);
     std::vector<datasets::ImageRecord> batch(split.items.begin() + s, split.items.begin() + e);
     std::vector<int64_t> kept;
-    const at::Tensor pixels = load_clip_images(batch, res, options.skip_unreadable, &r.skipped, &kept);
+    const at::Tensor pixels =
+        load_clip_images(batch, res, options.skip_unreadable, &r.skipped, &kept);
     for (int64_t k : kept) labels.push_back(batch[k].label);
     if (pixels.size(0) > 0) feats.push_back(model->encode_image(pixels));
   }
-  if (feats.empty()) throw Error("dataset " + split.dataset + " (" + split.split + "): no readable images");
+  if (feats.empty())
+    throw Error("dataset " + split.dataset + " (" + split.split + "): no readable images");
   r.features = at::cat(feats).contiguous();
   r.labels = at::tensor(labels, at::kLong);
   if (options.use_cache) {

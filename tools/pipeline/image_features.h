@@ -21,9 +21,9 @@ struct FeatureOptions {
 };
 
 struct SplitFeatures {
-  at::Tensor features;                // [N, embed_dim], not normalized (encode_image)
-  at::Tensor labels;                  // [N] int64
-  std::vector<std::string> skipped;   // unreadable files left out (skip_unreadable)
+  at::Tensor features;               // [N, embed_dim], not normalized (encode_image)
+  at::Tensor labels;                 // [N] int64
+  std::vector<std::string> skipped;  // unreadable files left out (skip_unreadable)
   bool from_cache = false;
   std::string cache_path;
 };

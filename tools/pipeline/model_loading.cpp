@@ -30,8 +30,10 @@ models::LoadedClip load_model_only(const ModelArgs& args) {
 ModelBundle load_model_bundle(const ModelArgs& args) {
   models::LoadedClip clip = load_model_only(args);
   const std::string model_path = clip.format == "init" ? "" : args.model;
-  const std::string vocab = text::find_vocab(args.vocab.empty() ? clip.vocab : args.vocab, model_path);
-  auto tokenizer = std::make_shared<const text::ClipTokenizer>(text::ClipTokenizer::from_file(vocab));
+  const std::string vocab =
+      text::find_vocab(args.vocab.empty() ? clip.vocab : args.vocab, model_path);
+  auto tokenizer =
+      std::make_shared<const text::ClipTokenizer>(text::ClipTokenizer::from_file(vocab));
   return ModelBundle{std::move(clip), std::move(tokenizer), vocab};
 }
 

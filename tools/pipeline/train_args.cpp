@@ -5,11 +5,21 @@
 namespace vlprompt::pipeline {
 
 nlohmann::json TrainArgs::to_json() const {
-  return {{"method", method},     {"model", model.model},       {"vocab", model.vocab},
-          {"init_seed", model.seed}, {"dataset", dataset},      {"data_root", data_root},
-          {"subsample", subsample}, {"config", config_file},    {"out", out},
-          {"device", device},       {"overrides", overrides},   {"shots", shots},
-          {"seed", seed},           {"no_augment", no_augment}, {"aug_views", aug_views},
+  return {{"method", method},
+          {"model", model.model},
+          {"vocab", model.vocab},
+          {"init_seed", model.seed},
+          {"dataset", dataset},
+          {"data_root", data_root},
+          {"subsample", subsample},
+          {"config", config_file},
+          {"out", out},
+          {"device", device},
+          {"overrides", overrides},
+          {"shots", shots},
+          {"seed", seed},
+          {"no_augment", no_augment},
+          {"aug_views", aug_views},
           {"eval_batch_size", eval_batch_size}};
 }
 

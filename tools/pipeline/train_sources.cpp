@@ -92,8 +92,8 @@ at::Tensor encode_augmented_views(models::Clip& model, const image::PreparedStor
     std::vector<at::Tensor> parts;
     for (int64_t s = 0; s < n; s += batch_size) {
       const std::vector<int64_t> idx(all.begin() + s, all.begin() + std::min(n, s + batch_size));
-      const at::Tensor px = image::augment_batch(store_images(store, idx), res,
-                                                 image::augment_seed(seed, -1 - v, s));
+      const at::Tensor px =
+          image::augment_batch(store_images(store, idx), res, image::augment_seed(seed, -1 - v, s));
       parts.push_back(model->encode_image(px));
     }
     per_view.push_back(at::cat(parts));
