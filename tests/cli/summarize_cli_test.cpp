@@ -43,6 +43,7 @@ TEST(SummarizeCli, MeanAndSampleStdOverSeeds) {
   EXPECT_EQ(g["dataset"], "fashion_mnist");
   EXPECT_EQ(g["shots"], 16);
   EXPECT_EQ(g["method"], "coop");
+  EXPECT_EQ(g["backbone"], "tiny");
   EXPECT_EQ(g["subsample"], "all");
   EXPECT_EQ(g["n"], 2);
   EXPECT_EQ(g["seeds"], nlohmann::json({1, 2}));
@@ -56,14 +57,16 @@ TEST(SummarizeCli, MeanAndSampleStdOverSeeds) {
 
   const std::vector<std::string> lines = csv_lines(prefix + ".csv");
   ASSERT_EQ(lines.size(), 2u);
-  EXPECT_EQ(lines[0].rfind("dataset,shots,method,subsample,n,seeds,test_top1_mean", 0), 0u);
+  EXPECT_EQ(lines[0].rfind("dataset,backbone,shots,method,subsample,n,seeds,test_top1_mean", 0),
+            0u);
   const std::vector<std::string> row = split_csv(lines[1]);
-  ASSERT_EQ(row.size(), 10u) << lines[1];
+  ASSERT_EQ(row.size(), 11u) << lines[1];
   EXPECT_EQ(row[0], "fashion_mnist");
-  EXPECT_EQ(row[4], "2");
-  EXPECT_EQ(row[5], "1;2");
-  EXPECT_NEAR(std::stod(row[6]), (a + b) / 2, 1e-4);
-  EXPECT_NEAR(std::stod(row[7]), std::abs(a - b) / std::sqrt(2.0), 1e-4);
+  EXPECT_EQ(row[1], "tiny");
+  EXPECT_EQ(row[5], "2");
+  EXPECT_EQ(row[6], "1;2");
+  EXPECT_NEAR(std::stod(row[7]), (a + b) / 2, 1e-4);
+  EXPECT_NEAR(std::stod(row[8]), std::abs(a - b) / std::sqrt(2.0), 1e-4);
 
   char mean_pm_std[64];
   std::snprintf(mean_pm_std, sizeof(mean_pm_std), "%.2f ± %5.2f", (a + b) / 2,
@@ -104,7 +107,25 @@ TEST(SummarizeCli, HarmonicMeanOfBaseAndNew) {
   EXPECT_NE(r.output.find("base-to-new"), std::string::npos) << r.output;
   const std::vector<std::string> lines = csv_lines(prefix + ".csv");
   ASSERT_EQ(lines.size(), 4u);
-  EXPECT_EQ(split_csv(lines[3])[3], "H");
+  EXPECT_EQ(split_csv(lines[3])[4], "H");
+}
+
+TEST(SummarizeCli, RunsWithOtherSettingsAreOtherExperiments) {
+  VLP_REQUIRE_SHARED(kVocabRel);
+  VLP_REQUIRE_FASHION_MNIST();
+  const std::string prefix = scratch_dir("summarize") + "/settings";
+  const CliResult r = run_cli("summarize " + quoted(csc_run()) + " " + quoted(unified_run(1)) +
+                              " " + quoted(unified_run(2)) + " --out " + quoted(prefix));
+  ASSERT_EQ(r.status, 0) << r.output;
+  const nlohmann::json s = read_json(prefix + ".json");
+  ASSERT_EQ(s["groups"].size(), 2u);
+  // Sorted by label; only the settings that differ between the runs are named.
+  EXPECT_EQ(s["groups"][0]["method"], "coop [csc=false n_ctx=4]");
+  EXPECT_EQ(s["groups"][0]["n"], 2);
+  EXPECT_EQ(s["groups"][1]["method"], "coop [csc=true n_ctx=16]");
+  EXPECT_EQ(s["groups"][1]["n"], 1);
+  EXPECT_TRUE(s["groups"][1]["test_top1"]["std"].is_null());
+  EXPECT_NE(r.output.find("±   n/a"), std::string::npos) << r.output;
 }
 
 TEST(SummarizeCli, FolderWithoutResultsIsNamed) {
@@ -125,7 +146,8 @@ TEST(SummarizeCli, GarbledResultsAreNamed) {
 
   core::atomic_write(dir + "/results.json",
                      R"({"command": "train", "dataset": "x", "method": "coop", "subsample": "all",
-                         "shots": 16, "seed": 1, "zeroshot_manual": {"top1": 1}})");
+                         "shots": 16, "seed": 1, "zeroshot_manual": {"top1": 1},
+                         "model": {"architecture": "tiny"}})");
   r = run_cli("summarize " + quoted(dir) + " --out " + quoted(dir + "/s"));
   EXPECT_EQ(r.status, 1) << r.output;
   EXPECT_NE(r.output.find("'test'"), std::string::npos) << r.output;

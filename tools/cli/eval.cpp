@@ -61,8 +61,16 @@ int run_eval(const EvalArgs& a) {
       pipeline::load_eval_split(a.dataset, a.data_root, a.split, a.subsample);
   std::cerr << "[vlprompt] " << a.dataset << " " << a.split << " (" << a.subsample
             << "): " << test.items.size() << " images, " << test.classnames.size() << " classes\n";
-  prompts::LoadedMethod loaded =
-      prompts::method_from_delta(a.delta, clip, m.tokenizer, test.classnames);
+  prompts::LoadedMethod loaded;
+  try {
+    loaded = prompts::method_from_delta(a.delta, clip, m.tokenizer, test.classnames);
+  } catch (const FileError&) {
+    throw;
+  } catch (const Error& e) {
+    // A class-specific delta refusing another class list: say which file and dataset.
+    throw FileError(
+        a.delta, "cannot evaluate on " + a.dataset + " (" + a.subsample + " classes): " + e.what());
+  }
   loaded.method->set_training(false);
 
   pipeline::FeatureOptions fo;

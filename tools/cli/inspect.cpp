@@ -124,7 +124,8 @@ nlohmann::json nearest_words_json(const delta::DeltaFile& file, const InspectArg
         if (c < file.info.classnames.size()) row["classname"] = file.info.classnames[c];
       }
       for (const auto& w : matches[i]) {
-        row["words"].push_back({{"token", w.token}, {"id", w.id}, {"distance", w.distance}});
+        row["words"].push_back(
+            {{"word", w.word}, {"token", w.token}, {"id", w.id}, {"distance", w.distance}});
       }
       rows.push_back(row);
     }
@@ -161,7 +162,7 @@ void print_nearest_words(const nlohmann::json& nearest, const InspectArgs& a, in
       }
       std::printf("      ctx %2lld:", static_cast<long long>(row["position"].get<int64_t>()));
       for (const auto& w : row["words"]) {
-        std::printf("  %s (%.3f)", pipeline::display_token(w["token"].get<std::string>()).c_str(),
+        std::printf("  %s (%.3f)", w["word"].get<std::string>().c_str(),
                     w["distance"].get<double>());
       }
       std::printf("\n");
@@ -196,7 +197,8 @@ int run_inspect_delta(const InspectArgs& a) {
                      {"tensor_list", tensors}};
   if (!a.model.model.empty()) out["nearest_words"] = nearest_words_json(file, a);
   if (a.json) {
-    std::cout << out.dump(2) << "\n";
+    // A single byte-level token can be part of a UTF-8 character: replace, do not throw.
+    std::cout << out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     return 0;
   }
   std::cout << a.path << "\n  kind: delta file (" << delta::kDeltaFormat << " v"

@@ -1,6 +1,8 @@
 // vlprompt summarize: many runs (train or eval results.json) reduced to one table: mean ± sample
-// std over seeds of the test top-1, per (dataset, shots, method, classes), beside the
-// hand-written prompt's; and for base/new pairs CoCoOp's harmonic mean H = 2bn/(b+n).
+// std over seeds of the test top-1 per experiment (dataset, backbone, shots, method and its
+// settings, classes), beside the hand-written prompt's; and for base/new pairs CoCoOp's harmonic
+// mean H = 2bn/(b+n) of the two mean accuracies.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -12,74 +14,15 @@
 #include <tuple>
 
 #include "datasets/fewshot.h"
-#include "src/core/error.h"
 #include "src/core/file_io.h"
 #include "tools/cli/command.h"
+#include "tools/pipeline/run_records.h"
 
 namespace vlprompt::cli {
 namespace {
 
 using nlohmann::json;
-
-struct RunRecord {
-  std::string file;
-  std::string dataset, method, subsample;
-  int64_t shots = 0;
-  int64_t seed = 0;
-  double test_top1 = 0, manual_top1 = 0;
-};
-
-const json& field(const json& j, const std::string& key, const std::string& file) {
-  if (!j.is_object() || !j.contains(key)) {
-    throw FileError(file, "results.json has no '" + key + "' (is this a train or eval run?)");
-  }
-  return j[key];
-}
-
-template <class T>
-T typed(const json& j, const std::string& key, const std::string& file) {
-  const json& v = field(j, key, file);
-  try {
-    return v.get<T>();
-  } catch (const json::exception&) {
-    throw FileError(file, "'" + key + "' is " + v.dump() + ", of the wrong type");
-  }
-}
-
-RunRecord read_run(const std::string& arg) {
-  const std::string file = std::filesystem::is_directory(arg)
-                               ? (std::filesystem::path(arg) / "results.json").string()
-                               : arg;
-  if (!std::filesystem::exists(file)) {
-    throw FileError(file, "no results.json here: the run did not finish (or is not a run folder)");
-  }
-  json j;
-  try {
-    j = json::parse(core::read_file(file));
-  } catch (const json::exception& e) {
-    throw FileError(file, std::string("not valid JSON: ") + e.what());
-  }
-  const std::string command = j.is_object() ? j.value("command", std::string()) : "";
-  if (command != "train" && command != "eval") {
-    throw FileError(file, "'command' is '" + command +
-                              "'; summarize reads the results.json of train and eval runs");
-  }
-  RunRecord r;
-  r.file = file;
-  r.dataset = typed<std::string>(j, "dataset", file);
-  r.method = typed<std::string>(j, "method", file);
-  // A delta evaluated on another dataset is a different experiment from one trained there.
-  const std::string trained_on = j.value("trained_on", r.dataset);
-  if (command == "eval" && !trained_on.empty() && trained_on != r.dataset) {
-    r.method += " (from " + trained_on + ")";
-  }
-  r.subsample = typed<std::string>(j, "subsample", file);
-  r.shots = typed<int64_t>(j, "shots", file);
-  r.seed = typed<int64_t>(j, "seed", file);
-  r.test_top1 = typed<double>(field(j, "test", file), "top1", file);
-  r.manual_top1 = typed<double>(field(j, "zeroshot_manual", file), "top1", file);
-  return r;
-}
+using pipeline::RunRecord;
 
 struct Stats {
   int64_t n = 0;
@@ -129,39 +72,48 @@ std::string num(double x) {
   return buf;
 }
 
-using GroupKey = std::tuple<std::string, int64_t, std::string, std::string>;
-using PairKey = std::tuple<std::string, int64_t, std::string>;  // a group without its classes
+// (dataset, backbone, shots, method label) names an experiment; the classes (all/base/new) and
+// the seed vary within it.
+using PairKey = std::tuple<std::string, std::string, int64_t, std::string>;
+using GroupKey = std::tuple<PairKey, std::string>;
 
 struct GroupStats {
   Stats learned, manual;
 };
 
 std::map<GroupKey, std::vector<RunRecord>> group_runs(const std::vector<std::string>& args) {
-  std::map<GroupKey, std::vector<RunRecord>> groups;
+  std::vector<RunRecord> records;
   std::set<std::string> seen;
   for (const auto& a : args) {
-    RunRecord r = read_run(a);
+    RunRecord r = pipeline::read_run_record(a);
     if (!seen.insert(std::filesystem::weakly_canonical(r.file).string()).second) {
       std::cerr << "[vlprompt] warning: " << r.file << " given twice; counted once\n";
       continue;
     }
-    auto& g = groups[{r.dataset, r.shots, r.method, r.subsample}];
+    records.push_back(std::move(r));
+  }
+  const std::vector<std::string> labels = pipeline::method_labels(records);
+  std::map<GroupKey, std::vector<RunRecord>> groups;
+  for (size_t i = 0; i < records.size(); ++i) {
+    const RunRecord& r = records[i];
+    auto& g = groups[{{r.dataset, r.backbone, r.shots, labels[i]}, r.subsample}];
     for (const auto& other : g) {
       if (other.seed == r.seed) {
         std::cerr << "[vlprompt] warning: seed " << r.seed << " appears twice in " << r.dataset
-                  << " " << r.shots << "-shot " << r.method << " (" << r.subsample
+                  << " " << r.shots << "-shot " << labels[i] << " (" << r.subsample
                   << "): " << other.file << " and " << r.file << "\n";
       }
     }
-    g.push_back(std::move(r));
+    g.push_back(r);
   }
   return groups;
 }
 
 // One row of the table, of the JSON and of the CSV.
-GroupStats add_group(const GroupKey& key, const std::vector<RunRecord>& runs, json* out,
+GroupStats add_group(const GroupKey& key, const std::vector<RunRecord>& runs, int width, json* out,
                      std::string* csv) {
-  const auto& [dataset, shots, method, subsample] = key;
+  const auto& [experiment, subsample] = key;
+  const auto& [dataset, backbone, shots, method] = experiment;
   std::vector<double> learned, manual;
   json seeds = json::array(), files = json::array();
   std::string seed_list;
@@ -174,6 +126,7 @@ GroupStats add_group(const GroupKey& key, const std::vector<RunRecord>& runs, js
   }
   const GroupStats g{stats(learned), stats(manual)};
   (*out)["groups"].push_back({{"dataset", dataset},
+                              {"backbone", backbone},
                               {"shots", shots},
                               {"method", method},
                               {"subsample", subsample},
@@ -182,45 +135,47 @@ GroupStats add_group(const GroupKey& key, const std::vector<RunRecord>& runs, js
                               {"test_top1", stats_json(g.learned, learned)},
                               {"zeroshot_manual_top1", stats_json(g.manual, manual)},
                               {"files", files}});
-  *csv += csv_field(dataset) + "," + std::to_string(shots) + "," + csv_field(method) + "," +
-          csv_field(subsample) + "," + std::to_string(g.learned.n) + "," + seed_list + "," +
-          num(g.learned.mean) + "," + (g.learned.std ? num(*g.learned.std) : "") + "," +
-          num(g.manual.mean) + "," + (g.manual.std ? num(*g.manual.std) : "") + "\n";
-  std::printf("%-16s %5lld %-24s %-9s %5lld  %-16s %-16s\n", dataset.c_str(),
-              static_cast<long long>(shots), method.c_str(), subsample.c_str(),
-              static_cast<long long>(g.learned.n), pm(g.learned).c_str(), pm(g.manual).c_str());
+  *csv += csv_field(dataset) + "," + csv_field(backbone) + "," + std::to_string(shots) + "," +
+          csv_field(method) + "," + csv_field(subsample) + "," + std::to_string(g.learned.n) + "," +
+          seed_list + "," + num(g.learned.mean) + "," + (g.learned.std ? num(*g.learned.std) : "") +
+          "," + num(g.manual.mean) + "," + (g.manual.std ? num(*g.manual.std) : "") + "\n";
+  std::printf("%-14s %-10s %5lld %-*s %-7s %5lld  %-15s  %-15s\n", dataset.c_str(),
+              backbone.c_str(), static_cast<long long>(shots), width, method.c_str(),
+              subsample.c_str(), static_cast<long long>(g.learned.n), pm(g.learned).c_str(),
+              pm(g.manual).c_str());
   return g;
 }
 
-// CoCoOp's base-to-new number, for every (dataset, shots, method) that has both halves.
+// CoCoOp's base-to-new number, for every experiment that has both halves.
 void add_harmonic_means(const std::map<PairKey, std::map<std::string, GroupStats>>& pairs,
-                        json* out, std::string* csv) {
+                        int width, json* out, std::string* csv) {
   bool header = false;
   for (const auto& [key, by_subsample] : pairs) {
     auto b = by_subsample.find("base"), n = by_subsample.find("new");
     if (b == by_subsample.end() || n == by_subsample.end()) continue;
-    const auto& [dataset, shots, method] = key;
+    const auto& [dataset, backbone, shots, method] = key;
     const GroupStats &base = b->second, &novel = n->second;
     const double h = datasets::harmonic_mean(base.learned.mean, novel.learned.mean);
     const double hm = datasets::harmonic_mean(base.manual.mean, novel.manual.mean);
     if (!header) {
       std::printf("\nbase-to-new: H = 2bn/(b+n) of the mean top-1\n");
-      std::printf("%-16s %5s %-24s %7s %7s %7s  %s\n", "dataset", "shots", "method", "base", "new",
-                  "H", "hand-written H");
+      std::printf("%-14s %-10s %5s %-*s %7s %7s %7s  %s\n", "dataset", "backbone", "shots", width,
+                  "method", "base", "new", "H", "hand-written H");
       header = true;
     }
-    std::printf("%-16s %5lld %-24s %7.2f %7.2f %7.2f  %7.2f\n", dataset.c_str(),
-                static_cast<long long>(shots), method.c_str(), base.learned.mean,
-                novel.learned.mean, h, hm);
+    std::printf("%-14s %-10s %5lld %-*s %7.2f %7.2f %7.2f  %7.2f\n", dataset.c_str(),
+                backbone.c_str(), static_cast<long long>(shots), width, method.c_str(),
+                base.learned.mean, novel.learned.mean, h, hm);
     (*out)["harmonic_means"].push_back({{"dataset", dataset},
+                                        {"backbone", backbone},
                                         {"shots", shots},
                                         {"method", method},
                                         {"base_top1", base.learned.mean},
                                         {"new_top1", novel.learned.mean},
                                         {"H", h},
                                         {"zeroshot_manual_H", hm}});
-    *csv += csv_field(dataset) + "," + std::to_string(shots) + "," + csv_field(method) + ",H,,," +
-            num(h) + ",," + num(hm) + ",\n";
+    *csv += csv_field(dataset) + "," + csv_field(backbone) + "," + std::to_string(shots) + "," +
+            csv_field(method) + ",H,,," + num(h) + ",," + num(hm) + ",\n";
   }
 }
 
@@ -228,16 +183,19 @@ int run_summarize(const std::vector<std::string>& args, const std::string& prefi
   const auto groups = group_runs(args);
   json out{{"runs", args}, {"groups", json::array()}, {"harmonic_means", json::array()}};
   std::string csv =
-      "dataset,shots,method,subsample,n,seeds,test_top1_mean,test_top1_std,"
+      "dataset,backbone,shots,method,subsample,n,seeds,test_top1_mean,test_top1_std,"
       "zeroshot_manual_top1_mean,zeroshot_manual_top1_std\n";
-  std::printf("%-16s %5s %-24s %-9s %5s  %-16s %-16s\n", "dataset", "shots", "method", "classes",
-              "seeds", "test top1", "hand-written top1");
+  int width = 6;  // the method column fits the longest label
+  for (const auto& [key, runs] : groups) {
+    width = std::max(width, static_cast<int>(std::get<3>(std::get<0>(key)).size()));
+  }
+  std::printf("%-14s %-10s %5s %-*s %-7s %5s  %-15s  %-15s\n", "dataset", "backbone", "shots",
+              width, "method", "classes", "seeds", "test top1", "hand-written");
   std::map<PairKey, std::map<std::string, GroupStats>> pairs;
   for (const auto& [key, runs] : groups) {
-    const auto& [dataset, shots, method, subsample] = key;
-    pairs[{dataset, shots, method}][subsample] = add_group(key, runs, &out, &csv);
+    pairs[std::get<0>(key)][std::get<1>(key)] = add_group(key, runs, width, &out, &csv);
   }
-  add_harmonic_means(pairs, &out, &csv);
+  add_harmonic_means(pairs, width, &out, &csv);
   core::atomic_write(prefix + ".json", out.dump(2) + "\n");
   core::atomic_write(prefix + ".csv", csv);
   std::printf("\nwritten: %s.json, %s.csv\n", prefix.c_str(), prefix.c_str());
@@ -252,7 +210,7 @@ Runner setup_summarize(CLI::App& app) {
       ->default_val("summary");
   app.footer(
       "Example:\n  vlprompt summarize runs/coop-16-* --out runs/summary\n"
-      "  (CSV rows with classes 'H' hold the base-to-new harmonic means)");
+      "  (CSV rows whose subsample is 'H' hold the base-to-new harmonic means)");
   return [runs, prefix] { return run_summarize(*runs, *prefix); };
 }
 

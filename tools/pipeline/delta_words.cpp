@@ -5,6 +5,16 @@
 #include "src/core/error.h"
 
 namespace vlprompt::pipeline {
+namespace {
+
+// decode() turns the end-of-word marker into a trailing space; a single word needs neither.
+std::string word_of(const text::ClipTokenizer& tokenizer, int64_t id) {
+  std::string w = tokenizer.decode({id});
+  const size_t end = w.find_last_not_of(' ');
+  return end == std::string::npos ? w : w.substr(0, end + 1);
+}
+
+}  // namespace
 
 bool is_text_context(const std::string& name, const at::Tensor& tensor, int64_t embed_width) {
   const std::string suffix = ".ctx";
@@ -38,18 +48,11 @@ std::vector<std::vector<WordMatch>> nearest_words(const at::Tensor& vectors,
   std::vector<std::vector<WordMatch>> out(static_cast<size_t>(vectors.size(0)));
   for (int64_t i = 0; i < vectors.size(0); ++i) {
     for (int64_t j = 0; j < top; ++j) {
-      out[i].push_back({ids[i][j], tokenizer.token(ids[i][j]), dist[i][j]});
+      const int64_t id = ids[i][j];
+      out[i].push_back({id, tokenizer.token(id), word_of(tokenizer, id), dist[i][j]});
     }
   }
   return out;
-}
-
-std::string display_token(const std::string& token) {
-  const std::string eow = "</w>";
-  if (token.size() > eow.size() && token.compare(token.size() - eow.size(), eow.size(), eow) == 0) {
-    return token.substr(0, token.size() - eow.size());
-  }
-  return token;
 }
 
 }  // namespace vlprompt::pipeline

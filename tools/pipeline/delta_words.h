@@ -15,6 +15,7 @@ namespace vlprompt::pipeline {
 struct WordMatch {
   int64_t id = 0;
   std::string token;  // the vocabulary entry ("photo</w>")
+  std::string word;   // as text: decoded bytes, end-of-word marker dropped ("photo")
   double distance = 0;
 };
 
@@ -28,8 +29,5 @@ bool is_text_context(const std::string& name, const at::Tensor& tensor, int64_t 
 std::vector<std::vector<WordMatch>> nearest_words(const at::Tensor& vectors,
                                                   const at::Tensor& embeddings,
                                                   const text::ClipTokenizer& tokenizer, int64_t k);
-
-// "photo</w>" -> "photo" (end-of-word marker dropped); other tokens unchanged.
-std::string display_token(const std::string& token);
 
 }  // namespace vlprompt::pipeline
