@@ -97,7 +97,13 @@ LoadedMethod method_from_delta(const std::string& path, models::Clip clip,
     throw FileError(path, std::string("cannot rebuild the method from its metadata: ") + e.what());
   }
   out.method->load_state(file.tensors);
-  out.method->set_classnames(classnames);
+  try {
+    out.method->set_classnames(classnames);
+  } catch (const FileError&) {
+    throw;
+  } catch (const Error& e) {
+    throw FileError(path, e.what());
+  }
   out.info = std::move(file.info);
   return out;
 }

@@ -123,6 +123,7 @@ int run_train(TrainArgs a) {
                            {"resumed", resumed},
                            {"final_loss", history.empty() ? 0.0 : history.back().loss}};
   }
+  results["hyperparameters"] = method->hyperparameters();
   method->set_training(false);
   pipeline::evaluate_against_manual(*method, m, splits.test, test, a.eval_batch_size, device,
                                     &results);
