@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <set>
 
+#include "src/core/config.h"
 #include "src/core/error.h"
 #include "src/core/file_io.h"
 
@@ -25,22 +26,6 @@ const std::set<std::string>& known_layouts() {
 std::string lower(std::string s) {
   for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;
-}
-
-// Edit distance, used only to suggest the closest catalog name for a typo.
-size_t edit_distance(const std::string& a, const std::string& b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diagonal = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      const size_t above = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = above;
-    }
-  }
-  return row[b.size()];
 }
 
 std::string scalar(const YAML::Node& node, const std::string& path, const std::string& key) {
@@ -180,7 +165,7 @@ CatalogEntry load_catalog_entry(const std::string& name) {
     spellings.push_back(e.name);
     for (const auto& s : spellings) {
       if (lower(s) == lower(name)) return e;
-      const size_t d = edit_distance(lower(s), lower(name));
+      const size_t d = core::edit_distance(lower(s), lower(name));
       if (d < best) {
         best = d;
         closest = n;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "models/clip/load_clip.h"
+#include "src/core/config.h"
 #include "src/core/error.h"
 #include "src/core/file_io.h"
 
@@ -17,31 +18,6 @@ namespace vlprompt::models {
 namespace {
 
 namespace fs = std::filesystem;
-
-size_t edit_distance(const std::string& a, const std::string& b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diagonal = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      const size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] != b[j - 1] ? 1 : 0)});
-      diagonal = up;
-    }
-  }
-  return row[b.size()];
-}
-
-std::string closest(const std::string& word, const std::vector<std::string>& choices) {
-  std::string best;
-  size_t best_distance = SIZE_MAX;
-  for (const auto& c : choices) {
-    const size_t d = edit_distance(word, c);
-    if (d < best_distance) best = c, best_distance = d;
-  }
-  return best;
-}
 
 std::string join(const std::vector<std::string>& items) {
   std::string out;
@@ -66,7 +42,8 @@ class Section {
       const std::string key = entry.first.as<std::string>();
       if (std::find(keys.begin(), keys.end(), key) == keys.end()) {
         throw FileError(path_, "unknown key '" + prefix_ + key + "' (did you mean '" + prefix_ +
-                                   closest(key, keys) + "'? valid keys here: " + join(keys) + ")");
+                                   core::closest_key(key, keys) +
+                                   "'? valid keys here: " + join(keys) + ")");
       }
     }
   }
@@ -188,7 +165,7 @@ ClipConfig load_config(const std::string& name_or_path) {
     const std::vector<std::string> names = list_configs();
     if (std::find(names.begin(), names.end(), name_or_path) == names.end()) {
       throw Error("unknown model config '" + name_or_path + "' (did you mean '" +
-                  closest(name_or_path, names) + "'? configs in " + config_dir() + ": " +
+                  core::closest_key(name_or_path, names) + "'? configs in " + config_dir() + ": " +
                   join(names) + ")");
     }
     path = config_dir() + "/" + name_or_path + ".yaml";

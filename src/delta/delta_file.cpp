@@ -117,4 +117,15 @@ void check_backbone(const DeltaFileInfo& info, const std::string& fingerprint,
   throw FileError(where, message);
 }
 
+nlohmann::json info_json(const DeltaFileInfo& info) {
+  return {{"method", info.method},
+          {"hyperparameters", info.hyperparameters},
+          {"backbone", info.backbone},
+          {"backbone_fingerprint", info.backbone_fingerprint},
+          {"tokenizer", info.tokenizer},
+          {"classnames", info.classnames},
+          {"template", info.prompt_template},
+          {"training", info.training}};
+}
+
 }  // namespace vlprompt::delta

@@ -53,6 +53,9 @@ void write_delta(const std::string& path, const Delta& delta, DeltaFileInfo info
 // the file and the key.
 DeltaFile read_delta(const std::string& path);
 
+// The metadata as one JSON object (for results files and `inspect --json`).
+nlohmann::json info_json(const DeltaFileInfo& info);
+
 // Refuses a delta trained on other backbone weights: the Error names the file, both backbone
 // names and both fingerprints. Same fingerprint under another name (a converted copy) passes.
 void check_backbone(const DeltaFileInfo& info, const std::string& fingerprint,

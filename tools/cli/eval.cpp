@@ -27,18 +27,6 @@ struct EvalArgs {
   int64_t batch_size = 64;
 };
 
-nlohmann::json delta_json(const std::string& path, const delta::DeltaFileInfo& info) {
-  return {{"path", path},
-          {"method", info.method},
-          {"hyperparameters", info.hyperparameters},
-          {"backbone", info.backbone},
-          {"backbone_fingerprint", info.backbone_fingerprint},
-          {"tokenizer", info.tokenizer},
-          {"classnames", info.classnames},
-          {"template", info.prompt_template},
-          {"training", info.training}};
-}
-
 // The title names where the delta was trained when that is not where it is evaluated.
 std::string eval_title(const delta::DeltaFileInfo& info, const EvalArgs& a) {
   const nlohmann::json& t = info.training;
@@ -81,6 +69,8 @@ int run_eval(const EvalArgs& a) {
             << "\n";
 
   const nlohmann::json& training = loaded.info.training;
+  nlohmann::json delta_record = delta::info_json(loaded.info);
+  delta_record["path"] = a.delta;
   nlohmann::json results{{"command", "eval"},
                          {"title", eval_title(loaded.info, a)},
                          {"method", loaded.info.method},
@@ -90,7 +80,7 @@ int run_eval(const EvalArgs& a) {
                          {"split", a.split},
                          {"shots", training.value("shots", 0)},
                          {"seed", training.value("seed", 0)},
-                         {"delta", delta_json(a.delta, loaded.info)},
+                         {"delta", delta_record},
                          {"model", pipeline::model_json(m)},
                          {"n", {{"test", test.items.size()}}}};
   pipeline::evaluate_against_manual(*loaded.method, m, test, features, a.batch_size, device,

@@ -184,17 +184,10 @@ int run_inspect_delta(const InspectArgs& a) {
   nlohmann::json out{{"file", a.path},
                      {"kind", "delta"},
                      {"format", delta::kDeltaFormat},
-                     {"format_version", delta::kDeltaFormatVersion},
-                     {"method", info.method},
-                     {"hyperparameters", info.hyperparameters},
-                     {"backbone", info.backbone},
-                     {"backbone_fingerprint", info.backbone_fingerprint},
-                     {"tokenizer", info.tokenizer},
-                     {"classnames", info.classnames},
-                     {"template", info.prompt_template},
-                     {"training", info.training},
-                     {"parameters", params},
-                     {"tensor_list", tensors}};
+                     {"format_version", delta::kDeltaFormatVersion}};
+  out.update(delta::info_json(info));
+  out["parameters"] = params;
+  out["tensor_list"] = tensors;
   if (!a.model.model.empty()) out["nearest_words"] = nearest_words_json(file, a);
   if (a.json) {
     // A single byte-level token can be part of a UTF-8 character: replace, do not throw.

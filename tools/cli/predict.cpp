@@ -42,6 +42,9 @@ int run_predict(const PredictArgs& a) {
     const auto entry = datasets::load_catalog_entry(a.dataset);
     classnames = entry.classnames;
     manual = entry.template_text;
+    // Layouts that keep class names in their split files need the data to name the classes.
+    if (classnames.empty())
+      classnames = datasets::load_split(a.dataset, a.data_root, "test").classnames;
   } else {
     classnames = split_commas(a.classes);
   }
@@ -77,6 +80,7 @@ Runner setup_predict(CLI::App& app) {
   pipeline::add_model_options(app, a->model);
   app.add_option("--classes", a->classes, "comma-separated class names");
   app.add_option("--dataset", a->dataset, "take class names and template from a catalog entry");
+  app.add_option("--data-root", a->data_root, "the dataset's files, where its class names live");
   app.add_option("--templates", a->templates, "manual, select7, imagenet80 or a file")
       ->default_val("manual");
   app.add_option("--top-k", a->top_k)->default_val(5);

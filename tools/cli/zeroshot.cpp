@@ -28,6 +28,7 @@ struct ZeroshotArgs {
 int run_zeroshot(const ZeroshotArgs& a) {
   pipeline::ModelBundle m = pipeline::load_model_bundle(a.model);
   datasets::LoadOptions lo;
+  lo.skip_missing = a.skip_unreadable;  // files listed by a split file but absent
   const datasets::DatasetSplit split = datasets::load_split(a.dataset, a.data_root, a.split, lo);
   std::cerr << "[vlprompt] " << split.dataset << " " << split.split << ": " << split.items.size()
             << " images, " << split.classnames.size() << " classes\n";
@@ -65,7 +66,9 @@ int run_zeroshot(const ZeroshotArgs& a) {
                     {"split", split.split},
                     {"n", feats.labels.size(0)},
                     {"classnames", split.classnames}};
-  out["skipped_unreadable"] = {{"count", feats.skipped.size()}, {"files", feats.skipped}};
+  std::vector<std::string> skipped = split.skipped;
+  skipped.insert(skipped.end(), feats.skipped.begin(), feats.skipped.end());
+  out["skipped_unreadable"] = {{"count", skipped.size()}, {"files", skipped}};
   out["feature_cache"] = feats.cache_path;
   out["results"] = results;
   core::atomic_write(a.out + "/results.json", out.dump(2) + "\n");
