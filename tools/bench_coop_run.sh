@@ -4,17 +4,17 @@
 # augmentation (image tower in the loop) timed over a few epochs and extrapolated to 200.
 #
 #   tools/bench_coop_run.sh [OUT_DIR]          # default runs/bench-coop-run
-#   TEST_N=500 FLY_EPOCHS=3 CONFIG=ViT-B-16 tools/bench_coop_run.sh
+#   TEST_N=100 FLY_EPOCHS=2 CONFIG=ViT-B-16 tools/bench_coop_run.sh
 #
 # The test split is cut to its first TEST_N images so the figure is the cost of training: at
-# ViT-B/16 on a 2-core CPU the full 10,000-image test set alone takes ~28 min through the image
+# ViT-B/16 on a 2-core CPU the full 10,000-image test set alone takes 30-90 min through the image
 # tower, the same for both variants. The JSON printed at the end has each phase's seconds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VLP=build/tools/vlprompt
 OUT="${1:-runs/bench-coop-run}"
-TEST_N="${TEST_N:-500}"
-FLY_EPOCHS="${FLY_EPOCHS:-3}"
+TEST_N="${TEST_N:-100}"
+FLY_EPOCHS="${FLY_EPOCHS:-2}"
 CONFIG="${CONFIG:-ViT-B-16}"
 SRC=/usr/share/datasets/fashion-mnist
 VOCAB_ARGS=()

@@ -44,10 +44,12 @@ std::string format_duration(double seconds) {
   return buffer;
 }
 
-Progress::Progress(ProgressMode mode, std::string label, int64_t total, double line_interval_s)
+Progress::Progress(ProgressMode mode, std::string label, int64_t total, std::string unit,
+                   double line_interval_s)
     : mode_(resolve_progress_mode(mode)),
       label_(std::move(label)),
       total_(total),
+      unit_(std::move(unit)),
       line_interval_s_(line_interval_s),
       start_(Clock::now()),
       last_print_(start_) {}
@@ -62,8 +64,8 @@ std::string Progress::render(int64_t done, const std::string& status, bool bar) 
     out += "[" + std::string(filled, '#') + std::string(kBarWidth - filled, '.') + "] ";
   }
   char numbers[96];
-  std::snprintf(numbers, sizeof(numbers), "%lld/%lld  %.2f it/s  ETA %s",
-                static_cast<long long>(done), static_cast<long long>(total_), rate,
+  std::snprintf(numbers, sizeof(numbers), "%lld/%lld  %.2f %s/s  ETA %s",
+                static_cast<long long>(done), static_cast<long long>(total_), rate, unit_.c_str(),
                 format_duration(eta).c_str());
   out += numbers;
   if (!status.empty()) out += "  " + status;

@@ -20,8 +20,10 @@ std::string format_duration(double seconds);
 
 class Progress {
  public:
-  // `total` steps; lines mode prints at most once per `line_interval_s`.
-  Progress(ProgressMode mode, std::string label, int64_t total, double line_interval_s = 10);
+  // `total` steps of `unit` ("it", "img", ...); lines mode prints at most once per
+  // `line_interval_s`.
+  Progress(ProgressMode mode, std::string label, int64_t total, std::string unit = "it",
+           double line_interval_s = 10);
 
   // `done` steps finished; `status` is appended (e.g. "loss 0.8123").
   void update(int64_t done, const std::string& status);
@@ -35,6 +37,7 @@ class Progress {
   ProgressMode mode_;
   std::string label_;
   int64_t total_;
+  std::string unit_;
   double line_interval_s_;
   Clock::time_point start_, last_print_;
   int64_t last_done_ = 0;

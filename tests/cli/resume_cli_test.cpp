@@ -1,6 +1,7 @@
-// A run killed with SIGKILL mid-training and continued with `vlprompt train --resume` ends with
-// exactly the delta of the same run left alone: the checkpoint carries everything the
-// trajectory depends on (method and optimizer state, epoch, shuffling and augmentation draws).
+// A run killed with SIGKILL (or stopped with Ctrl-C) mid-training and continued with
+// `vlprompt train --resume` ends with exactly the delta of the same run left alone: the checkpoint
+// carries everything the trajectory depends on (method and optimizer state, epoch, shuffling and
+// augmentation draws).
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <spawn.h>
@@ -28,9 +29,10 @@ int64_t checkpoint_epoch(const std::string& run) {
   }
 }
 
-// Starts `vlprompt train` in the background, kills it (SIGKILL) once `kill_after` epochs are
-// checkpointed. Returns false (with the reason) if the run ended on its own first.
-bool train_and_kill(const std::string& args, const std::string& run, int64_t kill_after,
+// Starts `vlprompt train` in the background and sends it `sig` once `kill_after` epochs are
+// checkpointed. SIGKILL must kill it; SIGINT (Ctrl-C) must make it save, say how to resume and
+// exit with 130. Returns false (with the reason) otherwise.
+bool train_and_stop(const std::string& args, const std::string& run, int64_t kill_after, int sig,
                     std::string* why) {
   set_cli_environment();
   const std::string cmd =
@@ -52,11 +54,22 @@ bool train_and_kill(const std::string& args, const std::string& run, int64_t kil
     if (std::chrono::steady_clock::now() > deadline) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
-  kill(pid, SIGKILL);
+  kill(pid, sig);
   waitpid(pid, &status, 0);
-  if (!WIFSIGNALED(status)) {
-    *why = "the run was not killed (it had finished):\n" + core::read_file(run + ".log");
+  const std::string log = core::read_file(run + ".log");
+  if (sig == SIGKILL && !WIFSIGNALED(status)) {
+    *why = "the run was not killed (it had finished):\n" + log;
     return false;
+  }
+  if (sig == SIGINT) {
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 130) {
+      *why = "Ctrl-C did not end the run with status 130:\n" + log;
+      return false;
+    }
+    if (log.find("vlprompt train --resume " + run) == std::string::npos) {
+      *why = "Ctrl-C output does not say how to resume:\n" + log;
+      return false;
+    }
   }
   return true;
 }
@@ -70,7 +83,7 @@ std::vector<double> losses(const std::string& run) {
   return out;
 }
 
-void expect_resume_reproduces(const std::string& name, const std::string& extra) {
+void expect_resume_reproduces(const std::string& name, const std::string& extra, int sig) {
   const std::string dir = scratch_dir("resume-" + name);
   const std::string a = dir + "/uninterrupted", b = dir + "/killed";
   std::filesystem::remove_all(a);
@@ -80,7 +93,7 @@ void expect_resume_reproduces(const std::string& name, const std::string& extra)
   const CliResult ra = run_cli(train_args(a, settings));
   ASSERT_EQ(ra.status, 0) << ra.output;
   std::string why;
-  ASSERT_TRUE(train_and_kill(train_args(b, settings), b, 2, &why)) << why;
+  ASSERT_TRUE(train_and_stop(train_args(b, settings), b, 2, sig, &why)) << why;
   EXPECT_FALSE(std::filesystem::exists(b + "/delta.safetensors"));
   const int64_t killed_at = checkpoint_epoch(b);
   EXPECT_GE(killed_at, 2);
@@ -106,13 +119,19 @@ void expect_resume_reproduces(const std::string& name, const std::string& extra)
 TEST(ResumeCli, KilledRunResumesToTheSameDeltaOnCachedFeatures) {
   VLP_REQUIRE_SHARED(kVocabRel);
   VLP_REQUIRE_FASHION_MNIST();
-  expect_resume_reproduces("no-augment", "--no-augment");
+  expect_resume_reproduces("no-augment", "--no-augment", SIGKILL);
 }
 
 TEST(ResumeCli, KilledRunResumesToTheSameDeltaOnAugmentedViews) {
   VLP_REQUIRE_SHARED(kVocabRel);
   VLP_REQUIRE_FASHION_MNIST();
-  expect_resume_reproduces("aug-views", "--aug-views 2");
+  expect_resume_reproduces("aug-views", "--aug-views 2", SIGKILL);
+}
+
+TEST(ResumeCli, CtrlCSavesSaysHowToResumeAndResumesToTheSameDelta) {
+  VLP_REQUIRE_SHARED(kVocabRel);
+  VLP_REQUIRE_FASHION_MNIST();
+  expect_resume_reproduces("ctrl-c", "--no-augment", SIGINT);
 }
 
 }  // namespace

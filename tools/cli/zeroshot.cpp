@@ -37,8 +37,10 @@ int run_zeroshot(const ZeroshotArgs& a) {
   fo.skip_unreadable = a.skip_unreadable;
   fo.use_cache = !a.no_cache;
   const pipeline::SplitFeatures feats = pipeline::encode_split(m.clip.model, split, fo);
-  std::cerr << "[vlprompt] image features "
-            << (feats.from_cache ? "read from cache " : "cached at ") << feats.cache_path << "\n";
+  if (fo.use_cache) {
+    std::cerr << "[vlprompt] image features "
+              << (feats.from_cache ? "read from cache " : "cached at ") << feats.cache_path << "\n";
+  }
   const at::Tensor img = feats.features / feats.features.norm(2, -1, true);
 
   nlohmann::json results = nlohmann::json::array();

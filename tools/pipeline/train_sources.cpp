@@ -5,6 +5,7 @@
 #include "src/core/file_io.h"
 #include "src/core/hash.h"
 #include "src/core/safetensors.h"
+#include "src/engine/progress.h"
 #include "src/image/augment.h"
 
 namespace vlprompt::pipeline {
@@ -88,6 +89,8 @@ at::Tensor encode_augmented_views(models::Clip& model, const image::PreparedStor
   for (int64_t i = 0; i < n; ++i) all[i] = i;
   std::vector<at::Tensor> per_view;
   at::NoGradGuard no_grad;
+  engine::Progress progress(engine::ProgressMode::kAuto, "[vlprompt] augmented views", views * n,
+                            "img");
   for (int64_t v = 0; v < views; ++v) {
     std::vector<at::Tensor> parts;
     for (int64_t s = 0; s < n; s += batch_size) {
@@ -95,10 +98,12 @@ at::Tensor encode_augmented_views(models::Clip& model, const image::PreparedStor
       const at::Tensor px =
           image::augment_batch(store_images(store, idx), res, image::augment_seed(seed, -1 - v, s));
       parts.push_back(model->encode_image(px));
+      progress.update(v * n + idx.back() + 1,
+                      "view " + std::to_string(v + 1) + "/" + std::to_string(views));
     }
     per_view.push_back(at::cat(parts));
-    std::cerr << "[vlprompt] augmented view " << v + 1 << "/" << views << " encoded\n";
   }
+  progress.finish();
   const at::Tensor out = at::stack(per_view).contiguous();
   core::write_safetensors(path, {{"views", out}}, {{"backbone_fingerprint", model->fingerprint()}});
   return out;
