@@ -42,9 +42,13 @@ int run_predict(const PredictArgs& a) {
     const auto entry = datasets::load_catalog_entry(a.dataset);
     classnames = entry.classnames;
     manual = entry.template_text;
-    // Layouts that keep class names in their split files need the data to name the classes.
-    if (classnames.empty())
-      classnames = datasets::load_split(a.dataset, a.data_root, "test").classnames;
+    // Layouts that keep class names in their split files need the data to name the classes;
+    // only the names are used here, so images missing from the split do not matter.
+    if (classnames.empty()) {
+      datasets::LoadOptions names_only;
+      names_only.skip_missing = true;
+      classnames = datasets::load_split(a.dataset, a.data_root, "test", names_only).classnames;
+    }
   } else {
     classnames = split_commas(a.classes);
   }
