@@ -6,6 +6,7 @@
 
 #include "prompts/coop_layout.h"
 #include "src/core/error.h"
+#include "src/core/strings.h"
 
 namespace vlprompt::prompts {
 
@@ -39,11 +40,7 @@ class CoOpTextSites : public nn::DeltaSites {
 };
 
 namespace {
-
-std::string spaces_for_underscores(std::string text) {
-  std::replace(text.begin(), text.end(), '_', ' ');
-  return text;
-}
+using core::spaces_for_underscores;
 
 std::string join_names(const std::vector<std::string>& names) {
   std::string out;

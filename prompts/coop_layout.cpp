@@ -3,16 +3,13 @@
 #include <algorithm>
 
 #include "src/core/error.h"
+#include "src/core/strings.h"
 
 namespace vlprompt::prompts {
 namespace {
+using core::spaces_for_underscores;
 
 using text::ClipTokenizer;
-
-std::string spaces_for_underscores(std::string name) {
-  std::replace(name.begin(), name.end(), '_', ' ');
-  return name;
-}
 
 // How many context vectors come before the class tokens: every layout is
 // [SOS][ctx 0..h-1][class][ctx h..n-1][. EOS], with h = n (end), n / 2 (middle) or 0 (front).

@@ -6,7 +6,10 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <string>
+
+#include "src/core/error.h"
 
 namespace vlprompt::testing {
 
@@ -22,9 +25,11 @@ inline bool running_in_ci() {
   return ci && std::string(ci) == "true";
 }
 
-// Directory for files a test writes; unique per test binary run.
-inline std::string scratch_dir(const std::string& name) {
-  auto p = std::filesystem::path(VLPROMPT_TEST_SCRATCH) / name;
+// Directory for files a test writes, under a folder per test folder (tests/<folder>/), taken from
+// the calling file's path.
+inline std::string scratch_dir(const std::string& name, const char* caller = __builtin_FILE()) {
+  const std::string folder = std::filesystem::path(caller).parent_path().filename().string();
+  auto p = std::filesystem::path(VLPROMPT_TEST_SCRATCH) / folder / name;
   std::filesystem::create_directories(p);
   return p.string();
 }
@@ -32,6 +37,20 @@ inline std::string scratch_dir(const std::string& name) {
 inline std::string source_path(const std::string& rel) {
   return std::string(VLPROMPT_SOURCE_DIR) + "/" + rel;
 }
+
+// The message of the vlprompt::Error `f` throws; fails the test when it throws none.
+inline std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const vlprompt::Error& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "expected a vlprompt::Error";
+  return "(no error)";
+}
+
+// OpenAI's vocabulary as the project ships it (models/vocab/): tests need no ../shared for it.
+inline std::string clip_vocab() { return source_path("models/vocab/bpe_simple_vocab_16e6.txt.gz"); }
 
 }  // namespace vlprompt::testing
 

@@ -17,9 +17,6 @@ TEST_N="${TEST_N:-100}"
 FLY_EPOCHS="${FLY_EPOCHS:-2}"
 CONFIG="${CONFIG:-ViT-B-16}"
 SRC=/usr/share/datasets/fashion-mnist
-VOCAB_ARGS=()
-[ -f ../shared/data/clip/bpe_simple_vocab_16e6.txt.gz ] &&
-  VOCAB_ARGS=(--vocab ../shared/data/clip/bpe_simple_vocab_16e6.txt.gz)
 
 mkdir -p "$OUT/data"
 export VLPROMPT_CACHE_DIR="$OUT/cache"   # a cold cache: every image goes through the tower
@@ -40,7 +37,7 @@ for kind, item in (("images-idx3", 28 * 28), ("labels-idx1", 1)):
         f.write(bytes(header) + raw[head:head + n * item])
 PY
 
-COMMON=(--method coop --model "$MODEL" "${VOCAB_ARGS[@]}" --dataset fashion_mnist
+COMMON=(--method coop --model "$MODEL" --dataset fashion_mnist
         --data-root "$OUT/data" --shots 16 --seed 1)
 now() { date +%s.%N; }
 

@@ -25,9 +25,7 @@ done
 tools/setup.sh
 VLP=build/tools/vlprompt
 
-if [ -z "$VOCAB" ] && [ -z "${VLPROMPT_HOME:-}" ] && [ -f ../shared/data/clip/bpe_simple_vocab_16e6.txt.gz ]; then
-  VOCAB=../shared/data/clip/bpe_simple_vocab_16e6.txt.gz
-fi
+# Without --vocab: the model's folder, then $VLPROMPT_HOME, then the copy in models/vocab/.
 VOCAB_ARGS=()
 [ -n "$VOCAB" ] && VOCAB_ARGS=(--vocab "$VOCAB")
 

@@ -12,7 +12,7 @@ PKGS=(
   nlohmann-json3-dev libyaml-cpp-dev libcli11-dev zlib1g-dev libicu-dev
   libopenblas0-openmp
   dataset-fashion-mnist
-  python3-torch python3-numpy python3-pil
+  python3-torch python3-numpy python3-pil python3-yaml
 )
 
 SUDO=""
@@ -29,17 +29,33 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # Debian's reference BLAS is ~30x slower than OpenBLAS, and OpenBLAS's pthread build fights
-# libtorch's OpenMP threads; the OpenMP build is the one to use (see DESIGN.md).
+# libtorch's OpenMP threads; the OpenMP build is the one to use (see DESIGN.md). The vlprompt
+# binaries load it by RPATH whatever the alternatives say; the alternatives are pinned as well so
+# that Python peers (tools/bench_vs_pytorch.sh, the fixture makers) run on the same BLAS.
 arch="$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || echo x86_64-linux-gnu)"
-for alt in "libblas.so.3-${arch}:blas/libblas.so.3" "liblapack.so.3-${arch}:lapack/liblapack.so.3" \
-           "libopenblas.so.0-${arch}:libopenblas.so.0"; do
-  name="${alt%%:*}"; file="${alt#*:}"
-  target="/usr/lib/${arch}/openblas-openmp/${file}"
-  if [ -e "$target" ] && update-alternatives --query "$name" >/dev/null 2>&1; then
-    cur="$(update-alternatives --query "$name" | awk '/^Value:/{print $2}')"
-    [ "$cur" = "$target" ] || $SUDO update-alternatives --set "$name" "$target"
+openmp="/usr/lib/${arch}/openblas-openmp"
+for pair in "libblas.so.3-${arch}:libblas.so.3" "liblapack.so.3-${arch}:liblapack.so.3" \
+            "libopenblas.so.0-${arch}:libopenblas.so.0"; do
+  name="${pair%%:*}"; target="${openmp}/${pair#*:}"
+  if [ ! -e "$target" ]; then
+    echo "[setup] error: $target is missing (package libopenblas0-openmp); cannot select the OpenMP BLAS" >&2
+    exit 1
   fi
+  if ! update-alternatives --list "$name" 2>/dev/null | grep -qx "$target"; then
+    echo "[setup] error: $target is not an alternative of $name (update-alternatives --list $name)" >&2
+    exit 1
+  fi
+  # --set also moves the group to manual mode, so a later libopenblas0-pthread cannot take over.
+  state="$(update-alternatives --query "$name" | awk '/^(Status|Value):/{printf "%s ", $2}')"
+  [ "$state" = "manual $target " ] || $SUDO update-alternatives --set "$name" "$target" >/dev/null
 done
+
+# ccache: PCH-compiled sources are cacheable only with this sloppiness; BASEDIR makes the cache
+# hit across clone folders.
+export CCACHE_SLOPPINESS="pch_defines,time_macros,include_file_mtime,include_file_ctime"
+export CCACHE_BASEDIR="$PWD"
+# Depend mode hashes the -MD output instead of running the preprocessor over LibTorch per miss.
+export CCACHE_DEPEND=true
 
 if [ "${VLPROMPT_SKIP_BUILD:-0}" != "1" ]; then
   cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release \

@@ -6,14 +6,11 @@
 
 #include "src/core/error.h"
 #include "src/core/hash.h"
+#include "src/core/strings.h"
 
 namespace vlprompt::models {
 namespace {
-
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() &&
-         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
+using core::ends_with;
 
 // Top-level entries of OpenAI's state dict that describe the model rather than weigh it.
 bool is_description_entry(const std::string& name) {

@@ -8,16 +8,14 @@
 #include <string>
 
 #include "models/clip/load_clip.h"
+#include "src/core/strings.h"
 
 namespace vlprompt::models {
 namespace {
+using core::ends_with;
 
 bool starts_with(const std::string& s, const std::string& prefix) {
   return s.compare(0, prefix.size(), prefix) == 0;
-}
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() &&
-         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 // The module a tensor belongs to ("visual.layer1.0.bn3" for "visual.layer1.0.bn3.weight").

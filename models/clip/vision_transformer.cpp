@@ -38,9 +38,16 @@ at::Tensor VisionTransformerImpl::forward(const at::Tensor& pixels, nn::DeltaSit
     throw Error("encode_image: expected pixels [B, 3, " + std::to_string(res) + ", " +
                 std::to_string(res) + "], got " + c10::str(pixels.sizes()));
   }
-  const int64_t batch = pixels.size(0), width = config_.width;
-  // [B, width, grid, grid] -> [B, grid^2, width]
-  at::Tensor patches = conv1->forward(pixels.to(conv1->weight.dtype())).flatten(2).transpose(1, 2);
+  const int64_t batch = pixels.size(0), width = config_.width, patch = config_.patch_size;
+  const int64_t grid = res / patch;
+  // A convolution whose stride equals its kernel is one GEMM over non-overlapping patches:
+  // [B, 3, g, p, g, p] -> [B*g*g, 3*p*p] (channel, row, column: conv1's weight order) x W^T.
+  const at::Tensor cols = pixels.to(conv1->weight.dtype())
+                              .reshape({batch, 3, grid, patch, grid, patch})
+                              .permute({0, 2, 4, 1, 3, 5})
+                              .reshape({batch * grid * grid, 3 * patch * patch});
+  const at::Tensor patches = at::mm(cols, conv1->weight.reshape({width, 3 * patch * patch}).t())
+                                 .view({batch, grid * grid, width});
   at::Tensor cls = class_embedding.view({1, 1, width}).expand({batch, 1, width});
   at::Tensor x = at::cat({cls, patches}, 1) + positional_embedding;
   if (sites) x = sites->input_tokens(x, at::Tensor());

@@ -1,14 +1,11 @@
 #include "models/weights/canonical_layout.h"
 
 #include "src/core/error.h"
+#include "src/core/strings.h"
 
 namespace vlprompt::models::weights {
 namespace {
-
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() &&
-         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
+using core::ends_with;
 
 void add_layer_norm(ShapeMap& m, const std::string& prefix, int64_t width) {
   m[prefix + ".weight"] = {width};

@@ -9,6 +9,7 @@
 
 #include "src/core/error.h"
 #include "src/image/clip_preprocess.h"
+#include "src/image/python_round.h"
 
 namespace vlprompt::image {
 namespace {
@@ -31,9 +32,6 @@ int64_t randint_inclusive(std::mt19937_64& rng, int64_t lo, int64_t hi) {
   while (r < threshold) r = rng();
   return lo + static_cast<int64_t>(r % n);
 }
-
-// Python's int(round(x)): halves to even, as nearbyint in the default rounding mode.
-int64_t python_round(double x) { return static_cast<int64_t>(std::nearbyint(x)); }
 
 uint64_t splitmix64(uint64_t x) {
   x += 0x9e3779b97f4a7c15ull;

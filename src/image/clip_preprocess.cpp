@@ -6,6 +6,7 @@
 #include <string>
 
 #include "src/core/error.h"
+#include "src/image/python_round.h"
 
 namespace vlprompt::image {
 namespace {
@@ -21,7 +22,6 @@ void check_rgb_uint8(const at::Tensor& t, const char* what, bool allow_batch) {
 
 // Python's round(): halves go to the even neighbour (round(2.5) == 2), which the default
 // floating-point rounding mode of nearbyint also does.
-int64_t python_round(double v) { return static_cast<int64_t>(std::nearbyint(v)); }
 
 }  // namespace
 

@@ -41,8 +41,11 @@ ResidualAttentionBlockImpl::ResidualAttentionBlockImpl(int64_t width, int64_t he
 
 at::Tensor ResidualAttentionBlockImpl::forward(const at::Tensor& x,
                                                const std::optional<KVPrefix>& prefix, bool causal) {
-  at::Tensor h = x + attn->forward(ln_1->forward(x), prefix, causal);
-  return h + mlp->forward(ln_2->forward(h));
+  // The residual adds go in place into the fresh linear outputs: the GEMMs that made them keep
+  // no reference to their outputs for backward, so autograd is unaffected, and two
+  // [B, L, width] allocations per block are saved.
+  at::Tensor h = attn->forward(ln_1->forward(x), prefix, causal).add_(x);
+  return mlp->forward(ln_2->forward(h)).add_(h);
 }
 
 TransformerImpl::TransformerImpl(const TransformerOptions& options) : options_(options) {

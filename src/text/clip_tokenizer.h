@@ -46,8 +46,13 @@ class ClipTokenizer {
   std::unique_ptr<State> state_;
 };
 
+// The copy of OpenAI's vocabulary shipped in models/vocab/ (its path in the source tree).
+std::string bundled_vocab();
+
 // Where the vocabulary is when --vocab is not given: beside the model file (or inside an HF
-// folder), then $VLPROMPT_HOME/bpe_simple_vocab_16e6.txt.gz. Error listing the places looked in.
-std::string find_vocab(const std::string& explicit_path, const std::string& model_path);
+// folder), then $VLPROMPT_HOME/bpe_simple_vocab_16e6.txt.gz, then `bundled`. Error listing the
+// places looked in.
+std::string find_vocab(const std::string& explicit_path, const std::string& model_path,
+                       const std::string& bundled = bundled_vocab());
 
 }  // namespace vlprompt::text

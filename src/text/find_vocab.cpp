@@ -11,7 +11,10 @@ namespace {
 constexpr const char* kOpenAiVocabName = "bpe_simple_vocab_16e6.txt.gz";
 }
 
-std::string find_vocab(const std::string& explicit_path, const std::string& model_path) {
+std::string bundled_vocab() { return VLPROMPT_BUNDLED_VOCAB; }
+
+std::string find_vocab(const std::string& explicit_path, const std::string& model_path,
+                       const std::string& bundled) {
   if (!explicit_path.empty()) {
     if (!fs::exists(explicit_path)) {
       throw FileError(
@@ -41,6 +44,10 @@ std::string find_vocab(const std::string& explicit_path, const std::string& mode
   } else {
     looked_in.push_back(std::string("$VLPROMPT_HOME/") + kOpenAiVocabName +
                         " (VLPROMPT_HOME is not set)");
+  }
+  if (!bundled.empty()) {
+    if (fs::is_regular_file(bundled)) return bundled;
+    looked_in.push_back(bundled + " (the copy shipped in models/vocab/)");
   }
   std::string places;
   for (const std::string& place : looked_in) places += "\n  " + place;

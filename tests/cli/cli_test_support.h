@@ -21,7 +21,6 @@ namespace vlprompt::testing {
 
 inline constexpr const char* kFashionMnistFile =
     "/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz";
-inline constexpr const char* kVocabRel = "data/clip/bpe_simple_vocab_16e6.txt.gz";
 
 struct CliResult {
   int status = -1;     // exit status; -1 when the process did not exit normally
@@ -112,7 +111,17 @@ inline std::string tiny_model(int seed = 0) {
   return path;
 }
 
-inline std::string vocab() { return shared_path(kVocabRel); }
+inline std::string vocab() { return clip_vocab(); }
+
+// The training loss of each epoch, from a run's metrics.jsonl.
+inline std::vector<double> losses_in(const std::string& metrics_file) {
+  std::vector<double> out;
+  std::istringstream lines(core::read_file(metrics_file));
+  for (std::string line; std::getline(lines, line);) {
+    if (!line.empty()) out.push_back(nlohmann::json::parse(line).at("loss").get<double>());
+  }
+  return out;
+}
 
 // `vlprompt train` on 16-shot Fashion-MNIST with the tiny model, to `dir`.
 inline std::string train_args(const std::string& dir, const std::string& extra) {

@@ -19,7 +19,6 @@ std::vector<nlohmann::json> json_lines(const std::string& text) {
 }
 
 TEST(TokenizeCli, PrintsOpenAIsIdsForAPrompt) {
-  VLP_REQUIRE_SHARED(kVocabRel);
   const CliResult r = run_cli("tokenize --vocab " + quoted(vocab()) + " 'a photo of a cat.'");
   ASSERT_EQ(r.status, 0) << r.output;
   const auto lines = json_lines(r.output);
@@ -32,7 +31,6 @@ TEST(TokenizeCli, PrintsOpenAIsIdsForAPrompt) {
 }
 
 TEST(TokenizeCli, MatchesTheReferenceTokenizerOnEveryCase) {
-  VLP_REQUIRE_SHARED(kVocabRel);
   VLP_REQUIRE_SHARED("data/clip/tokenizer_reference.json");
   const nlohmann::json ref = read_json(shared_path("data/clip/tokenizer_reference.json"));
   std::string jsonl;
@@ -50,7 +48,6 @@ TEST(TokenizeCli, MatchesTheReferenceTokenizerOnEveryCase) {
 }
 
 TEST(ZeroshotCli, ComparesThreeTemplateSets) {
-  VLP_REQUIRE_SHARED(kVocabRel);
   VLP_REQUIRE_FASHION_MNIST();
   const std::string out = scratch_dir("zeroshot");
   const CliResult r =

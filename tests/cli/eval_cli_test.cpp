@@ -18,7 +18,6 @@ std::string eval_args(const std::string& run, const std::string& model, const st
 std::string cifar10_root() { return shared_path("data/cifar10"); }
 
 TEST(EvalCli, ReproducesTheRunsTestAccuracy) {
-  VLP_REQUIRE_SHARED(kVocabRel);
   VLP_REQUIRE_FASHION_MNIST();
   const std::string run = csc_run();
   const std::string out = scratch_dir("eval-same");
@@ -40,7 +39,6 @@ TEST(EvalCli, ReproducesTheRunsTestAccuracy) {
 }
 
 TEST(EvalCli, UnifiedContextTransfersToAnotherDataset) {
-  VLP_REQUIRE_SHARED(kVocabRel);
   VLP_REQUIRE_SHARED("data/cifar10/test");
   VLP_REQUIRE_FASHION_MNIST();
   const std::string out = scratch_dir("eval-cifar10");
@@ -57,7 +55,6 @@ TEST(EvalCli, UnifiedContextTransfersToAnotherDataset) {
 }
 
 TEST(EvalCli, ClassSpecificContextRefusesOtherClasses) {
-  VLP_REQUIRE_SHARED(kVocabRel);
   VLP_REQUIRE_SHARED("data/cifar10/test");
   VLP_REQUIRE_FASHION_MNIST();
   const std::string out = scratch_dir("eval-csc-cifar10");
@@ -71,7 +68,6 @@ TEST(EvalCli, ClassSpecificContextRefusesOtherClasses) {
 }
 
 TEST(EvalCli, OtherBackboneWeightsAreRefusedNamingBothFingerprints) {
-  VLP_REQUIRE_SHARED(kVocabRel);
   VLP_REQUIRE_FASHION_MNIST();
   const std::string run = unified_run(1);
   const std::string other = tiny_model(1);

@@ -36,7 +36,6 @@ std::string inspect_args(const std::string& file) {
 }
 
 TEST(InspectCli, DeltaFileShowsItsMetadataAndTensors) {
-  VLP_REQUIRE_SHARED(kVocabRel);
   VLP_REQUIRE_FASHION_MNIST();
   const std::string run = unified_run(1);
   const CliResult r = run_cli("inspect " + quoted(run + "/delta.safetensors"));
@@ -63,7 +62,6 @@ TEST(InspectCli, DeltaFileShowsItsMetadataAndTensors) {
 }
 
 TEST(InspectCli, UnifiedContextReadsBackAsTheWordsItWasSetTo) {
-  VLP_REQUIRE_SHARED(kVocabRel);
   VLP_REQUIRE_FASHION_MNIST();
   const std::string file =
       delta_with_context(unified_run(1), token_embeddings(kWordIds), "unified-words");
@@ -89,7 +87,6 @@ TEST(InspectCli, UnifiedContextReadsBackAsTheWordsItWasSetTo) {
 }
 
 TEST(InspectCli, ClassSpecificContextIsReadPerClass) {
-  VLP_REQUIRE_SHARED(kVocabRel);
   VLP_REQUIRE_FASHION_MNIST();
   const std::string run = csc_run();
   at::Tensor ctx = core::read_safetensors(run + "/delta.safetensors").tensors.at("coop.ctx");
@@ -112,7 +109,6 @@ TEST(InspectCli, ClassSpecificContextIsReadPerClass) {
 }
 
 TEST(InspectCli, NearestWordsRefuseAnotherBackbone) {
-  VLP_REQUIRE_SHARED(kVocabRel);
   VLP_REQUIRE_FASHION_MNIST();
   const std::string run = unified_run(1);
   const CliResult r = run_cli("inspect " + quoted(run + "/delta.safetensors") + " --model " +

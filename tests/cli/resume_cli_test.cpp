@@ -74,14 +74,7 @@ bool train_and_stop(const std::string& args, const std::string& run, int64_t kil
   return true;
 }
 
-std::vector<double> losses(const std::string& run) {
-  std::vector<double> out;
-  std::istringstream lines(core::read_file(run + "/metrics.jsonl"));
-  for (std::string line; std::getline(lines, line);) {
-    if (!line.empty()) out.push_back(nlohmann::json::parse(line).at("loss").get<double>());
-  }
-  return out;
-}
+std::vector<double> losses(const std::string& run) { return losses_in(run + "/metrics.jsonl"); }
 
 void expect_resume_reproduces(const std::string& name, const std::string& extra, int sig) {
   const std::string dir = scratch_dir("resume-" + name);
@@ -117,19 +110,16 @@ void expect_resume_reproduces(const std::string& name, const std::string& extra,
 }
 
 TEST(ResumeCli, KilledRunResumesToTheSameDeltaOnCachedFeatures) {
-  VLP_REQUIRE_SHARED(kVocabRel);
   VLP_REQUIRE_FASHION_MNIST();
   expect_resume_reproduces("no-augment", "--no-augment", SIGKILL);
 }
 
 TEST(ResumeCli, KilledRunResumesToTheSameDeltaOnAugmentedViews) {
-  VLP_REQUIRE_SHARED(kVocabRel);
   VLP_REQUIRE_FASHION_MNIST();
   expect_resume_reproduces("aug-views", "--aug-views 2", SIGKILL);
 }
 
 TEST(ResumeCli, CtrlCSavesSaysHowToResumeAndResumesToTheSameDelta) {
-  VLP_REQUIRE_SHARED(kVocabRel);
   VLP_REQUIRE_FASHION_MNIST();
   expect_resume_reproduces("ctrl-c", "--no-augment", SIGINT);
 }

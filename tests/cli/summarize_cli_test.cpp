@@ -26,7 +26,6 @@ std::vector<std::string> split_csv(const std::string& line) {
 }
 
 TEST(SummarizeCli, MeanAndSampleStdOverSeeds) {
-  VLP_REQUIRE_SHARED(kVocabRel);
   VLP_REQUIRE_FASHION_MNIST();
   const std::string r1 = unified_run(1), r2 = unified_run(2);
   const double a = read_json(r1 + "/results.json")["test"]["top1"];
@@ -75,7 +74,6 @@ TEST(SummarizeCli, MeanAndSampleStdOverSeeds) {
 }
 
 TEST(SummarizeCli, HarmonicMeanOfBaseAndNew) {
-  VLP_REQUIRE_SHARED(kVocabRel);
   VLP_REQUIRE_FASHION_MNIST();
   // CoOp's base-to-new protocol: train on the base half of the classes, evaluate on the new half.
   const std::string base =
@@ -111,7 +109,6 @@ TEST(SummarizeCli, HarmonicMeanOfBaseAndNew) {
 }
 
 TEST(SummarizeCli, RunsWithOtherSettingsAreOtherExperiments) {
-  VLP_REQUIRE_SHARED(kVocabRel);
   VLP_REQUIRE_FASHION_MNIST();
   const std::string prefix = scratch_dir("summarize") + "/settings";
   const CliResult r = run_cli("summarize " + quoted(csc_run()) + " " + quoted(unified_run(1)) +

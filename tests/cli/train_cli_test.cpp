@@ -10,17 +10,7 @@
 namespace vlprompt::testing {
 namespace {
 
-std::vector<double> losses(const std::string& metrics_file) {
-  std::vector<double> out;
-  std::istringstream lines(core::read_file(metrics_file));
-  for (std::string line; std::getline(lines, line);) {
-    if (!line.empty()) out.push_back(nlohmann::json::parse(line).at("loss").get<double>());
-  }
-  return out;
-}
-
 TEST(TrainCli, LearnedPromptBeatsTheHandWrittenOne) {
-  VLP_REQUIRE_SHARED(kVocabRel);
   VLP_REQUIRE_FASHION_MNIST();
   const std::string run = csc_run();
   for (const char* f :
@@ -35,14 +25,13 @@ TEST(TrainCli, LearnedPromptBeatsTheHandWrittenOne) {
   const double learned = r["test"]["top1"], manual = r["zeroshot_manual"]["top1"];
   EXPECT_GT(learned, manual + 5.0) << "learned " << learned << " vs hand-written " << manual;
 
-  const std::vector<double> loss = losses(run + "/metrics.jsonl");
+  const std::vector<double> loss = losses_in(run + "/metrics.jsonl");
   ASSERT_EQ(loss.size(), 60u);
   EXPECT_LT(loss.back(), loss.front());
   EXPECT_LT(loss.back(), 0.8 * loss.front());
 }
 
 TEST(TrainCli, FewShotSplitFollowsTheSeed) {
-  VLP_REQUIRE_SHARED(kVocabRel);
   VLP_REQUIRE_FASHION_MNIST();
   // Two runs with seed 1 (different methods and settings) draw the same shots; seed 2 others.
   const std::string a = core::read_file(csc_run() + "/split_fewshot.json");
@@ -55,7 +44,6 @@ TEST(TrainCli, FewShotSplitFollowsTheSeed) {
 }
 
 TEST(TrainCli, BadOverrideKeyIsNamedWithTheRightOne) {
-  VLP_REQUIRE_SHARED(kVocabRel);
   const std::string dir = scratch_dir("bad-override") + "/run";
   const CliResult r = run_cli(train_args(dir, "optim.lrr=0.01"));
   EXPECT_EQ(r.status, 1) << r.output;
@@ -64,7 +52,6 @@ TEST(TrainCli, BadOverrideKeyIsNamedWithTheRightOne) {
 }
 
 TEST(TrainCli, UnknownDatasetSuggestsTheClosestName) {
-  VLP_REQUIRE_SHARED(kVocabRel);
   const std::string dir = scratch_dir("bad-dataset") + "/run";
   std::string args = train_args(dir, "");
   args.replace(args.find("fashion_mnist"), 13, "fashion_mnst");
@@ -75,7 +62,6 @@ TEST(TrainCli, UnknownDatasetSuggestsTheClosestName) {
 }
 
 TEST(TrainCli, RefusesToOverwriteARun) {
-  VLP_REQUIRE_SHARED(kVocabRel);
   VLP_REQUIRE_FASHION_MNIST();
   const std::string run = unified_run(1);
   const CliResult r = run_cli(train_args(run, "--seed 1"));

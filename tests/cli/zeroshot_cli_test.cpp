@@ -27,12 +27,11 @@ std::string folder_with_a_bad_image() {
 
 TEST(ZeroshotCli, UnreadableImageFailsNamingItOrIsSkippedAndListed) {
   VLP_REQUIRE_SHARED("data/cifar10/test/cat/0001.jpg");
-  VLP_REQUIRE_SHARED(kVocabRel);
   const std::string root = folder_with_a_bad_image();
   const std::string model = tiny_model();
-  const std::string vocab = quoted(shared_path(kVocabRel));
+  const std::string vocab_arg = quoted(vocab());
   const std::string out = scratch_dir("zs_skip");
-  const std::string base = "zeroshot --model " + quoted(model) + " --vocab " + vocab +
+  const std::string base = "zeroshot --model " + quoted(model) + " --vocab " + vocab_arg +
                            " --dataset " + quoted(root) + " --no-cache --out " + quoted(out);
   const CliResult failed = run_cli(base);
   EXPECT_NE(failed.status, 0);
@@ -49,7 +48,7 @@ TEST(ZeroshotCli, UnreadableImageFailsNamingItOrIsSkippedAndListed) {
   EXPECT_EQ(results["results"][0]["confusion"].size(), 2u);
 
   const CliResult predicted =
-      run_cli("predict --model " + quoted(model) + " --vocab " + vocab +
+      run_cli("predict --model " + quoted(model) + " --vocab " + vocab_arg +
               " --classes 'cat, dog' --json " + quoted(root + "/cat/0001.jpg"));
   ASSERT_EQ(predicted.status, 0) << predicted.output;
   const auto line = printed_json(predicted.output);
@@ -86,12 +85,11 @@ std::string pets_with_a_missing_image() {
 
 TEST(ZeroshotCli, ImageMissingFromASplitFileIsNamedOrSkippedAndListed) {
   VLP_REQUIRE_SHARED("data/cifar10/test/cat/0001.jpg");
-  VLP_REQUIRE_SHARED(kVocabRel);
   const std::string root = pets_with_a_missing_image();
   const std::string model = tiny_model();
-  const std::string vocab = quoted(shared_path(kVocabRel));
+  const std::string vocab_arg = quoted(vocab());
   const std::string out = scratch_dir("zs_pets_out");
-  const std::string base = "zeroshot --model " + quoted(model) + " --vocab " + vocab +
+  const std::string base = "zeroshot --model " + quoted(model) + " --vocab " + vocab_arg +
                            " --dataset oxford_pets --data-root " + quoted(root) +
                            " --no-cache --out " + quoted(out);
   const CliResult failed = run_cli(base);
@@ -109,7 +107,7 @@ TEST(ZeroshotCli, ImageMissingFromASplitFileIsNamedOrSkippedAndListed) {
 
   // predict takes the class names from the split file; the missing image does not matter there.
   const CliResult predicted =
-      run_cli("predict --model " + quoted(model) + " --vocab " + vocab +
+      run_cli("predict --model " + quoted(model) + " --vocab " + vocab_arg +
               " --dataset oxford_pets --data-root " + quoted(root) + " --json " +
               quoted(root + "/oxford_pets/images/boxer_1.jpg"));
   unsetenv("VLPROMPT_CATALOG_DIR");

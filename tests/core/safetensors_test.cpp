@@ -11,7 +11,7 @@
 namespace vlprompt::core {
 namespace {
 
-std::string scratch(const std::string& name) {
+std::string safetensors_scratch(const std::string& name) {
   return vlprompt::testing::scratch_dir("core") + "/" + name;
 }
 
@@ -19,14 +19,14 @@ TEST(Safetensors, RoundTripKeepsTensorsDtypesAndMetadata) {
   TensorMap t{{"a", at::arange(6, at::kFloat).reshape({2, 3})},
               {"b", at::tensor({1, 2, 3}, at::kLong)},
               {"h", at::ones({4}, at::kHalf)}};
-  write_safetensors(scratch("rt.safetensors"), t, {{"method", "coop"}});
-  TensorFile f = read_safetensors(scratch("rt.safetensors"));
+  write_safetensors(safetensors_scratch("rt.safetensors"), t, {{"method", "coop"}});
+  TensorFile f = read_safetensors(safetensors_scratch("rt.safetensors"));
   ASSERT_EQ(f.tensors.size(), 3u);
   EXPECT_TRUE(at::equal(f.tensors["a"], t["a"]));
   EXPECT_TRUE(at::equal(f.tensors["b"], t["b"]));
   EXPECT_EQ(f.tensors["h"].scalar_type(), at::kHalf);
   EXPECT_EQ(f.metadata["method"], "coop");
-  auto header = read_safetensors_header(scratch("rt.safetensors"));
+  auto header = read_safetensors_header(safetensors_scratch("rt.safetensors"));
   EXPECT_EQ(header["a"].dtype, "F32");
   EXPECT_EQ(header["a"].shape, (std::vector<int64_t>{2, 3}));
 }
@@ -36,8 +36,8 @@ std::string raw_file(const std::string& name, const std::string& json, size_t da
   std::string out(8, '\0');
   for (int i = 0; i < 8; ++i) out[i] = static_cast<char>((json.size() >> (8 * i)) & 0xff);
   out += json + std::string(data_bytes, '\0');
-  atomic_write(scratch(name), out);
-  return scratch(name);
+  atomic_write(safetensors_scratch(name), out);
+  return safetensors_scratch(name);
 }
 
 void expect_error(const std::string& path, const std::string& needle) {
@@ -59,21 +59,21 @@ TEST(Safetensors, MalformedFilesNameFileAndTensor) {
   expect_error(raw_file("size.st", R"({"w":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", 8),
                "tensor 'w'");
   expect_error(raw_file("json.st", "{not json", 0), "not valid JSON");
-  atomic_write(scratch("short.st"), "abc");
-  expect_error(scratch("short.st"), "8-byte");
+  atomic_write(safetensors_scratch("short.st"), "abc");
+  expect_error(safetensors_scratch("short.st"), "8-byte");
   std::string big(8, '\xff');
-  atomic_write(scratch("hlen.st"), big + "{}");
-  expect_error(scratch("hlen.st"), "header length");
+  atomic_write(safetensors_scratch("hlen.st"), big + "{}");
+  expect_error(safetensors_scratch("hlen.st"), "header length");
 }
 
 TEST(Npy, RoundTripAndHeaderErrors) {
   at::Tensor t = at::randn({2, 3, 4});
-  write_npy(scratch("x.npy"), t);
-  EXPECT_TRUE(at::equal(read_npy(scratch("x.npy")), t));
-  write_npy(scratch("v.npy"), at::arange(5, at::kLong));
-  EXPECT_EQ(read_npy(scratch("v.npy")).sizes(), at::IntArrayRef({5}));
-  atomic_write(scratch("bad.npy"), "hello");
-  EXPECT_THROW(read_npy(scratch("bad.npy")), FileError);
+  write_npy(safetensors_scratch("x.npy"), t);
+  EXPECT_TRUE(at::equal(read_npy(safetensors_scratch("x.npy")), t));
+  write_npy(safetensors_scratch("v.npy"), at::arange(5, at::kLong));
+  EXPECT_EQ(read_npy(safetensors_scratch("v.npy")).sizes(), at::IntArrayRef({5}));
+  atomic_write(safetensors_scratch("bad.npy"), "hello");
+  EXPECT_THROW(read_npy(safetensors_scratch("bad.npy")), FileError);
 }
 
 TEST(Hash, FingerprintChangesWithAnyValue) {
@@ -87,12 +87,12 @@ TEST(Hash, FingerprintChangesWithAnyValue) {
 }
 
 TEST(FileIo, AtomicWriteLeavesNoTemporary) {
-  atomic_write(scratch("sub/dir/f.txt"), "hello");
-  EXPECT_EQ(read_file(scratch("sub/dir/f.txt")), "hello");
-  for (const auto& e : std::filesystem::directory_iterator(scratch("sub/dir"))) {
+  atomic_write(safetensors_scratch("sub/dir/f.txt"), "hello");
+  EXPECT_EQ(read_file(safetensors_scratch("sub/dir/f.txt")), "hello");
+  for (const auto& e : std::filesystem::directory_iterator(safetensors_scratch("sub/dir"))) {
     EXPECT_EQ(e.path().filename(), "f.txt");
   }
-  EXPECT_THROW(read_file(scratch("missing")), FileError);
+  EXPECT_THROW(read_file(safetensors_scratch("missing")), FileError);
 }
 
 }  // namespace

@@ -27,14 +27,6 @@ inline std::string put(const std::string& dir, const std::string& rel,
   return path;
 }
 
-// The message of the vlprompt::Error `f` throws, or "(no error)".
-inline std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using vlprompt::testing::error_of;
 
 }  // namespace vlprompt::datasets::testutil

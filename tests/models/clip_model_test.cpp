@@ -7,18 +7,12 @@
 
 #include "models/clip/load_clip.h"
 #include "src/core/error.h"
+#include "tests/test_support.h"
 
 namespace vlprompt::models {
 namespace {
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using vlprompt::testing::error_of;
 
 at::IntArrayRef shape(const core::TensorMap& w, const std::string& name) {
   EXPECT_TRUE(w.count(name)) << name;

@@ -15,14 +15,7 @@
 namespace vlprompt::models {
 namespace {
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using vlprompt::testing::error_of;
 
 std::string write_yaml(const std::string& name, const std::string& text) {
   const std::string path = testing::scratch_dir("configs") + "/" + name;

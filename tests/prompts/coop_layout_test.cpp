@@ -25,8 +25,6 @@ std::vector<int64_t> as_vector(const at::Tensor& t) {
 
 class CoOpLayoutTest : public ::testing::Test {
  protected:
-  void SetUp() override { VLP_REQUIRE_SHARED(testing::kVocab); }
-
   CoOpLayout layout(const std::string& position, int64_t n_ctx = 4) {
     std::string prefix = "X";
     for (int64_t i = 1; i < n_ctx; ++i) prefix += " X";

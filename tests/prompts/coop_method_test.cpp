@@ -16,7 +16,6 @@ using testing::tiny_clip;
 
 class CoOpMethodTest : public ::testing::Test {
  protected:
-  void SetUp() override { VLP_REQUIRE_SHARED(testing::kVocab); }
   models::Clip clip_ = tiny_clip();
 
   CoOpMethod make(const std::vector<std::string>& names, CoOpOptions options = CoOpOptions()) {

@@ -15,7 +15,6 @@ const std::vector<std::string> kPets = {"dog", "sea_lion", "golden retriever", "
 
 class CoOpTest : public ::testing::Test {
  protected:
-  void SetUp() override { VLP_REQUIRE_SHARED(testing::kVocab); }
   models::Clip clip_ = tiny_clip();
 
   CoOp make(CoOpOptions options, const std::vector<std::string>& names = kPets) {

@@ -36,7 +36,6 @@ TEST(MethodRegistry, UnknownNamesListTheRegisteredOnes) {
 }
 
 TEST(MethodRegistry, BuildsAMethodFromItsConfigSection) {
-  VLP_REQUIRE_SHARED(testing::kVocab);
   models::Clip clip = testing::tiny_clip();
   const YAML::Node config = YAML::Load("n_ctx: 3\ncsc: true\nclass_token_position: front\n");
   auto method = make_method("coop", config, clip, clip_tokenizer(), {"cat", "dog"});
@@ -54,7 +53,6 @@ TEST(MethodRegistry, BuildsAMethodFromItsConfigSection) {
 }
 
 TEST(MethodRegistry, ShippedConfigResolvesForTheEngineAndTheMethod) {
-  VLP_REQUIRE_SHARED(testing::kVocab);
   core::ConfigSources sources;
   engine::add_trainer_defaults(sources.defaults);
   sources.method_yaml = testing::source_path("prompts/configs/coop.yaml");

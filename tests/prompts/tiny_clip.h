@@ -11,12 +11,9 @@
 
 namespace vlprompt::testing {
 
-inline constexpr const char* kVocab = "data/clip/bpe_simple_vocab_16e6.txt.gz";
-
 inline std::shared_ptr<const text::ClipTokenizer> clip_tokenizer() {
   static std::shared_ptr<const text::ClipTokenizer> tokenizer =
-      std::make_shared<const text::ClipTokenizer>(
-          text::ClipTokenizer::from_file(shared_path(kVocab)));
+      std::make_shared<const text::ClipTokenizer>(text::ClipTokenizer::from_file(clip_vocab()));
   return tokenizer;
 }
 

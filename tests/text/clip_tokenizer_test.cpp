@@ -14,12 +14,11 @@ namespace {
 
 using vlprompt::testing::shared_path;
 
-constexpr const char* kVocab = "data/clip/bpe_simple_vocab_16e6.txt.gz";
 constexpr const char* kReference = "data/clip/tokenizer_reference.json";
 
 // Loading takes ~0.1 s; share one tokenizer across the tests of this file.
 const ClipTokenizer& openai_tokenizer() {
-  static const ClipTokenizer tokenizer = ClipTokenizer::from_file(shared_path(kVocab));
+  static const ClipTokenizer tokenizer = ClipTokenizer::from_file(vlprompt::testing::clip_vocab());
   return tokenizer;
 }
 
@@ -27,12 +26,11 @@ nlohmann::json reference_cases() {
   return nlohmann::json::parse(core::read_file(shared_path(kReference)))["cases"];
 }
 
-std::string scratch(const std::string& name) {
+std::string tokenizer_scratch(const std::string& name) {
   return vlprompt::testing::scratch_dir("text") + "/" + name;
 }
 
 TEST(ClipTokenizer, MatchesOpenAiReferenceIdsAndDecoding) {
-  VLP_REQUIRE_SHARED(kVocab);
   VLP_REQUIRE_SHARED(kReference);
   const ClipTokenizer& tok = openai_tokenizer();
   EXPECT_EQ(tok.vocab_size(), 49408);
@@ -47,7 +45,6 @@ TEST(ClipTokenizer, MatchesOpenAiReferenceIdsAndDecoding) {
 }
 
 TEST(ClipTokenizer, VocabularyOrderFollowsOpenAi) {
-  VLP_REQUIRE_SHARED(kVocab);
   const ClipTokenizer& tok = openai_tokenizer();
   EXPECT_EQ(tok.token(0), "!");
   EXPECT_EQ(tok.token(188), "\xC4\x80");  // byte 0x00 -> U+0100, first of the shifted bytes
@@ -61,7 +58,6 @@ TEST(ClipTokenizer, VocabularyOrderFollowsOpenAi) {
 
 // Expected ids from the reference implementation (without ftfy) for cases the shared set lacks.
 TEST(ClipTokenizer, MatchesReferenceOnUnicodeCornerCases) {
-  VLP_REQUIRE_SHARED(kVocab);
   const ClipTokenizer& tok = openai_tokenizer();
   // Final sigma when lower-casing.
   EXPECT_EQ(tok.encode("ΣΑΣ ΟΔΟΣ"), (std::vector<int64_t>{139, 225, 138, 109, 139, 480, 138, 123,
@@ -87,7 +83,6 @@ TEST(ClipTokenizer, MatchesReferenceOnUnicodeCornerCases) {
 }
 
 TEST(ClipTokenizer, DecodeReplacesBrokenUtf8LikePython) {
-  VLP_REQUIRE_SHARED(kVocab);
   const ClipTokenizer& tok = openai_tokenizer();
   // byte 0xE2 + "</w>", "a</w>", byte 0xE2, byte 0x82: two incomplete sequences.
   const std::vector<int64_t> ids = {414, 320, 158, 224};
@@ -96,7 +91,6 @@ TEST(ClipTokenizer, DecodeReplacesBrokenUtf8LikePython) {
 }
 
 TEST(ClipTokenizer, TokenizeAddsStartEndAndPads) {
-  VLP_REQUIRE_SHARED(kVocab);
   const at::Tensor t = openai_tokenizer().tokenize({"a photo of a cat.", ""});
   ASSERT_EQ(t.sizes(), (at::IntArrayRef{2, 77}));
   EXPECT_EQ(t.scalar_type(), at::kLong);
@@ -110,7 +104,6 @@ TEST(ClipTokenizer, TokenizeAddsStartEndAndPads) {
 }
 
 TEST(ClipTokenizer, TooLongTextIsAnErrorNamingItUnlessTruncated) {
-  VLP_REQUIRE_SHARED(kVocab);
   const ClipTokenizer& tok = openai_tokenizer();
   std::string text = "zebra";
   for (int i = 0; i < 80; ++i) text += " dog";
@@ -134,9 +127,8 @@ TEST(ClipTokenizer, TooLongTextIsAnErrorNamingItUnlessTruncated) {
 }
 
 TEST(ClipTokenizer, HuggingFaceFilesGiveTheSameTokenizer) {
-  VLP_REQUIRE_SHARED(kVocab);
   VLP_REQUIRE_SHARED(kReference);
-  const std::string folder = scratch("hf_vocab");
+  const std::string folder = tokenizer_scratch("hf_vocab");
   openai_tokenizer().save_hugging_face(folder);
   const ClipTokenizer from_folder = ClipTokenizer::from_file(folder);
   const ClipTokenizer from_json = ClipTokenizer::from_file(folder + "/vocab.json");
@@ -164,33 +156,32 @@ void expect_file_error(const std::string& path, const std::string& named, const 
 }
 
 TEST(ClipTokenizer, MissingOrCorruptVocabularyIsAnErrorNamingTheFile) {
-  expect_file_error(scratch("absent.txt.gz"), scratch("absent.txt.gz"), "not found");
-  const std::string garbage = scratch("garbage.txt.gz");
+  expect_file_error(tokenizer_scratch("absent.txt.gz"), tokenizer_scratch("absent.txt.gz"),
+                    "not found");
+  const std::string garbage = tokenizer_scratch("garbage.txt.gz");
   core::atomic_write(garbage, std::string("\x1f\x8b\x08\x00garbage-not-deflate", 24));
   expect_file_error(garbage, garbage, "corrupt gzip");
-  const std::string short_file = scratch("short.txt");
+  const std::string short_file = tokenizer_scratch("short.txt");
   core::atomic_write(short_file, "#version: 0.2\ni n\nt h\n");
   expect_file_error(short_file, short_file, "expected a header and 48894 merges");
 
-  const std::string hf = scratch("hf_bad");
+  const std::string hf = tokenizer_scratch("hf_bad");
   core::atomic_write(hf + "/vocab.json", "{\"a\": 0,");
   core::atomic_write(hf + "/merges.txt", "#version: 0.2\n");
   expect_file_error(hf, hf + "/vocab.json", "not valid JSON");
-  const std::string no_merges = scratch("hf_no_merges");
+  const std::string no_merges = tokenizer_scratch("hf_no_merges");
   core::atomic_write(no_merges + "/vocab.json", "{\"a\": 0}");
   expect_file_error(no_merges, no_merges + "/merges.txt", "cannot open");
 }
 
 TEST(ClipTokenizer, HuggingFaceMergeWithUnknownTokenNamesTheLine) {
-  VLP_REQUIRE_SHARED(kVocab);
-  const std::string folder = scratch("hf_bad_merge");
+  const std::string folder = tokenizer_scratch("hf_bad_merge");
   openai_tokenizer().save_hugging_face(folder);
   core::atomic_write(folder + "/merges.txt", "#version: 0.2\ni n\nqq zz\n");
   expect_file_error(folder, folder + "/merges.txt", "line 3: merge uses 'qqzz'");
 }
 
 TEST(ClipTokenizer, InvalidUtf8TextIsAnError) {
-  VLP_REQUIRE_SHARED(kVocab);
   try {
     openai_tokenizer().encode("caf\xE9 au lait");
     FAIL() << "expected an error";
@@ -201,7 +192,6 @@ TEST(ClipTokenizer, InvalidUtf8TextIsAnError) {
 }
 
 TEST(ClipTokenizer, TenThousandPromptsTakeWellUnderASecond) {
-  VLP_REQUIRE_SHARED(kVocab);
   const ClipTokenizer& tok = openai_tokenizer();
   const std::vector<std::string> classes = {"airplane", "automobile", "bird",  "cat",  "deer",
                                             "dog",      "frog",       "horse", "ship", "truck"};

@@ -14,7 +14,7 @@ namespace {
 
 using testing::error_of;
 
-std::string scratch(const std::string& name) {
+std::string format_scratch(const std::string& name) {
   return testing::scratch_dir("vlprompt") + "/" + name;
 }
 
@@ -24,7 +24,7 @@ std::string raw_safetensors(const std::string& name, const std::string& header, 
   uint64_t n = header.size();
   for (int i = 0; i < 8; ++i) bytes[i] = static_cast<char>((n >> (8 * i)) & 0xff);
   bytes += header + std::string(data_bytes, '\0');
-  const std::string path = scratch(name);
+  const std::string path = format_scratch(name);
   core::atomic_write(path, bytes);
   return path;
 }
@@ -41,7 +41,7 @@ class VlpromptFormat : public ::testing::Test {
 };
 
 TEST_F(VlpromptFormat, RoundTripKeepsTensorsAndArchitecture) {
-  const std::string path = scratch("tiny.safetensors");
+  const std::string path = format_scratch("tiny.safetensors");
   config_.name = "tiny-vit";
   write_weights(path, Format::kVlprompt, source_, config_, "tiny_vit.pt");
   const LoadedWeights back = read_weights(path);
@@ -59,7 +59,7 @@ TEST_F(VlpromptFormat, RoundTripKeepsTensorsAndArchitecture) {
 
 TEST_F(VlpromptFormat, MissingTensorIsNamed) {
   source_.erase("visual.ln_post.bias");
-  const std::string path = scratch("missing.safetensors");
+  const std::string path = format_scratch("missing.safetensors");
   core::write_safetensors(path, source_,
                           {{"format_version", "1"}, {"architecture", config_to_json(config_)}});
   const std::string msg = error_of([&] { read_weights(path); });
@@ -69,7 +69,7 @@ TEST_F(VlpromptFormat, MissingTensorIsNamed) {
 
 TEST_F(VlpromptFormat, ShapeDisagreeingWithArchitectureIsNamed) {
   source_["visual.proj"] = at::zeros({64, 32});
-  const std::string path = scratch("shape.safetensors");
+  const std::string path = format_scratch("shape.safetensors");
   core::write_safetensors(path, source_,
                           {{"format_version", "1"}, {"architecture", config_to_json(config_)}});
   const std::string msg = error_of([&] { read_weights(path); });
@@ -79,7 +79,7 @@ TEST_F(VlpromptFormat, ShapeDisagreeingWithArchitectureIsNamed) {
 
 TEST_F(VlpromptFormat, WriterRefusesTensorsNotMatchingConfig) {
   config_.text.layers = 3;
-  const std::string path = scratch("refused.safetensors");
+  const std::string path = format_scratch("refused.safetensors");
   const std::string msg =
       error_of([&] { write_weights(path, Format::kVlprompt, source_, config_); });
   EXPECT_CONTAINS(msg, "missing tensor 'transformer.resblocks.2.attn.in_proj_bias'");
@@ -87,7 +87,7 @@ TEST_F(VlpromptFormat, WriterRefusesTensorsNotMatchingConfig) {
 }
 
 TEST_F(VlpromptFormat, NewerFormatVersionIsRefused) {
-  const std::string path = scratch("v9.safetensors");
+  const std::string path = format_scratch("v9.safetensors");
   core::write_safetensors(path, source_,
                           {{"format_version", "9"}, {"architecture", config_to_json(config_)}});
   EXPECT_CONTAINS(error_of([&] { read_weights(path); }), "format_version is '9'");
@@ -95,7 +95,7 @@ TEST_F(VlpromptFormat, NewerFormatVersionIsRefused) {
 
 TEST_F(VlpromptFormat, PlainStateDictSafetensorsIsInferred) {
   // An open_clip-style state dict: OpenAI names, no architecture metadata.
-  const std::string path = scratch("plain.safetensors");
+  const std::string path = format_scratch("plain.safetensors");
   core::write_safetensors(path, source_);
   const LoadedWeights w = read_weights(path);
   EXPECT_FALSE(w.config.has_value());
@@ -105,7 +105,7 @@ TEST_F(VlpromptFormat, PlainStateDictSafetensorsIsInferred) {
 TEST_F(VlpromptFormat, Fp16TensorsAreUpcast) {
   core::TensorMap half;
   for (const auto& [name, t] : source_) half[name] = t.to(at::kHalf);
-  const std::string path = scratch("half.safetensors");
+  const std::string path = format_scratch("half.safetensors");
   core::write_safetensors(path, half);
   const LoadedWeights w = read_weights(path);
   for (const auto& [name, t] : w.tensors) {
@@ -118,7 +118,7 @@ TEST(VlpromptMalformed, TruncatedFileIsRefused) {
   const std::string good = raw_safetensors(
       "good.safetensors", R"({"logit_scale":{"dtype":"F32","shape":[],"data_offsets":[0,4]}})", 4);
   const std::string bytes = core::read_file(good);
-  const std::string path = scratch("truncated.safetensors");
+  const std::string path = format_scratch("truncated.safetensors");
   core::atomic_write(path, bytes.substr(0, bytes.size() - 10));
   const std::string msg = error_of([&] { read_weights(path); });
   EXPECT_CONTAINS(msg, path);

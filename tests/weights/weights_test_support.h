@@ -21,16 +21,7 @@ inline std::string clip_fixture(const std::string& name) {
   return std::string(VLPROMPT_FIXTURE_DIR) + "/clip/" + name;
 }
 
-// The message of the vlprompt::Error `f` throws; fails the test when it throws none.
-inline std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const vlprompt::Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected a vlprompt::Error";
-  return "";
-}
+using vlprompt::testing::error_of;
 
 inline bool contains(const std::string& s, const std::string& part) {
   return s.find(part) != std::string::npos;

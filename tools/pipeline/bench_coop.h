@@ -10,6 +10,12 @@
 
 namespace vlprompt::pipeline {
 
+// CoOp's text side alone: the prompts of 10 classes with 16 context vectors, forward + backward
+// to the context, run to the longest end-of-text (+1) and over all 77 tokens.
+nlohmann::json bench_text_backward(models::Clip& model,
+                                   std::shared_ptr<const text::ClipTokenizer> tokenizer, int warmup,
+                                   int iters);
+
 nlohmann::json bench_coop_step(models::Clip& model,
                                std::shared_ptr<const text::ClipTokenizer> tokenizer, int64_t batch,
                                int warmup, int iters);

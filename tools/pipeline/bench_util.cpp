@@ -18,13 +18,6 @@ double median_seconds(const std::function<void()>& fn, int warmup, int iters) {
   return t[t.size() / 2];
 }
 
-double blas_gflops(int64_t m, int64_t k, int64_t n, int iters) {
-  const at::Tensor a = at::randn({m, k}), b = at::randn({k, n});
-  at::Tensor c = at::empty({m, n});
-  const double s = median_seconds([&] { at::mm_out(c, a, b); }, 1, iters);
-  return 2.0 * m * k * n / s / 1e9;
-}
-
 double peak_rss_mib() {
   std::ifstream in("/proc/self/status");
   for (std::string line; std::getline(in, line);) {

@@ -13,9 +13,6 @@ namespace vlprompt::pipeline {
 // Runs `fn` `warmup` times untimed, then `iters` times; returns the median seconds per run.
 double median_seconds(const std::function<void()>& fn, int warmup, int iters);
 
-// GFLOP/s of at::mm for [m, k] x [k, n], fp32, median of `iters`.
-double blas_gflops(int64_t m, int64_t k, int64_t n, int iters);
-
 // Peak resident memory of this process so far, in MiB (VmHWM).
 double peak_rss_mib();
 

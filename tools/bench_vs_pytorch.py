@@ -1,0 +1,116 @@
+#!/usr/bin/python3
+"""The PyTorch-eager peer of `vlprompt bench`: the same computations at the same shapes, with
+random weights, timed the same way (warm-up, then the median of --iters runs). Run by
+tools/bench_vs_pytorch.sh with Debian's python3-torch, which links the same libtorch and BLAS.
+
+Architecture: the OpenAI-layout CLIP in tests/fixtures/clip_reference.py (nn.MultiheadAttention,
+QuickGELU, pre-LN blocks), configured from models/configs/<config>.yaml.
+"""
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+
+import torch
+import yaml
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tests", "fixtures"))
+from clip_reference import CLIP  # noqa: E402
+
+
+def median_seconds(fn, warmup, iters):
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(max(1, iters)):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def build(config):
+    v, t = config["vision"], config["text"]
+    layers = v["layers"]
+    model = CLIP(config["embed_dim"], v["image_resolution"], layers, v["width"],
+                 v.get("patch_size", 0), t["context_length"], t["vocab_size"], t["width"],
+                 t["heads"], t["layers"])
+    for p in model.parameters():
+        torch.nn.init.normal_(p, std=0.02)
+        p.requires_grad_(False)
+    return model.eval()
+
+
+def loaded_blas():
+    with open("/proc/self/maps") as maps:
+        libs = {line.split()[-1] for line in maps if "blas" in line and line.strip().endswith(".so.3")
+                or "libopenblas" in line}
+    return sorted(os.path.realpath(p) for p in libs if p.startswith("/"))
+
+
+def text_forward_backward(model, eot_positions, length, context, warmup, iters):
+    """CoOp's text side: prompts whose embeddings carry gradients, run over `length` tokens,
+    pooled at the end-of-text token, summed, backward."""
+    n = len(eot_positions)
+    ids = torch.randint(1, 49000, (n, context))
+    for row, eot in enumerate(eot_positions):
+        ids[row, eot] = 49407
+        ids[row, eot + 1:] = 0
+    ids = ids[:, :length]
+    base = model.token_embedding(ids).detach()
+    pos = model.positional_embedding[:length]
+    mask = torch.full((length, length), float("-inf")).triu(1)
+    for block in model.transformer.resblocks:
+        block.attn_mask = mask
+
+    def step():
+        x = base.clone().requires_grad_(True)
+        h = model.transformer((x + pos).permute(1, 0, 2)).permute(1, 0, 2)
+        h = model.ln_final(h)
+        feats = h[torch.arange(n), torch.tensor(eot_positions)] @ model.text_projection
+        feats.sum().backward()
+
+    return median_seconds(step, warmup, iters)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--config", default="ViT-B-16")
+    ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--iters", type=int, default=3)
+    ap.add_argument("--warmup", type=int, default=1)
+    ap.add_argument("--eot-positions", required=True,
+                    help="comma-separated end-of-text positions of the text prompts (from vlprompt)")
+    ap.add_argument("--out")
+    a = ap.parse_args()
+    torch.manual_seed(0)
+    with open(os.path.join(ROOT, "models", "configs", a.config + ".yaml")) as f:
+        config = yaml.safe_load(f)
+    model = build(config)
+    res = config["vision"]["image_resolution"]
+    pixels = torch.randn(a.batch, 3, res, res)
+    with torch.no_grad():
+        image_s = median_seconds(lambda: model.encode_image(pixels), a.warmup, a.iters)
+    eots = [int(x) for x in a.eot_positions.split(",")]
+    context = config["text"]["context_length"]
+    trunc_s = text_forward_backward(model, eots, max(eots) + 1, context, a.warmup, a.iters)
+    full_s = text_forward_backward(model, eots, context, context, a.warmup, a.iters)
+    out = {"peer": "pytorch-eager", "torch": torch.__version__, "threads": torch.get_num_threads(),
+           "blas_libraries": loaded_blas(), "config": a.config,
+           "image_tower": {"batch": a.batch, "seconds_per_batch": image_s,
+                           "images_per_s": a.batch / image_s},
+           "text_forward_backward": {"prompts": len(eots), "tokens_truncated": max(eots) + 1,
+                                     "seconds_truncated": trunc_s, "seconds_full_77": full_s}}
+    text = json.dumps(out, indent=2)
+    print(text)
+    if a.out:
+        with open(a.out + ".tmp", "w") as f:
+            f.write(text + "\n")
+        os.replace(a.out + ".tmp", a.out)
+
+
+if __name__ == "__main__":
+    main()
