@@ -1,5 +1,6 @@
 #include "src/nn/attention.h"
 
+#include <ATen/Parallel.h>
 #include <torch/version.h>
 
 #include <cmath>
@@ -7,6 +8,7 @@
 #include <string>
 
 #include "src/core/error.h"
+#include "src/nn/blas_gemm.h"
 
 namespace vlprompt::nn {
 
@@ -25,16 +27,65 @@ at::Tensor scaled_dot_product_attention(const at::Tensor& q, const at::Tensor& k
   const int64_t keys = k.size(2);
   const double scale = 1.0 / std::sqrt(static_cast<double>(head_dim));
   // One batched GEMM over B * H; with a mask, the scale and the mask ride along in baddbmm.
-  const at::Tensor q3 = q.reshape({batch * heads, length, head_dim});
   const at::Tensor kt = k.reshape({batch * heads, keys, head_dim}).transpose(1, 2);
-  // Not baddbmm with beta = 0 when unmasked: 1.13's CPU kernel then gave NaNs from the
-  // uninitialised output it should have ignored.
-  const at::Tensor scores = mask.defined()
-                                ? at::baddbmm(mask, q3, kt, /*beta=*/1.0, /*alpha=*/scale)
-                                : at::bmm(q3, kt).mul_(scale);
   const at::Tensor v3 = v.reshape({batch * heads, keys, head_dim});
+  at::Tensor scores;
+  if (mask.defined()) {
+    scores = at::baddbmm(mask, q.reshape({batch * heads, length, head_dim}), kt, /*beta=*/1.0,
+                         /*alpha=*/scale);
+  } else if (at::GradMode::is_enabled() && q.requires_grad()) {
+    // Not baddbmm with beta = 0: 1.13's CPU kernel then gave NaNs from the uninitialised output
+    // it should have ignored.
+    scores = at::bmm(q.reshape({batch * heads, length, head_dim}), kt).mul_(scale);
+  } else {
+    // No graph: scale q while making it contiguous, one pass over q instead of one more over
+    // the L x L scores.
+    at::Tensor q_scaled = at::empty({batch, heads, length, head_dim}, q.options());
+    at::mul_out(q_scaled, q, scale);
+    scores = at::bmm(q_scaled.view({batch * heads, length, head_dim}), kt);
+  }
   return at::bmm(at::softmax(scores, -1), v3).view({batch, heads, length, head_dim});
 #endif
+}
+
+at::Tensor attention_concat_heads_inference(const at::Tensor& q, const at::Tensor& k,
+                                            const at::Tensor& v, const at::Tensor& additive_mask,
+                                            bool causal_no_mask) {
+  const int64_t batch = q.size(0), heads = q.size(1), length = q.size(2), head_dim = q.size(3);
+  const int64_t keys = k.size(2), width = heads * head_dim;
+  at::Tensor mask = additive_mask;
+  if (!mask.defined() && causal_no_mask) mask = causal_mask(length, 0, q.options());
+  const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(head_dim)));
+  const bool direct_blas = has_blas_sgemm() && q.scalar_type() == at::kFloat &&
+                           k.scalar_type() == at::kFloat && v.scalar_type() == at::kFloat &&
+                           q.stride(3) == 1 && k.stride(3) == 1 && v.stride(3) == 1;
+  if (!direct_blas) {
+    return scaled_dot_product_attention(q, k, v, mask, false)
+        .transpose(1, 2)
+        .reshape({batch, length, width});
+  }
+  at::Tensor out = at::empty({batch, length, width}, q.options());
+  float* out_data = out.data_ptr<float>();
+  // Inside the parallel region ATen ops and the OpenMP OpenBLAS run single-threaded.
+  at::parallel_for(0, batch * heads, 1, [&](int64_t begin, int64_t end) {
+    at::Tensor scores = at::empty({length, keys}, q.options());
+    at::Tensor probs = at::empty({length, keys}, q.options());
+    for (int64_t i = begin; i < end; ++i) {
+      const int64_t b = i / heads, h = i % heads;
+      const at::Tensor qh = q[b][h], kh = k[b][h], vh = v[b][h];
+      // scores = scale * q k^T (beta 0: the BLAS ignores what scores held)
+      blas_sgemm_row_major(length, keys, head_dim, scale, qh.data_ptr<float>(), qh.stride(0),
+                           kh.data_ptr<float>(), kh.stride(0), /*b_transposed=*/true, 0.0f,
+                           scores.data_ptr<float>(), keys);
+      if (mask.defined()) scores.add_(mask);
+      at::_softmax_out(probs, scores, -1, false);
+      // This head's columns of [B, L, H * hd]: row stride H * hd.
+      blas_sgemm_row_major(length, head_dim, keys, 1.0f, probs.data_ptr<float>(), keys,
+                           vh.data_ptr<float>(), vh.stride(0), /*b_transposed=*/false, 0.0f,
+                           out_data + (b * length * heads + h) * head_dim, width);
+    }
+  });
+  return out;
 }
 
 at::Tensor causal_mask(int64_t length, int64_t prefix, const at::TensorOptions& options) {
@@ -84,9 +135,22 @@ at::Tensor SelfAttentionImpl::forward(const at::Tensor& x, const std::optional<K
   }
   at::Tensor mask;
   if (causal && prefix_length > 0) mask = causal_mask(length, prefix_length, x.options());
-  at::Tensor out = scaled_dot_product_attention(q, k, v, mask, causal && prefix_length == 0);
-  // [B, H, L, hd] -> [B, L, w]
-  out = out.transpose(1, 2).reshape({batch, length, width});
+  at::Tensor out;
+#if TORCH_VERSION_MAJOR < 2
+  const bool needs_graph =
+      at::GradMode::is_enabled() &&
+      (x.requires_grad() || in_proj_weight.requires_grad() ||
+       (prefix && (prefix->key.requires_grad() || prefix->value.requires_grad())));
+  if (!needs_graph && x.device().is_cpu()) {
+    out = attention_concat_heads_inference(q, k, v, mask, causal && prefix_length == 0);
+  }
+#endif
+  if (!out.defined()) {
+    // [B, H, L, hd] -> [B, L, w]
+    out = scaled_dot_product_attention(q, k, v, mask, causal && prefix_length == 0)
+              .transpose(1, 2)
+              .reshape({batch, length, width});
+  }
   // at::linear, not Linear::forward: the latter skips the fused GEMM + bias for 3-d input.
   return at::linear(out, out_proj->weight, out_proj->bias);
 }

@@ -21,6 +21,15 @@ at::Tensor scaled_dot_product_attention(const at::Tensor& q, const at::Tensor& k
                                         const at::Tensor& v, const at::Tensor& additive_mask,
                                         bool causal_no_mask = false);
 
+// The same for inference on CPU, where no graph is recorded, returning the heads already
+// concatenated as [B, L, H * hd]. Each (batch, head) pair is one task on one core: its scores,
+// softmax and weighted sum stay in that core's cache, q, k and v are read in place (any strides
+// with a unit last stride, e.g. views into the fused qkv projection) and the result is written in
+// place. This replaces four layout copies and thousands of small multi-threaded GEMM calls.
+at::Tensor attention_concat_heads_inference(const at::Tensor& q, const at::Tensor& k,
+                                            const at::Tensor& v, const at::Tensor& additive_mask,
+                                            bool causal_no_mask = false);
+
 // [L, P + L] additive mask: all P prefix keys visible, then a causal triangle over the L real
 // tokens (-inf above the diagonal).
 at::Tensor causal_mask(int64_t length, int64_t prefix, const at::TensorOptions& options);

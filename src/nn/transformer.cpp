@@ -6,14 +6,7 @@
 
 namespace vlprompt::nn {
 
-at::Tensor quick_gelu(const at::Tensor& x) {
-  // Without autograd the sigmoid result is scratch: multiply into it and save an allocation.
-  if (!at::GradMode::is_enabled() || !x.requires_grad()) {
-    at::Tensor y = x * 1.702;
-    return y.sigmoid_().mul_(x);
-  }
-  return x * at::sigmoid(x * 1.702);
-}
+at::Tensor quick_gelu(const at::Tensor& x) { return x * at::sigmoid(x * 1.702); }
 
 MlpImpl::MlpImpl(int64_t width) {
   c_fc = register_module("c_fc", torch::nn::Linear(width, 4 * width));
@@ -21,8 +14,25 @@ MlpImpl::MlpImpl(int64_t width) {
 }
 
 at::Tensor MlpImpl::forward(const at::Tensor& x) {
-  return at::linear(quick_gelu(at::linear(x, c_fc->weight, c_fc->bias)), c_proj->weight,
-                    c_proj->bias);
+  const bool needs_graph =
+      at::GradMode::is_enabled() &&
+      (x.requires_grad() || c_fc->weight.requires_grad() || c_proj->weight.requires_grad());
+  if (needs_graph || !x.is_contiguous()) {
+    return at::linear(quick_gelu(at::linear(x, c_fc->weight, c_fc->bias)), c_proj->weight,
+                      c_proj->bias);
+  }
+  // Without a graph to record, QuickGELU costs one pass instead of three:
+  // x * sigmoid(1.702 x) = silu(1.702 x) / 1.702, with the 1.702 folded into the first GEMM's
+  // alpha (and its small bias) and the 1 / 1.702 into the second GEMM's alpha.
+  constexpr double k = 1.702;
+  const int64_t width = x.size(-1);
+  auto sizes = x.sizes().vec();
+  const at::Tensor x2 = x.reshape({-1, width});
+  at::Tensor h = at::addmm(c_fc->bias * k, x2, c_fc->weight.t(), /*beta=*/1, /*alpha=*/k);
+  at::silu_(h);
+  at::Tensor out = at::addmm(c_proj->bias, h, c_proj->weight.t(), /*beta=*/1, /*alpha=*/1.0 / k);
+  sizes.back() = out.size(-1);
+  return out.view(sizes);
 }
 
 namespace {

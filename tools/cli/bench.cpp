@@ -3,6 +3,7 @@
 //   text-tower: 100 prompts "a photo of a {class}." run to their end-of-text vs all 77 tokens.
 #include <ATen/Parallel.h>
 
+#include <algorithm>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
@@ -38,10 +39,19 @@ nlohmann::json bench_image(models::Clip& model, const BenchArgs& a) {
   const at::Tensor px = at::randn({a.batch, 3, v.image_resolution, v.image_resolution});
   at::NoGradGuard ng;
   auto forward = [&] { model->encode_image(px); };
-  const double s = pipeline::median_seconds(forward, a.warmup, a.iters);
-  // Per-op self times of one forward, and the BLAS alone on every GEMM that forward ran.
+  for (int i = 0; i < a.warmup; ++i) forward();
+  // Per-op self times of one forward, and the BLAS alone on every GEMM that forward ran. The
+  // forward and its GEMMs alone are timed in alternation, so that a machine's drift (shared
+  // cores, clock changes) hits both sides of the ratio alike.
   const engine::OpProfile profile = engine::profile_ops(forward);
-  const double blas_s = engine::blas_seconds(profile.gemms, a.iters);
+  std::vector<double> forward_s, blas_runs;
+  for (int i = 0; i < std::max(1, a.iters); ++i) {
+    forward_s.push_back(pipeline::median_seconds(forward, 0, 1));
+    blas_runs.push_back(engine::blas_seconds(profile.gemms, 1));
+  }
+  std::sort(forward_s.begin(), forward_s.end());
+  std::sort(blas_runs.begin(), blas_runs.end());
+  const double s = forward_s[forward_s.size() / 2], blas_s = blas_runs[blas_runs.size() / 2];
   double gemm_flop = 0;
   for (const engine::GemmShape& g : profile.gemms) gemm_flop += g.flop();
   nlohmann::json j{{"batch", a.batch},
