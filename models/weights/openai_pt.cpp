@@ -1,9 +1,10 @@
-// OpenAI's released CLIP files are TorchScript archives (zip). Only their parameters and buffers
-// are read; no graph is run. Written files are TorchScript archives of a parameter-only module
-// tree with the same dotted names, so OpenAI-style loaders read them back.
+// OpenAI's released CLIP files are TorchScript archives (zip). They are read as data: data.pkl
+// through the restricted unpickler (src/core/torch_archive.h), module objects as inert records
+// whose tensor attributes are the weights; the archive's code is never compiled or run (which
+// torch::jit::load would do, __setstate__ included). Written files are TorchScript archives of a
+// parameter-only module tree with the same dotted names, so OpenAI-style loaders read them back.
 #include <caffe2/serialize/inline_container.h>
 #include <torch/csrc/jit/api/module.h>
-#include <torch/csrc/jit/serialization/import.h>
 
 #include <fstream>
 #include <map>
@@ -13,6 +14,7 @@
 #include "models/weights/formats.h"
 #include "src/core/error.h"
 #include "src/core/file_io.h"
+#include "src/core/torch_archive.h"
 
 namespace vlprompt::models::weights::detail {
 namespace {
@@ -104,23 +106,41 @@ torch::jit::Module build_module(const Node& node,
 
 }  // namespace
 
+namespace {
+
+// Module objects nest as attributes; a crafted archive could nest (or cycle) without end.
+constexpr int kMaxModuleDepth = 64;
+
+void collect_tensors(const core::PickleRef& module, const std::string& prefix, int depth,
+                     const std::string& path, core::TensorMap& out) {
+  if (depth > kMaxModuleDepth) {
+    throw FileError(path, "module tree deeper than " + std::to_string(kMaxModuleDepth) +
+                              " levels at '" + prefix + "'");
+  }
+  const core::PickleRef& state = module->state;
+  if (!state || state->kind != core::PickleValue::Kind::Dict) return;
+  for (const auto& [key, value] : state->entries) {
+    if (key->kind != core::PickleValue::Kind::String) continue;
+    const std::string name = prefix + key->text;
+    if (value->kind == core::PickleValue::Kind::Tensor) {
+      if (!is_dropped_entry(name)) out[name] = to_canonical_tensor(value->tensor);
+    } else if (value->kind == core::PickleValue::Kind::Object) {
+      collect_tensors(value, name + ".", depth + 1, path, out);
+    }
+  }
+}
+
+}  // namespace
+
 core::TensorMap read_openai_pt(const std::string& path) {
   check_torchscript_archive(path);
-  torch::jit::Module module;
-  try {
-    module = torch::jit::load(path, at::kCPU);
-  } catch (const c10::Error& e) {
-    throw FileError(path, std::string("cannot load the TorchScript archive (") + kExpected +
-                              "): " + first_line(e.what_without_backtrace()));
-  } catch (const std::exception& e) {
-    throw FileError(path, std::string("cannot load the TorchScript archive (") + kExpected +
-                              "): " + first_line(e.what()));
+  const core::TorchArchive archive = core::read_torch_archive(path, /*torchscript_objects=*/true);
+  if (archive.root->kind != core::PickleValue::Kind::Object) {
+    throw FileError(path, std::string("data.pkl holds a ") + archive.root->kind_name() +
+                              ", not a TorchScript module (" + kExpected + ")");
   }
   core::TensorMap tensors;
-  for (const auto& p : module.named_parameters(/*recurse=*/true))
-    if (!is_dropped_entry(p.name)) tensors[p.name] = to_canonical_tensor(p.value);
-  for (const auto& b : module.named_buffers(/*recurse=*/true))
-    if (!is_dropped_entry(b.name)) tensors[b.name] = to_canonical_tensor(b.value);
+  collect_tensors(archive.root, "", 0, path, tensors);
   if (tensors.empty())
     throw FileError(path, std::string("the TorchScript archive holds no parameters (") + kExpected +
                               " of a CLIP model)");

@@ -1,0 +1,180 @@
+#include "src/core/torch_archive.h"
+
+#include <caffe2/serialize/inline_container.h>
+
+#include <algorithm>
+#include <cstring>
+#include <map>
+
+#include "src/core/error.h"
+
+namespace vlprompt::core {
+namespace {
+
+using Kind = PickleValue::Kind;
+
+// Storage classes as torch pickles them ("torch.FloatStorage") and the element type they hold.
+const std::map<std::string, at::ScalarType>& storage_types() {
+  static const std::map<std::string, at::ScalarType> types = {
+      {"torch.FloatStorage", at::kFloat},   {"torch.HalfStorage", at::kHalf},
+      {"torch.DoubleStorage", at::kDouble}, {"torch.BFloat16Storage", at::kBFloat16},
+      {"torch.LongStorage", at::kLong},     {"torch.IntStorage", at::kInt},
+      {"torch.ShortStorage", at::kShort},   {"torch.CharStorage", at::kChar},
+      {"torch.ByteStorage", at::kByte},     {"torch.BoolStorage", at::kBool}};
+  return types;
+}
+
+std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
+
+class ArchiveReader {
+ public:
+  ArchiveReader(const std::string& path) : path_(path) {
+    try {
+      reader_ = std::make_unique<caffe2::serialize::PyTorchStreamReader>(path);
+      records_ = reader_->getAllRecords();
+    } catch (const c10::Error& e) {
+      throw FileError(
+          path, "unreadable or truncated zip archive: " + first_line(e.what_without_backtrace()));
+    } catch (const std::exception& e) {
+      throw FileError(path,
+                      std::string("unreadable or truncated zip archive: ") + first_line(e.what()));
+    }
+  }
+
+  const std::vector<std::string>& records() const { return records_; }
+
+  std::string record(const std::string& name) {
+    if (std::find(records_.begin(), records_.end(), name) == records_.end()) {
+      throw FileError(path_, "the archive has no record '" + name + "'");
+    }
+    try {
+      auto [data, size] = reader_->getRecord(name);
+      return std::string(static_cast<const char*>(data.get()), size);
+    } catch (const c10::Error& e) {
+      throw FileError(
+          path_, "cannot read record '" + name + "': " + first_line(e.what_without_backtrace()));
+    }
+  }
+
+  // A storage: ("storage", <storage class>, key, location, numel) -> a 1-d tensor.
+  PickleRef storage(const PickleRef& pid) {
+    const auto& t = pid->items;
+    if (pid->kind != Kind::Tuple || t.size() != 5 || t[0]->kind != Kind::String ||
+        t[0]->text != "storage" || t[1]->kind != Kind::Global || t[2]->kind != Kind::String ||
+        t[4]->kind != Kind::Int) {
+      throw FileError(path_,
+                      "persistent id is not a ('storage', type, key, location, numel) tuple");
+    }
+    const auto type = storage_types().find(t[1]->text);
+    if (type == storage_types().end()) {
+      throw FileError(path_, "storage type '" + t[1]->text + "' is not supported");
+    }
+    const std::string& key = t[2]->text;
+    if (auto cached = storages_.find(key); cached != storages_.end()) return cached->second;
+    const int64_t numel = t[4]->integer;
+    const std::string bytes = record("data/" + key);
+    const size_t element = c10::elementSize(type->second);
+    if (numel < 0 || static_cast<uint64_t>(numel) > bytes.size() / element) {
+      throw FileError(path_, "storage data/" + key + " holds " + std::to_string(bytes.size()) +
+                                 " bytes, fewer than " + std::to_string(numel) + " elements of " +
+                                 std::to_string(element) + " bytes");
+    }
+    PickleRef v = PickleValue::make(Kind::Tensor);
+    v->tensor = at::empty({numel}, at::TensorOptions().dtype(type->second));
+    if (numel > 0) std::memcpy(v->tensor.data_ptr(), bytes.data(), numel * element);
+    storages_[key] = v;
+    return v;
+  }
+
+  std::vector<int64_t> ints(const PickleRef& tuple, const char* what) const {
+    if (tuple->kind != Kind::Tuple) throw FileError(path_, std::string(what) + " is not a tuple");
+    std::vector<int64_t> out;
+    for (const PickleRef& i : tuple->items) {
+      if (i->kind != Kind::Int || i->integer < 0) {
+        throw FileError(path_, std::string(what) + " holds a non-integer or negative entry");
+      }
+      out.push_back(i->integer);
+    }
+    return out;
+  }
+
+  // _rebuild_tensor_v2(storage, offset, size, stride, ...): a strided view, checked to stay
+  // inside its storage, copied out contiguous.
+  PickleRef rebuild_tensor(const std::vector<PickleRef>& a) {
+    if (a.size() < 4 || a[0]->kind != Kind::Tensor || a[1]->kind != Kind::Int) {
+      throw FileError(path_,
+                      "_rebuild_tensor_v2 arguments are not (storage, offset, size, stride)");
+    }
+    const at::Tensor& storage = a[0]->tensor;
+    const std::vector<int64_t> size = ints(a[2], "tensor size"),
+                               stride = ints(a[3], "tensor stride");
+    const int64_t offset = a[1]->integer;
+    if (size.size() != stride.size() || size.size() > 64 || offset < 0) {
+      throw FileError(path_, "tensor size, stride and offset do not fit together");
+    }
+    // The last element reached, in 128-bit arithmetic so that no product overflows.
+    __int128 last = offset;
+    bool empty = false;
+    for (size_t d = 0; d < size.size(); ++d) {
+      if (size[d] == 0) empty = true;
+      if (size[d] > 0) last += static_cast<__int128>(size[d] - 1) * stride[d];
+    }
+    if (!empty && last >= storage.numel()) {
+      throw FileError(path_, "a tensor of size " + c10::str(at::IntArrayRef(size)) +
+                                 " reaches past its storage of " + std::to_string(storage.numel()) +
+                                 " elements");
+    }
+    PickleRef v = PickleValue::make(Kind::Tensor);
+    v->tensor = empty
+                    ? at::empty(size, storage.options())
+                    : storage.as_strided(size, stride, offset).clone(at::MemoryFormat::Contiguous);
+    return v;
+  }
+
+  UnpicklerRules rules(bool torchscript_objects) {
+    UnpicklerRules r;
+    r.persistent_load = [this](const PickleRef& pid) { return storage(pid); };
+    r.reducers["torch._utils._rebuild_tensor_v2"] = [this](const std::vector<PickleRef>& a) {
+      return rebuild_tensor(a);
+    };
+    r.reducers["torch._utils._rebuild_tensor"] = [this](const std::vector<PickleRef>& a) {
+      return rebuild_tensor(a);
+    };
+    r.reducers["torch._utils._rebuild_parameter"] = [this](const std::vector<PickleRef>& a) {
+      if (a.empty() || a[0]->kind != Kind::Tensor) {
+        throw FileError(path_, "_rebuild_parameter without a tensor");
+      }
+      return a[0];
+    };
+    r.reducers["collections.OrderedDict"] = [](const std::vector<PickleRef>& a) {
+      return PickleValue::make(Kind::Dict);  // entries follow as SETITEMS
+    };
+    r.allow_object = [torchscript_objects](const std::string& cls) {
+      return torchscript_objects && cls.rfind("__torch__.", 0) == 0;
+    };
+    return r;
+  }
+
+ private:
+  std::string path_;
+  std::unique_ptr<caffe2::serialize::PyTorchStreamReader> reader_;
+  std::vector<std::string> records_;
+  std::map<std::string, PickleRef> storages_;
+};
+
+}  // namespace
+
+TorchArchive read_torch_archive(const std::string& path, bool torchscript_objects) {
+  ArchiveReader reader(path);
+  TorchArchive archive;
+  archive.records = reader.records();
+  const UnpicklerRules rules = reader.rules(torchscript_objects);
+  archive.root = unpickle(reader.record("data.pkl"), rules, path + " (data.pkl)");
+  return archive;
+}
+
+bool has_record(const TorchArchive& archive, const std::string& name) {
+  return std::find(archive.records.begin(), archive.records.end(), name) != archive.records.end();
+}
+
+}  // namespace vlprompt::core

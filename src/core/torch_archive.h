@@ -1,0 +1,25 @@
+// PyTorch's zip archives (torch.save() files and TorchScript .pt files) read as data: data.pkl
+// through the restricted unpickler with an allow-list of torch's tensor-rebuilding globals,
+// tensors copied out of their storage records with every size, stride and offset checked.
+// Nothing in an archive is executed; TorchScript code records are never read.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "src/core/pickle.h"
+
+namespace vlprompt::core {
+
+struct TorchArchive {
+  std::vector<std::string> records;  // record names inside the archive's folder
+  PickleRef root;                    // data.pkl's value, tensors already built
+};
+
+// `torchscript_objects` allows NEWOBJ of "__torch__.*" classes (TorchScript modules), built as
+// inert records holding their attribute dict. Throws FileError naming the path and the cause.
+TorchArchive read_torch_archive(const std::string& path, bool torchscript_objects);
+
+bool has_record(const TorchArchive& archive, const std::string& name);
+
+}  // namespace vlprompt::core
