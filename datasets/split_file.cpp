@@ -150,6 +150,11 @@ FewShotSplitFile read_split_file(const std::string& path) {
   }
   const std::string stored = require_string(j, "content_hash", path);
   file.content_hash = split_file_hash(file);
+  if (stored != file.content_hash && stored.size() == 16) {
+    throw FileError(path, "key 'content_hash' is " + stored +
+                              ", a hash of the kind older vlprompt versions wrote (this one "
+                              "writes SHA-256); delete the file to draw the split again");
+  }
   if (stored != file.content_hash) {
     throw FileError(path, "key 'content_hash' is " + stored + " but the content hashes to " +
                               file.content_hash +

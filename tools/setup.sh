@@ -9,7 +9,7 @@ PKGS=(
   libtorch-dev
   libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev
   libsentencepiece-dev libgtest-dev
-  nlohmann-json3-dev libyaml-cpp-dev libcli11-dev zlib1g-dev libicu-dev
+  nlohmann-json3-dev libyaml-cpp-dev libcli11-dev zlib1g-dev libicu-dev libssl-dev
   libopenblas0-openmp
   dataset-fashion-mnist
   python3-torch python3-numpy python3-pil python3-yaml

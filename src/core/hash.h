@@ -1,32 +1,39 @@
 // Content fingerprints: a backbone's fingerprint goes into every delta file so loading a delta
-// onto other weights is caught, and cache keys for frozen features use it too.
+// onto other weights is caught, and cache keys for frozen features use it too. Fingerprints are
+// a file format, so they use a standard digest (SHA-256, OpenSSL) and name it in their value:
+// "sha256:<64 hex digits>".
 #pragma once
 
 #include <ATen/ATen.h>
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 
 namespace vlprompt::core {
 
-// Streaming 64-bit hash (multiply-xorshift over 8-byte words); not cryptographic, only a
-// fingerprint that changes with any byte.
+// Streaming SHA-256.
 class Hasher {
  public:
+  Hasher();
+  ~Hasher();
+  Hasher(const Hasher&) = delete;
+  Hasher& operator=(const Hasher&) = delete;
   Hasher& update(const void* data, size_t n);
+  // Length-prefixed (u64 little-endian), so that concatenations cannot collide.
   Hasher& update(const std::string& s);
-  // Name, dtype, shape and every byte of the tensor (as contiguous CPU data).
+  // Dtype name, rank, each size (i64), byte count and every byte of the tensor (as contiguous
+  // CPU data), each length-prefixed as above.
   Hasher& update(const at::Tensor& t);
-  uint64_t digest() const;
-  std::string hex() const;  // 16 lowercase hex digits
+  std::string hex() const;  // 64 lowercase hex digits of the digest so far
 
  private:
-  uint64_t state_ = 0x9e3779b97f4a7c15ull;
-  uint64_t length_ = 0;
+  struct State;
+  std::unique_ptr<State> state_;
 };
 
-// Fingerprint of a named set of tensors (order-independent of insertion: sorted by name).
+// "sha256:<hex>" of a named set of tensors: for each, by name, the name then the tensor.
 std::string fingerprint(const std::map<std::string, at::Tensor>& tensors);
 
 }  // namespace vlprompt::core

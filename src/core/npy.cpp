@@ -24,8 +24,9 @@ std::string header_field(const std::string& path, const std::string& header,
   if (p == std::string::npos) throw FileError(path, "npy header lacks '" + key + "': " + header);
   p = header.find_first_not_of(" ", header.find(':', p) + 1);
   if (p == std::string::npos) throw FileError(path, "npy header is cut short: " + header);
-  const size_t e = header[p] == '(' ? header.find(')', p) + 1 : header.find_first_of(",}", p);
-  return header.substr(p, e - p);
+  const size_t e = header[p] == '(' ? header.find(')', p) : header.find_first_of(",}", p);
+  if (e == std::string::npos) throw FileError(path, "npy header is cut short: " + header);
+  return header.substr(p, e - p + (header[p] == '(' ? 1 : 0));
 }
 
 }  // namespace
@@ -50,8 +51,12 @@ at::Tensor read_npy(const std::string& path) {
   if (hstart + hlen > bytes.size()) throw FileError(path, "truncated .npy header");
   const std::string header = bytes.substr(hstart, hlen);
   std::string descr = header_field(path, header, "descr");
-  descr.erase(0, descr.find_first_of("'\"") + 1);
-  descr.erase(descr.find_first_of("'\""));
+  const size_t open = descr.find_first_of("'\"");
+  const size_t close = open == std::string::npos ? open : descr.find_first_of("'\"", open + 1);
+  if (close == std::string::npos) {
+    throw FileError(path, ".npy header 'descr' is not a quoted string: " + descr);
+  }
+  descr = descr.substr(open + 1, close - open - 1);
   auto it = descr_types().find(descr);
   if (it == descr_types().end()) {
     throw FileError(path,
@@ -62,25 +67,35 @@ at::Tensor read_npy(const std::string& path) {
   }
   std::string shape_s = header_field(path, header, "shape");
   std::vector<int64_t> shape;
-  int64_t numel = 1;
+  // Sizes and their product are checked before anything is allocated: a crafted header must
+  // neither overflow nor ask for more memory than the file holds.
+  uint64_t numel = 1;
   for (size_t i = 0; i < shape_s.size();) {
     if (std::isdigit(static_cast<unsigned char>(shape_s[i]))) {
       size_t j = i;
       while (j < shape_s.size() && std::isdigit(static_cast<unsigned char>(shape_s[j]))) ++j;
+      if (j - i > 18) {
+        throw FileError(path, ".npy shape entry '" + shape_s.substr(i, j - i) + "' is too large");
+      }
       shape.push_back(std::stoll(shape_s.substr(i, j - i)));
-      numel *= shape.back();
+      if (__builtin_mul_overflow(numel, static_cast<uint64_t>(shape.back()), &numel)) {
+        throw FileError(path, ".npy shape (" + shape_s + ") overflows 64 bits");
+      }
       i = j;
     } else {
       ++i;
     }
   }
-  at::Tensor t = at::empty(shape, at::TensorOptions().dtype(it->second));
-  const size_t nbytes = static_cast<size_t>(numel) * t.element_size();
+  const size_t element = at::elementSize(it->second);
   const size_t data_start = hstart + hlen;
-  if (bytes.size() - data_start < nbytes) {
-    throw FileError(path, "truncated .npy data: need " + std::to_string(nbytes) + " bytes, have " +
-                              std::to_string(bytes.size() - data_start));
+  uint64_t nbytes = 0;
+  if (__builtin_mul_overflow(numel, static_cast<uint64_t>(element), &nbytes) ||
+      bytes.size() - data_start < nbytes) {
+    throw FileError(path, "truncated .npy data: shape (" + shape_s + ") needs " +
+                              std::to_string(numel) + " elements of " + std::to_string(element) +
+                              " bytes, the file has " + std::to_string(bytes.size() - data_start));
   }
+  at::Tensor t = at::empty(shape, at::TensorOptions().dtype(it->second));
   if (nbytes) std::memcpy(t.data_ptr(), bytes.data() + data_start, nbytes);
   return t;
 }

@@ -1,5 +1,12 @@
 #include "src/core/safetensors.h"
 
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -74,10 +81,12 @@ Entry parse_entry(const std::string& path, const std::string& name, const json& 
   if (!v["shape"].is_array()) throw bad("shape must be an array");
   uint64_t numel = 1;
   for (const auto& d : v["shape"]) {
-    if (!d.is_number_integer() || d.get<int64_t>() < 0)
-      throw bad("shape has a negative or non-integer size");
+    if (!d.is_number_integer() || (d.is_number_unsigned() && d.get<uint64_t>() > INT64_MAX) ||
+        d.get<int64_t>() < 0)
+      throw bad("shape has a negative, non-integer or too large size");
     e.shape.push_back(d.get<int64_t>());
-    numel *= static_cast<uint64_t>(e.shape.back());
+    if (__builtin_mul_overflow(numel, static_cast<uint64_t>(e.shape.back()), &numel))
+      throw bad("shape " + v["shape"].dump() + " overflows 64 bits");
   }
   const auto& off = v["data_offsets"];
   if (!off.is_array() || off.size() != 2 || !off[0].is_number_unsigned() ||
@@ -90,13 +99,75 @@ Entry parse_entry(const std::string& path, const std::string& name, const json& 
     throw bad("data_offsets [" + std::to_string(e.begin) + ", " + std::to_string(e.end) +
               "] lie outside the " + std::to_string(data_size) + " data bytes (file truncated?)");
   }
-  const uint64_t want = numel * at::elementSize(e.type);
+  uint64_t want = 0;
+  if (__builtin_mul_overflow(numel, static_cast<uint64_t>(at::elementSize(e.type)), &want))
+    throw bad("shape " + v["shape"].dump() + " with dtype " + e.dtype + " overflows 64 bits");
   if (e.end - e.begin != want) {
     throw bad("holds " + std::to_string(e.end - e.begin) + " bytes but dtype " + e.dtype +
               " and its shape need " + std::to_string(want));
   }
   return e;
 }
+
+// The data section must be exactly covered by the tensors, without overlaps or holes (the
+// format's own rule): overlapping ranges would alias tensors, unused bytes hide data.
+void check_ranges_tile(const std::string& path, std::vector<std::pair<std::string, Entry>> entries,
+                       uint64_t data_size) {
+  std::sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) {
+    return std::make_pair(a.second.begin, a.second.end) <
+           std::make_pair(b.second.begin, b.second.end);
+  });
+  uint64_t covered = 0;
+  std::string previous = "(start of data)";
+  for (const auto& [name, e] : entries) {
+    if (e.begin != covered) {
+      throw FileError(path, "tensor '" + name + "' starts at data byte " + std::to_string(e.begin) +
+                                " but " + previous + " ends at " + std::to_string(covered) +
+                                (e.begin < covered ? " (overlapping tensors)" : " (unused bytes)"));
+    }
+    covered = e.end;
+    previous = "tensor '" + name + "'";
+  }
+  if (covered != data_size) {
+    throw FileError(path, "the tensors cover " + std::to_string(covered) + " of the " +
+                              std::to_string(data_size) + " data bytes (unused bytes at the end)");
+  }
+}
+
+// A read-only mapping of a whole file: tensors are copied once, straight out of the page cache.
+class MappedFile {
+ public:
+  explicit MappedFile(const std::string& path) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) throw FileError(path, "cannot open for reading");
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+      ::close(fd);
+      throw FileError(path, "not a regular file");
+    }
+    size_ = static_cast<size_t>(st.st_size);
+    if (size_ > 0) {
+      void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
+      if (p == MAP_FAILED) {
+        ::close(fd);
+        throw FileError(path, "cannot map the file into memory");
+      }
+      data_ = static_cast<const char*>(p);
+    }
+    ::close(fd);
+  }
+  ~MappedFile() {
+    if (data_) ::munmap(const_cast<char*>(data_), size_);
+  }
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+  const char* data() const { return data_; }
+  size_t size() const { return size_; }
+
+ private:
+  const char* data_ = nullptr;
+  size_t size_ = 0;
+};
 
 }  // namespace
 
@@ -138,10 +209,16 @@ std::string dtype_to_safetensors(at::ScalarType type) {
 }
 
 TensorFile read_safetensors(const std::string& path) {
-  const std::string bytes = read_file(path);
-  const ParsedHeader ph = parse_header(path, bytes, bytes.size());
-  const uint64_t data_size = bytes.size() - ph.data_start;
+  const MappedFile file(path);
+  const uint64_t header_len = file.size() >= 8 ? read_le_u64(file.data()) : 0;
+  const std::string head(
+      file.data(), file.size() < 8 ? file.size()
+                                   : static_cast<size_t>(std::min<uint64_t>(
+                                         8 + std::min(header_len, kMaxHeaderBytes), file.size())));
+  const ParsedHeader ph = parse_header(path, head, file.size());
+  const uint64_t data_size = file.size() - ph.data_start;
   TensorFile out;
+  std::vector<std::pair<std::string, Entry>> entries;
   for (const auto& [name, v] : ph.header.items()) {
     if (name == "__metadata__") {
       if (!v.is_object()) throw FileError(path, "__metadata__ must be an object of strings");
@@ -151,10 +228,13 @@ TensorFile read_safetensors(const std::string& path) {
       }
       continue;
     }
-    const Entry e = parse_entry(path, name, v, data_size);
+    entries.emplace_back(name, parse_entry(path, name, v, data_size));
+  }
+  check_ranges_tile(path, entries, data_size);
+  for (const auto& [name, e] : entries) {
     at::Tensor t = at::empty(e.shape, at::TensorOptions().dtype(e.type));
     if (e.end > e.begin)
-      std::memcpy(t.data_ptr(), bytes.data() + ph.data_start + e.begin, e.end - e.begin);
+      std::memcpy(t.data_ptr(), file.data() + ph.data_start + e.begin, e.end - e.begin);
     out.tensors[name] = t;
   }
   return out;
@@ -177,6 +257,7 @@ std::map<std::string, TensorInfo> read_safetensors_header(const std::string& pat
   }
   const ParsedHeader ph = parse_header(path, head, size);
   std::map<std::string, TensorInfo> out;
+  std::vector<std::pair<std::string, Entry>> entries;
   for (const auto& [name, v] : ph.header.items()) {
     if (name == "__metadata__") {
       if (metadata && v.is_object()) {
@@ -185,9 +266,10 @@ std::map<std::string, TensorInfo> read_safetensors_header(const std::string& pat
       }
       continue;
     }
-    const Entry e = parse_entry(path, name, v, size - ph.data_start);
-    out[name] = TensorInfo{e.dtype, e.shape};
+    entries.emplace_back(name, parse_entry(path, name, v, size - ph.data_start));
+    out[name] = TensorInfo{entries.back().second.dtype, entries.back().second.shape};
   }
+  check_ranges_tile(path, entries, size - ph.data_start);
   return out;
 }
 

@@ -109,7 +109,12 @@ void check_backbone(const DeltaFileInfo& info, const std::string& fingerprint,
                         "' (fingerprint " + info.backbone_fingerprint +
                         "), but the loaded backbone is '" + name + "' (fingerprint " + fingerprint +
                         ")";
-  if (info.backbone == name) {
+  if (info.backbone_fingerprint.rfind("sha256:", 0) != 0) {
+    // A fingerprint from before SHA-256 (an in-house 64-bit hash): the weights may even match.
+    message +=
+        ": the delta's fingerprint is of an older kind (16 hex digits) that this version "
+        "no longer computes; retrain the delta with this version";
+  } else if (info.backbone == name) {
     message += ": same name, different weights";
   } else {
     message += ": load the '" + info.backbone + "' weights to use this delta";

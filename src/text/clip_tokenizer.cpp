@@ -14,16 +14,21 @@
 namespace vlprompt::text {
 namespace fs = std::filesystem;
 
+// A named (not anonymous) namespace: ClipTokenizer::State holds these, and a unity build would
+// otherwise give State a member of internal linkage.
+namespace tokenizer_detail {
+struct MergeRule {
+  int32_t rank;
+  int32_t merged;
+};
+}  // namespace tokenizer_detail
+using tokenizer_detail::MergeRule;
+
 namespace {
 
 // A distinct word's BPE is cached (as the reference does); past this many entries the cache is
 // dropped so that a long stream of unique words cannot grow memory without bound.
 constexpr size_t kMaxCachedWords = 1 << 17;
-
-struct MergeRule {
-  int32_t rank;
-  int32_t merged;
-};
 
 uint64_t pair_key(int32_t first, int32_t second) {
   return (static_cast<uint64_t>(static_cast<uint32_t>(first)) << 32) |

@@ -45,6 +45,7 @@ TEST(TrainCli, FewShotSplitFollowsTheSeed) {
 
 TEST(TrainCli, BadOverrideKeyIsNamedWithTheRightOne) {
   const std::string dir = scratch_dir("bad-override") + "/run";
+  std::filesystem::remove_all(dir);  // a run left by an earlier test run
   const CliResult r = run_cli(train_args(dir, "optim.lrr=0.01"));
   EXPECT_EQ(r.status, 1) << r.output;
   EXPECT_NE(r.output.find("optim.lrr"), std::string::npos) << r.output;

@@ -66,6 +66,64 @@ TEST(Safetensors, MalformedFilesNameFileAndTensor) {
   expect_error(safetensors_scratch("hlen.st"), "header length");
 }
 
+TEST(Safetensors, OverflowingShapesOverlapsAndUnusedBytesAreRefused) {
+  // 2^32 x 2^32 elements: the element count overflows 64 bits; F64 of 2^61 elements, the bytes do.
+  expect_error(
+      raw_file("overflow.st",
+               R"({"w":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,0]}})", 0),
+      "overflows 64 bits");
+  expect_error(
+      raw_file("overflow_bytes.st",
+               R"({"w":{"dtype":"F64","shape":[2305843009213693952],"data_offsets":[0,0]}})", 0),
+      "overflows 64 bits");
+  // Two tensors over the same bytes would alias each other.
+  expect_error(raw_file("overlap.st",
+                        R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
+                        R"("b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})",
+                        12),
+               "overlapping tensors");
+  expect_error(raw_file("hole.st",
+                        R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},)"
+                        R"("b":{"dtype":"F32","shape":[1],"data_offsets":[8,12]}})",
+                        12),
+               "unused bytes");
+  expect_error(raw_file("tail.st", R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})", 8),
+               "cover 4 of the 8 data bytes");
+  // The header-only reader applies the same rules.
+  EXPECT_THROW(read_safetensors_header(safetensors_scratch("overlap.st")), FileError);
+}
+
+TEST(Npy, CraftedHeadersAreFileErrorsBeforeAnyAllocation) {
+  auto npy = [](const std::string& name, const std::string& header, size_t data) {
+    std::string out = std::string("\x93NUMPY\x01\x00", 8);
+    out += static_cast<char>(header.size() & 0xff);
+    out += static_cast<char>(header.size() >> 8);
+    out += header + std::string(data, '\0');
+    atomic_write(safetensors_scratch(name), out);
+    return safetensors_scratch(name);
+  };
+  auto message = [](const std::string& path) -> std::string {
+    try {
+      read_npy(path);
+    } catch (const FileError& e) {
+      return e.what();
+    }
+    return "(no error)";
+  };
+  // Asks for 8 * 10^15 bytes with 16 in the file: refused without trying to allocate.
+  std::string m = message(npy(
+      "huge.npy", "{'descr': '<f8', 'fortran_order': False, 'shape': (1000000000000000, ), }", 16));
+  EXPECT_NE(m.find("truncated .npy data"), std::string::npos) << m;
+  m = message(
+      npy("overflow.npy",
+          "{'descr': '<f4', 'fortran_order': False, 'shape': (4294967296, 4294967296, 16), }", 0));
+  EXPECT_NE(m.find("overflows 64 bits"), std::string::npos) << m;
+  m = message(npy("unquoted.npy", "{'descr': f4, 'fortran_order': False, 'shape': (1, ), }", 4));
+  EXPECT_NE(m.find("not a quoted string"), std::string::npos) << m;
+  m = message(npy("open_paren.npy", "{'descr': '<f4', 'fortran_order': False, 'shape': (1, ", 4));
+  EXPECT_NE(m.find("cut short"), std::string::npos) << m;
+}
+
 TEST(Npy, RoundTripAndHeaderErrors) {
   at::Tensor t = at::randn({2, 3, 4});
   write_npy(safetensors_scratch("x.npy"), t);
@@ -84,6 +142,17 @@ TEST(Hash, FingerprintChangesWithAnyValue) {
   EXPECT_NE(fingerprint(a), fingerprint(b));
   TensorMap c{{"v", at::zeros({100})}};
   EXPECT_NE(fingerprint(a), fingerprint(c));
+}
+
+TEST(Hash, FingerprintIsTheDocumentedSha256) {
+  // Expected values from Python's hashlib over the documented byte layout (src/core/hash.h):
+  // per tensor, by name: u64 length + name, u64 length + dtype name, u64 rank, u64 sizes,
+  // u64 byte count + bytes.
+  EXPECT_EQ(fingerprint({{"w", at::arange(4, at::kFloat)}}),
+            "sha256:8c35d347f7f967a099e5c6deeb0d4d7ca9afb410d3d3cb5b8a123bedfb856801");
+  EXPECT_EQ(
+      fingerprint({{"b", at::arange(1, 4, at::kLong).view({3, 1})}, {"a", at::zeros({2, 2})}}),
+      "sha256:1ffd6ab9e128b1370442d9104e7814a9d96561f774e87a183e0845a117b36908");
 }
 
 TEST(FileIo, AtomicWriteLeavesNoTemporary) {

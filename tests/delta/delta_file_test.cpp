@@ -92,26 +92,37 @@ TEST(DeltaFile, LoadingIntoAnotherShapeNamesTheTensor) {
 
 TEST(DeltaFile, BackboneMismatchNamesBothSides) {
   const std::string path = testing::scratch_dir("delta_file") + "/check.safetensors";
-  write_delta(path, *ScaleDelta(2.0), sample_info());
+  DeltaFileInfo made = sample_info();
+  const std::string mine = "sha256:" + std::string(64, 'a'),
+                    other = "sha256:" + std::string(64, 'b');
+  made.backbone_fingerprint = mine;
+  write_delta(path, *ScaleDelta(2.0), made);
   DeltaFileInfo info = read_delta(path).info;
-  EXPECT_NO_THROW(check_backbone(info, "0123456789abcdef", "ViT-B-16"));
+  EXPECT_NO_THROW(check_backbone(info, mine, "ViT-B-16"));
   // A converted copy of the same weights under another name is the same backbone.
-  EXPECT_NO_THROW(check_backbone(info, "0123456789abcdef", "inferred"));
+  EXPECT_NO_THROW(check_backbone(info, mine, "inferred"));
   try {
-    check_backbone(info, "fedcba9876543210", "RN50");
+    check_backbone(info, other, "RN50");
     FAIL() << "other backbone accepted";
   } catch (const FileError& e) {
     const std::string msg = e.what();
-    EXPECT_EQ(msg, path +
-                       ": this scale delta was trained on backbone 'ViT-B-16' (fingerprint "
-                       "0123456789abcdef), but the loaded backbone is 'RN50' (fingerprint "
-                       "fedcba9876543210): load the 'ViT-B-16' weights to use this delta");
+    EXPECT_EQ(msg, path + ": this scale delta was trained on backbone 'ViT-B-16' (fingerprint " +
+                       mine + "), but the loaded backbone is 'RN50' (fingerprint " + other +
+                       "): load the 'ViT-B-16' weights to use this delta");
   }
   try {
-    check_backbone(info, "fedcba9876543210", "ViT-B-16");
+    check_backbone(info, other, "ViT-B-16");
     FAIL() << "other weights accepted";
   } catch (const FileError& e) {
     EXPECT_NE(std::string(e.what()).find("same name, different weights"), std::string::npos);
+  }
+  // A delta from before SHA-256 fingerprints says so instead of blaming the weights.
+  info.backbone_fingerprint = "0123456789abcdef";
+  try {
+    check_backbone(info, mine, "ViT-B-16");
+    FAIL() << "old fingerprint accepted";
+  } catch (const FileError& e) {
+    EXPECT_NE(std::string(e.what()).find("older kind"), std::string::npos) << e.what();
   }
 }
 

@@ -56,8 +56,7 @@ TEST(InferConfig, SecondViTFixture) {
 }
 
 TEST(InferConfig, MissingRequiredTensorIsNamed) {
-  VLP_REQUIRE_SHARED(testing::kTinyVitPt);
-  core::TensorMap t = read_weights(testing::shared_path(testing::kTinyVitPt)).tensors;
+  core::TensorMap t = read_weights(testing::clip_fixture("tiny_vit48.pt")).tensors;
   t.erase("ln_final.weight");
   const std::string msg = error_of([&] { infer_config(t, "model.pt"); });
   EXPECT_CONTAINS(msg, "model.pt");
@@ -72,8 +71,7 @@ TEST(InferConfig, ResNetWithoutAttentionPoolIsNamed) {
 }
 
 TEST(CanonicalLayout, IncompleteCheckpointIsNamedWhenChecked) {
-  VLP_REQUIRE_SHARED(testing::kTinyVitPt);
-  core::TensorMap t = read_weights(testing::shared_path(testing::kTinyVitPt)).tensors;
+  core::TensorMap t = read_weights(testing::clip_fixture("tiny_vit48.pt")).tensors;
   const ClipConfig c = infer_config(t);
   t.erase("visual.transformer.resblocks.1.mlp.c_fc.bias");
   const std::string msg = error_of([&] { check_tensors(t, c, "x.pt"); });

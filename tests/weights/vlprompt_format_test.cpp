@@ -32,8 +32,8 @@ std::string raw_safetensors(const std::string& name, const std::string& header, 
 class VlpromptFormat : public ::testing::Test {
  protected:
   void SetUp() override {
-    VLP_REQUIRE_SHARED(testing::kTinyVitPt);
-    source_ = read_weights(testing::shared_path(testing::kTinyVitPt)).tensors;
+    // A TorchScript CLIP made by tests/fixtures/make_clip_fixtures.py (no ../shared needed).
+    source_ = read_weights(testing::clip_fixture("tiny_vit48.pt")).tensors;
     config_ = infer_config(source_);
   }
   core::TensorMap source_;
@@ -74,7 +74,7 @@ TEST_F(VlpromptFormat, ShapeDisagreeingWithArchitectureIsNamed) {
                           {{"format_version", "1"}, {"architecture", config_to_json(config_)}});
   const std::string msg = error_of([&] { read_weights(path); });
   EXPECT_CONTAINS(msg, path);
-  EXPECT_CONTAINS(msg, "tensor 'visual.proj' has shape [64, 32], expected [64, 64]");
+  EXPECT_CONTAINS(msg, "tensor 'visual.proj' has shape [64, 32], expected [128, 96]");
 }
 
 TEST_F(VlpromptFormat, WriterRefusesTensorsNotMatchingConfig) {
