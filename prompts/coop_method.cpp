@@ -51,6 +51,8 @@ std::map<std::string, std::string> CoOpMethod::hyperparameters() const {
   return coop_->hyperparameters();
 }
 
+std::string CoOpMethod::backbone_fingerprint() const { return clip_->fingerprint(); }
+
 delta::DeltaFileInfo CoOpMethod::delta_info() const {
   delta::DeltaFileInfo info;
   info.method = coop_->method();

@@ -30,6 +30,7 @@ class CoOpMethod : public engine::Method {
   // Cross-dataset transfer: evaluate on another class list (unified context only).
   void set_classnames(const std::vector<std::string>& classnames) override;
   std::map<std::string, std::string> hyperparameters() const override;
+  std::string backbone_fingerprint() const override;
 
   // What the delta file records, apart from tokenizer, template and training summary.
   delta::DeltaFileInfo delta_info() const;

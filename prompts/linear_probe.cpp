@@ -40,6 +40,8 @@ void LinearProbeMethod::load_state(const core::TensorMap& state) {
   }
 }
 
+std::string LinearProbeMethod::backbone_fingerprint() const { return clip_->fingerprint(); }
+
 std::map<std::string, std::string> LinearProbeMethod::hyperparameters() const {
   return {{"l2", std::to_string(l2_)}};
 }

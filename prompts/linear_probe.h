@@ -19,6 +19,7 @@ class LinearProbeMethod : public engine::Method {
   core::TensorMap state() const override;
   void load_state(const core::TensorMap& state) override;
   std::map<std::string, std::string> hyperparameters() const override;
+  std::string backbone_fingerprint() const override;
   void set_classnames(const std::vector<std::string>& classnames) override;
 
   void set_probe(const engine::LinearProbe& probe);

@@ -44,6 +44,9 @@ class Method {
 
   // The settings that define the shape of state() (n_ctx, csc, ...), stored with the delta.
   virtual std::map<std::string, std::string> hyperparameters() const { return {}; }
+  // The frozen backbone's fingerprint ("" for methods without one); a run resumes only on the
+  // backbone it started with.
+  virtual std::string backbone_fingerprint() const { return ""; }
 
   // Points the method at another class list (cross-dataset evaluation). Methods whose state is
   // tied to their classes refuse with an Error naming both lists.

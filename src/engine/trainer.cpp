@@ -125,9 +125,11 @@ void Trainer::validate(const TrainData& train, const EvalData* val) const {
   check_precision(options_.precision(), options_.device());
 }
 
-nlohmann::json Trainer::trajectory_options(const TrainData& train) const {
+nlohmann::json Trainer::trajectory_options(const Method& method, const TrainData& train) const {
   const ScheduleOptions& s = options_.schedule();
   return {
+      {"method_hyperparameters", method.hyperparameters()},
+      {"backbone_fingerprint", method.backbone_fingerprint()},
       {"max_epoch", options_.max_epoch()},
       {"batch_size", options_.batch_size()},
       {"seed", options_.seed()},
@@ -147,7 +149,7 @@ void Trainer::check_resumable(const Checkpoint& checkpoint, const Method& method
     throw FileError(where, "the checkpoint is of method '" + checkpoint.method +
                                "', this run trains '" + method.name() + "'");
   }
-  const nlohmann::json current = trajectory_options(train);  // items() must not outlive it
+  const nlohmann::json current = trajectory_options(method, train);  // items() must not outlive it
   for (const auto& [key, value] : current.items()) {
     const nlohmann::json saved = checkpoint.options.value(key, nlohmann::json());
     if (saved != value) {
@@ -164,7 +166,7 @@ TrainResult Trainer::run(Method& method, TrainData& train, EvalData* val, const 
   if (from) method.load_state(from->method_state);
   Run r(method, train, val, make_optimizer(options_.optimizer(), method.trainable_parameters()),
         LrSchedule(options_.schedule(), options_.optimizer().lr(), options_.max_epoch()),
-        trajectory_options(train), resolve_progress_mode(options_.progress()));
+        trajectory_options(method, train), resolve_progress_mode(options_.progress()));
   if (from) {
     r.optimizer->load_state(from->optimizer_state);
     r.history = from->history;

@@ -84,7 +84,7 @@ class Trainer {
 
   TrainResult run(Method& method, TrainData& train, EvalData* val, const Checkpoint* from);
   void validate(const TrainData& train, const EvalData* val) const;
-  nlohmann::json trajectory_options(const TrainData& train) const;
+  nlohmann::json trajectory_options(const Method& method, const TrainData& train) const;
   void check_resumable(const Checkpoint& checkpoint, const Method& method,
                        const TrainData& train) const;
   int64_t batches_per_epoch(int64_t train_size) const;

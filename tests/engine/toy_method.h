@@ -24,6 +24,12 @@ class ToyMethod : public Method {
     bias_ = at::zeros({classes}).requires_grad_();
   }
   std::string name() const override { return "toy_linear"; }
+  std::map<std::string, std::string> hyperparameters() const override {
+    return {{"setting", setting}};
+  }
+  std::string backbone_fingerprint() const override { return backbone; }
+  std::string backbone = "sha256:toy";
+  std::string setting = "a";  // stands for a hyper-parameter (the initial values are not one)
   at::Tensor forward(const Batch& batch) override {
     ++forward_calls;
     return at::addmm(bias_, batch.inputs, weight_.t());

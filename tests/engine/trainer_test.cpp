@@ -128,6 +128,35 @@ TEST(Trainer, ResumeRefusesChangedOptions) {
   EXPECT_THROW(Trainer(toy_options(run, 1)).fit(method, train), FileError);  // already has one
 }
 
+TEST(Trainer, ResumeRefusesAnotherBackboneOrOtherHyperparameters) {
+  const std::string run = fresh_run_dir("changed_method");
+  TensorData train = toy_data(20, kDim, kClasses, 1);
+  ToyMethod method(kDim, kClasses, 3);
+  Trainer(toy_options(run, 1)).fit(method, train);
+  ToyMethod other_backbone(kDim, kClasses, 3);
+  other_backbone.backbone = "sha256:other";
+  try {
+    Trainer(toy_options(run, 1)).resume(other_backbone, train);
+    FAIL() << "another backbone accepted";
+  } catch (const FileError& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("'backbone_fingerprint' is \"sha256:other\" now but \"sha256:toy\""),
+              std::string::npos)
+        << msg;
+  }
+  ToyMethod other_settings(kDim, kClasses, 3);
+  other_settings.setting = "b";
+  try {
+    Trainer(toy_options(run, 1)).resume(other_settings, train);
+    FAIL() << "other hyper-parameters accepted";
+  } catch (const FileError& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("method_hyperparameters"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("{\"setting\":\"b\"} now but {\"setting\":\"a\"}"), std::string::npos)
+        << msg;
+  }
+}
+
 TEST(Trainer, PartialBatchesFollowDasslDropLast) {
   TensorData tiny = toy_data(5, kDim, kClasses, 1);  // smaller than a batch: kept as one batch
   ToyMethod a(kDim, kClasses, 3);
