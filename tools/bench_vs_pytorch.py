@@ -84,8 +84,11 @@ def main():
     ap.add_argument("--warmup", type=int, default=1)
     ap.add_argument("--eot-positions", required=True,
                     help="comma-separated end-of-text positions of the text prompts (from vlprompt)")
+    ap.add_argument("--threads", type=int, default=os.cpu_count(),
+                    help="intra-op threads (Debian's torch starts with 1; vlprompt uses all cores)")
     ap.add_argument("--out")
     a = ap.parse_args()
+    torch.set_num_threads(a.threads)
     torch.manual_seed(0)
     with open(os.path.join(ROOT, "models", "configs", a.config + ".yaml")) as f:
         config = yaml.safe_load(f)

@@ -28,9 +28,11 @@ echo "== vlprompt bench ($CONFIG, batch $BATCH)" >&2
 "$VLP" bench text-tower --config "$CONFIG" --iters "$ITERS" --out "$OUT/vlprompt_text.json" >/dev/null
 EOTS="$(/usr/bin/python3 -c 'import json,sys; print(",".join(map(str, json.load(open(sys.argv[1]))["text_tower"]["forward_backward_coop_10_classes"]["eot_positions"])))' "$OUT/vlprompt_text.json")"
 
-echo "== PyTorch eager peer (same shapes)" >&2
+THREADS="$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["threads"])' "$OUT/vlprompt_image.json")"
+
+echo "== PyTorch eager peer (same shapes, $THREADS threads like vlprompt)" >&2
 /usr/bin/python3 tools/bench_vs_pytorch.py --config "$CONFIG" --batch "$BATCH" --iters "$ITERS" \
-  --eot-positions "$EOTS" --out "$OUT/pytorch.json" >/dev/null
+  --threads "$THREADS" --eot-positions "$EOTS" --out "$OUT/pytorch.json" >/dev/null
 
 /usr/bin/python3 - "$OUT" <<'PY'
 import json, os, sys
