@@ -52,6 +52,17 @@ ClipImpl::ClipImpl(const ClipConfig& config) : config_(config) {
 }
 
 at::Tensor ClipImpl::encode_image(const at::Tensor& pixels, nn::DeltaSites* sites) {
+  // Inference in chunks of 16 images: past that the activations ([B * tokens, 4 * width]) leave
+  // the caches and the memory-bound steps (bias, layer norm, activation) take over; ViT-B/16 ran
+  // at 2.3 img/s in batches of 64 against 4.6 in batches of 8-32 (bench image-tower --batch).
+  constexpr int64_t kChunk = 16;
+  const bool needs_graph =
+      at::GradMode::is_enabled() && (pixels.requires_grad() || sites != nullptr);
+  if (!needs_graph && sites == nullptr && pixels.dim() == 4 && pixels.size(0) > kChunk) {
+    std::vector<at::Tensor> parts;
+    for (const at::Tensor& chunk : pixels.split(kChunk)) parts.push_back(encode_image(chunk));
+    return at::cat(parts);
+  }
   // The convolutional tower has no token sequence, so it offers no delta sites.
   if (resnet_) return resnet_->forward(pixels);
   return vit_->forward(pixels, sites);

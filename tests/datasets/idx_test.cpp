@@ -8,6 +8,7 @@
 #include "datasets/loader.h"
 #include "src/core/error.h"
 #include "tests/datasets/dataset_test_util.h"
+#include "tests/test_support.h"
 
 namespace vlprompt::datasets {
 namespace {
@@ -94,6 +95,8 @@ TEST(Idx, BadMagicWrongLengthAndCountMismatchNameTheFile) {
 TEST(Idx, RealFashionMnistTestSplit) {
   const std::string root = "/usr/share/datasets/fashion-mnist";
   if (!std::filesystem::exists(root + "/t10k-images-idx3-ubyte.gz")) {
+    // tools/setup.sh installs it (dataset-fashion-mnist): CI must have it.
+    if (vlprompt::testing::running_in_ci()) FAIL() << "Fashion-MNIST not installed at " << root;
     GTEST_SKIP() << "Fashion-MNIST not installed at " << root;
   }
   const DatasetSplit s = load_split("fashion_mnist", "", "test");

@@ -24,14 +24,23 @@ TEST(DeltaStack, InputAndLayerTokensChainInMemberOrder) {
   nn::DeltaSites* sites = stack->sites(Tower::kText);
   ASSERT_NE(sites, nullptr);
   const at::Tensor x = at::full({1, 3, 4}, 5.0);
-  EXPECT_TRUE(at::allclose(sites->input_tokens(x, at::Tensor()), at::full({1, 3, 4}, 11.0)));
+  // scale 2: [10 10 10 | 2], then shift 1: [11 11 11 3 | 1 1]
+  const at::Tensor chained = sites->input_tokens(x, at::Tensor());
+  ASSERT_EQ(chained.sizes(), (at::IntArrayRef{1, 6, 4}));
+  EXPECT_EQ(chained.size(1) - x.size(1), sites->inserted_tokens());
+  const std::vector<float> expected = {11, 11, 11, 3, 1, 1};
+  for (int64_t i = 0; i < 6; ++i) EXPECT_EQ(chained[0][i][0].item<float>(), expected[i]) << i;
   EXPECT_TRUE(at::allclose(sites->layer_tokens(3, x), at::full({1, 3, 4}, 11.0)));
 
   DeltaStack reversed;
   reversed->add("b", ShiftDelta(1.0));
   reversed->add("a", ScaleDelta(2.0));
-  EXPECT_TRUE(at::allclose(reversed->sites(Tower::kText)->input_tokens(x, at::Tensor()),
-                           at::full({1, 3, 4}, 12.0)));
+  // shift 1: [6 6 6 | 1 1], then scale 2: [12 12 12 2 2 | 2]
+  const at::Tensor other = reversed->sites(Tower::kText)->input_tokens(x, at::Tensor());
+  ASSERT_EQ(other.sizes(), (at::IntArrayRef{1, 6, 4}));
+  const std::vector<float> expected_reversed = {12, 12, 12, 2, 2, 2};
+  for (int64_t i = 0; i < 6; ++i)
+    EXPECT_EQ(other[0][i][0].item<float>(), expected_reversed[i]) << i;
 }
 
 TEST(DeltaStack, InsertedTokensAddUpAndPrefixesConcatenateInOrder) {
@@ -76,9 +85,10 @@ TEST(DeltaStack, SimultaneousMembersAllTrain) {
   auto b = stack->member("b")->named_parameters()["shift"];
   ASSERT_TRUE(a.grad().defined());
   ASSERT_TRUE(b.grad().defined());
-  // d/da sum(x * a + b) = 24 ones, d/db = 24.
-  EXPECT_FLOAT_EQ(a.grad().item<float>(), 24.0f);
-  EXPECT_FLOAT_EQ(b.grad().item<float>(), 24.0f);
+  // sum([x * a, a] + b, b, b) over ones [2, 3, 4]: d/da = 24 (scaled tokens) + 8 (appended a);
+  // d/db = 32 (every token after the scale) + 16 (appended b).
+  EXPECT_FLOAT_EQ(a.grad().item<float>(), 32.0f);
+  EXPECT_FLOAT_EQ(b.grad().item<float>(), 48.0f);
 }
 
 TEST(DeltaStack, SequentialStackFreezesEarlierMembers) {
@@ -93,9 +103,9 @@ TEST(DeltaStack, SequentialStackFreezesEarlierMembers) {
   loss_through(stack).backward();
   EXPECT_FALSE(a.grad().defined());
   ASSERT_TRUE(b.grad().defined());
-  // The frozen member still acts: b's output is still (x * 2) + 1.
+  // The frozen member still acts: [x * 2, 2] + 1, then b's two tokens of 1.
   EXPECT_TRUE(at::allclose(stack->sites(Tower::kText)->input_tokens(at::ones({1, 1, 4}), {}),
-                           at::full({1, 1, 4}, 3.0)));
+                           at::cat({at::full({1, 2, 4}, 3.0), at::full({1, 2, 4}, 1.0)}, 1)));
 
   stack->unfreeze("a");
   stack->freeze("b");

@@ -1,6 +1,8 @@
 // Two tiny deltas whose sites are easy to tell apart, for testing composition without a backbone:
-// Scale multiplies (input and layer tokens) and gives a prefix of ones; Shift adds and gives a
-// prefix of twos. Applying them in the two orders gives different numbers.
+// Scale multiplies the tokens and appends one token holding its scale, Shift adds and appends two
+// tokens holding its shift (so inserted_tokens() says what input_tokens really does); their
+// layer tokens multiply / add, and their prefixes are ones / twos. Applying them in the two
+// orders gives different numbers.
 #pragma once
 
 #include <ATen/ATen.h>
@@ -24,7 +26,8 @@ class ScaleDeltaImpl : public delta::Delta, public nn::DeltaSites {
     return {{"prefix", std::to_string(prefix_)}};
   }
   at::Tensor input_tokens(const at::Tensor& tokens, const at::Tensor&) override {
-    return tokens * scale_;
+    const at::Tensor added = scale_.expand({tokens.size(0), 1, tokens.size(2)});
+    return at::cat({tokens * scale_, added}, 1);
   }
   int64_t inserted_tokens() const override { return 1; }
   at::Tensor layer_tokens(int64_t, const at::Tensor& x) override { return x * scale_; }
@@ -47,7 +50,8 @@ class ShiftDeltaImpl : public delta::Delta, public nn::DeltaSites {
   nn::DeltaSites* sites(delta::Tower) override { return this; }  // both towers
   std::map<std::string, std::string> hyperparameters() const override { return {}; }
   at::Tensor input_tokens(const at::Tensor& tokens, const at::Tensor&) override {
-    return tokens + shift_;
+    const at::Tensor added = shift_.expand({tokens.size(0), 2, tokens.size(2)});
+    return at::cat({tokens + shift_, added}, 1);
   }
   int64_t inserted_tokens() const override { return 2; }
   at::Tensor layer_tokens(int64_t, const at::Tensor& x) override { return x + shift_; }

@@ -93,6 +93,34 @@ void expect_matches_fixture(const std::string& model_path, const std::string& st
             1e-3);
 }
 
+// The anchor: OpenAI's own clip/model.py (build_model from the same state dict) gave these
+// outputs for the fixture's weights and inputs; they are committed in tests/fixtures/reference/
+// (made by make_openai_outputs.py there). The fixture's own outputs (our Python port) must agree
+// too, which also proves the generated weights are the ones the committed outputs were made for.
+void expect_matches_openai(const std::string& stem) {
+  const std::string dir = std::string(VLPROMPT_FIXTURE_DIR) + "/clip/";
+  const std::string openai = testing::source_path("tests/fixtures/reference/" + stem + "_");
+  LoadedClip clip = load_clip(dir + stem + ".pt");
+  at::NoGradGuard no_grad;
+  for (const char* what : {"image_features", "text_features", "logits_per_image"}) {
+    const at::Tensor expected = core::read_npy(openai + what + ".npy");
+    EXPECT_LE(max_abs_diff(core::read_npy(dir + stem + "_" + what + ".npy"), expected), 1e-4)
+        << stem << " " << what << ": the generated fixture no longer matches the weights the "
+        << "committed OpenAI outputs were made for (rerun make_openai_outputs.py)";
+  }
+  const at::Tensor image = clip.model->encode_image(core::read_npy(dir + stem + "_pixels.npy"));
+  const at::Tensor text = clip.model->encode_text(core::read_npy(dir + stem + "_ids.npy"));
+  EXPECT_LE(max_abs_diff(image, core::read_npy(openai + "image_features.npy")), 1e-4);
+  EXPECT_LE(max_abs_diff(text, core::read_npy(openai + "text_features.npy")), 1e-4);
+  EXPECT_LE(max_abs_diff(clip.model->logits(image, text),
+                         core::read_npy(openai + "logits_per_image.npy")),
+            1e-3);
+}
+
+TEST(Parity, TinyResNetMatchesOpenAIModelPy) { expect_matches_openai("tiny_rn"); }
+
+TEST(Parity, SecondViTSizeMatchesOpenAIModelPy) { expect_matches_openai("tiny_vit48"); }
+
 TEST(Parity, TinyResNetMatchesPythonReference) {
   const std::string path = std::string(VLPROMPT_FIXTURE_DIR) + "/clip/tiny_rn.pt";
   expect_matches_fixture(path, "tiny_rn");
