@@ -63,8 +63,17 @@ at::Tensor ClipImpl::encode_image(const at::Tensor& pixels, nn::DeltaSites* site
     for (const at::Tensor& chunk : pixels.split(kChunk)) parts.push_back(encode_image(chunk));
     return at::cat(parts);
   }
-  // The convolutional tower has no token sequence, so it offers no delta sites.
-  if (resnet_) return resnet_->forward(pixels);
+  if (resnet_) {
+    // The convolutional tower has no token sequence: an image-side delta cannot act on it, and
+    // running without it would report a prompted model that was never prompted.
+    if (sites) {
+      throw Error(
+          "image-side delta sites (visual prompts) need a ViT image tower; this backbone's "
+          "image tower is a ModifiedResNet (" +
+          config_.name + ")");
+    }
+    return resnet_->forward(pixels);
+  }
   return vit_->forward(pixels, sites);
 }
 

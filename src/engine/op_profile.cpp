@@ -42,6 +42,18 @@ bool gemm_shape(const std::string& op, const std::vector<std::vector<int64_t>>& 
 
 }  // namespace
 
+double median_seconds(const std::function<void()>& fn, int warmup, int iters) {
+  for (int i = 0; i < warmup; ++i) fn();
+  std::vector<double> t;
+  for (int i = 0; i < std::max(1, iters); ++i) {
+    const auto s = std::chrono::steady_clock::now();
+    fn();
+    t.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - s).count());
+  }
+  std::sort(t.begin(), t.end());
+  return t[t.size() / 2];
+}
+
 OpProfile profile_ops(const std::function<void()>& fn) {
   prof::enableProfilerLegacy(torch::profiler::impl::ProfilerConfig(
       torch::profiler::impl::ProfilerState::CPU, /*report_input_shapes=*/true));
@@ -101,15 +113,8 @@ double blas_seconds(const std::vector<GemmShape>& gemms, int iters) {
     const at::Tensor b = batched ? at::randn({g.batch, g.k, g.n}) : at::randn({g.k, g.n});
     at::Tensor c = batched ? at::empty({g.batch, g.m, g.n}) : at::empty({g.m, g.n});
     auto run = [&] { batched ? at::bmm_out(c, a, b) : at::mm_out(c, a, b); };
-    run();  // warm-up: first touch of the output, BLAS buffers
-    std::vector<double> t;
-    for (int i = 0; i < std::max(1, iters); ++i) {
-      const auto s = std::chrono::steady_clock::now();
-      run();
-      t.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - s).count());
-    }
-    std::sort(t.begin(), t.end());
-    total += t[t.size() / 2] * static_cast<double>(count);
+    // One warm-up: first touch of the output, BLAS buffers.
+    total += median_seconds(run, 1, iters) * static_cast<double>(count);
   }
   return total;
 }

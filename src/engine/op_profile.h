@@ -30,6 +30,9 @@ struct OpProfile {
   std::vector<GemmShape> gemms;  // every addmm / mm / bmm / baddbmm, in call order
 };
 
+// Runs `fn` `warmup` times untimed, then `iters` times; returns the median seconds per run.
+double median_seconds(const std::function<void()>& fn, int warmup, int iters);
+
 // Runs `fn` once under LibTorch's profiler (on this thread) and sums self time per op.
 OpProfile profile_ops(const std::function<void()>& fn);
 

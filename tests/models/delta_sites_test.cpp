@@ -135,6 +135,21 @@ TEST_F(TinyClip, ImageInputTokensDelta) {
   expect_only_delta_trains(clip, prompted.pow(2).sum(), {delta.delta});
 }
 
+TEST_F(TinyClip, ImageSitesOnAResNetAreRefusedNamingTheBackbone) {
+  Clip& clip = *rn_;
+  const at::Tensor pixels = at::randn({1, 3, 64, 64});
+  AddToImageTokens delta(17, 64);
+  try {
+    clip->encode_image(pixels, &delta);
+    FAIL() << "a visual prompt on a ModifiedResNet was accepted";
+  } catch (const Error& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("ModifiedResNet"), std::string::npos) << msg;
+    EXPECT_NE(msg.find(clip->config().name), std::string::npos) << msg;
+  }
+  EXPECT_NO_THROW(clip->encode_image(pixels));
+}
+
 TEST_F(TinyClip, ImageLayerTokensDelta) {
   Clip& clip = *vit_;
   const at::Tensor pixels = at::randn({2, 3, 64, 64});

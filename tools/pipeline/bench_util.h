@@ -8,10 +8,11 @@
 #include <functional>
 #include <vector>
 
+#include "src/engine/op_profile.h"
+
 namespace vlprompt::pipeline {
 
-// Runs `fn` `warmup` times untimed, then `iters` times; returns the median seconds per run.
-double median_seconds(const std::function<void()>& fn, int warmup, int iters);
+using engine::median_seconds;
 
 // Peak resident memory of this process so far, in MiB (VmHWM).
 double peak_rss_mib();
