@@ -1,8 +1,9 @@
 // OpenAI's released CLIP files are TorchScript archives (zip). They are read as data: data.pkl
 // through the restricted unpickler (src/core/torch_archive.h), module objects as inert records
 // whose tensor attributes are the weights; the archive's code is never compiled or run (which
-// torch::jit::load would do, __setstate__ included). Written files are TorchScript archives of a
-// parameter-only module tree with the same dotted names, so OpenAI-style loaders read them back.
+// LibTorch's TorchScript loader would do, __setstate__ included). Written files are TorchScript
+// archives of a parameter-only module tree with the same dotted names, so OpenAI-style loaders read
+// them back.
 #include <caffe2/serialize/inline_container.h>
 #include <torch/csrc/jit/api/module.h>
 

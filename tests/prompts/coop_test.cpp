@@ -81,22 +81,25 @@ TEST_F(CoOpTest, SiteMatchesTheReferenceConcatenation) {
   for (bool csc : {false, true}) {
     for (const std::string position : {"end", "middle", "front"}) {
       SCOPED_TRACE(position + (csc ? " csc" : ""));
-      CoOp end = make(CoOpOptions().n_ctx(5).csc(csc));
       CoOp coop = make(CoOpOptions().n_ctx(5).csc(csc).class_token_position(position));
+      // The official code's prompts, tokenized here and not taken from CoOp: "X X X X X name."
       std::vector<int64_t> name_lens;
+      std::vector<std::string> official;
       for (std::string n : kPets) {
         std::replace(n.begin(), n.end(), '_', ' ');
         name_lens.push_back(clip_tokenizer()->encode(n).size());
+        official.push_back("X X X X X " + n + ".");
       }
+      const at::Tensor official_ids = clip_tokenizer()->tokenize(official);
       at::NoGradGuard no_grad;
-      const at::Tensor expected = reference_prompts(clip_->embed_tokens(end->token_ids()),
-                                                    coop->ctx, name_lens, 5, position);
+      const at::Tensor expected =
+          reference_prompts(clip_->embed_tokens(official_ids), coop->ctx, name_lens, 5, position);
       const at::Tensor ids = coop->token_ids();
       const at::Tensor got =
           coop->sites(delta::Tower::kText)->input_tokens(clip_->embed_tokens(ids), ids);
       EXPECT_TRUE(at::equal(got, expected));
       // Same end-of-text position as the reference's tokenized prompts.
-      EXPECT_TRUE(at::equal(ids.argmax(-1), end->token_ids().argmax(-1)));
+      EXPECT_TRUE(at::equal(ids.argmax(-1), official_ids.argmax(-1)));
     }
   }
 }
