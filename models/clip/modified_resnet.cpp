@@ -4,6 +4,7 @@
 
 #include "src/core/error.h"
 #include "src/nn/attention.h"
+#include "src/nn/autograd_records.h"
 
 namespace vlprompt::models {
 namespace {
@@ -31,10 +32,7 @@ at::Tensor conv_bn(const torch::nn::Conv2d& conv, const torch::nn::BatchNorm2d& 
                    const at::Tensor& x) {
   const auto& o = conv->options;
   const auto& padding = c10::get<torch::ExpandingArray<2>>(o.padding());
-  const bool needs_graph =
-      at::GradMode::is_enabled() && (x.requires_grad() || conv->weight.requires_grad() ||
-                                     bn->weight.requires_grad() || bn->bias.requires_grad());
-  if (needs_graph) {
+  if (nn::autograd_records({x, conv->weight, bn->weight, bn->bias})) {
     return frozen_bn(
         bn, at::conv2d(x, conv->weight, {}, *o.stride(), *padding, *o.dilation(), o.groups()));
   }
@@ -46,7 +44,7 @@ at::Tensor conv_bn(const torch::nn::Conv2d& conv, const torch::nn::BatchNorm2d& 
 
 // ReLU in place on a tensor this code just made, unless autograd needs the original.
 at::Tensor relu_fresh(at::Tensor x) {
-  if (at::GradMode::is_enabled() && x.requires_grad()) return at::relu(x);
+  if (nn::autograd_records({x})) return at::relu(x);
   return x.relu_();
 }
 
@@ -81,7 +79,7 @@ at::Tensor BottleneckImpl::forward(const at::Tensor& x) {
   if (stride_ > 1) out = at::avg_pool2d(out, {stride_, stride_});
   out = conv_bn(conv3, bn3, out);
   const at::Tensor identity = downsample ? downsample->forward(x) : x;
-  if (at::GradMode::is_enabled() && (out.requires_grad() || identity.requires_grad())) {
+  if (nn::autograd_records({out, identity})) {
     return at::relu(out + identity);
   }
   return out.add_(identity).relu_();

@@ -25,7 +25,8 @@ std::string kind_from_path(const std::string& lib) {
   if (dir == "openblas-openmp") return "openblas-openmp";
   if (dir == "openblas-pthread") return "openblas-pthread";
   if (dir == "openblas-serial") return "openblas-serial";
-  if (dir == "blas" || dir == "atlas") return dir == "blas" ? "reference" : "atlas";
+  if (dir == "blas") return "reference";
+  if (dir == "atlas") return "atlas";
   if (lib.find("mkl") != std::string::npos) return "mkl";
   if (lib.find("openblas") != std::string::npos) {
     // A non-Debian OpenBLAS: ask it how it was built (0 serial, 1 pthread, 2 OpenMP).

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "src/core/error.h"
+#include "src/nn/autograd_records.h"
 #include "src/nn/blas_gemm.h"
 
 namespace vlprompt::nn {
@@ -33,7 +34,7 @@ at::Tensor scaled_dot_product_attention(const at::Tensor& q, const at::Tensor& k
   if (mask.defined()) {
     scores = at::baddbmm(mask, q.reshape({batch * heads, length, head_dim}), kt, /*beta=*/1.0,
                          /*alpha=*/scale);
-  } else if (at::GradMode::is_enabled() && q.requires_grad()) {
+  } else if (autograd_records({q})) {
     // Not baddbmm with beta = 0: 1.13's CPU kernel then gave NaNs from the uninitialised output
     // it should have ignored.
     scores = at::bmm(q.reshape({batch * heads, length, head_dim}), kt).mul_(scale);
@@ -137,11 +138,9 @@ at::Tensor SelfAttentionImpl::forward(const at::Tensor& x, const std::optional<K
   if (causal && prefix_length > 0) mask = causal_mask(length, prefix_length, x.options());
   at::Tensor out;
 #if TORCH_VERSION_MAJOR < 2
-  const bool needs_graph =
-      at::GradMode::is_enabled() &&
-      (x.requires_grad() || in_proj_weight.requires_grad() ||
-       (prefix && (prefix->key.requires_grad() || prefix->value.requires_grad())));
-  if (!needs_graph && x.device().is_cpu()) {
+  const bool records = autograd_records({x, in_proj_weight, prefix ? prefix->key : at::Tensor(),
+                                         prefix ? prefix->value : at::Tensor()});
+  if (!records && x.device().is_cpu()) {
     out = attention_concat_heads_inference(q, k, v, mask, causal && prefix_length == 0);
   }
 #endif

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "src/core/error.h"
+#include "src/nn/autograd_records.h"
 
 namespace vlprompt::nn {
 
@@ -14,10 +15,8 @@ MlpImpl::MlpImpl(int64_t width) {
 }
 
 at::Tensor MlpImpl::forward(const at::Tensor& x) {
-  const bool needs_graph =
-      at::GradMode::is_enabled() &&
-      (x.requires_grad() || c_fc->weight.requires_grad() || c_proj->weight.requires_grad());
-  if (needs_graph || !x.is_contiguous()) {
+  if (autograd_records({x, c_fc->weight, c_fc->bias, c_proj->weight, c_proj->bias}) ||
+      !x.is_contiguous()) {
     return at::linear(quick_gelu(at::linear(x, c_fc->weight, c_fc->bias)), c_proj->weight,
                       c_proj->bias);
   }

@@ -1,9 +1,10 @@
 // The inference attention (one (batch, head) task per core, direct BLAS calls on interleaved
 // layouts) and the one-pass QuickGELU MLP against the autograd paths, which follow the
 // definitions op by op: same numbers with masks, prefixes and strided q/k/v views.
+#include "src/nn/attention.h"
+
 #include <gtest/gtest.h>
 
-#include "src/nn/attention.h"
 #include "src/nn/blas_gemm.h"
 #include "src/nn/transformer.h"
 
