@@ -5,38 +5,50 @@
 #include <algorithm>
 
 #include "prompts/coop_layout.h"
+#include "prompts/registry.h"
 #include "src/core/error.h"
 #include "src/core/strings.h"
 
 namespace vlprompt::prompts {
 
 // The text tower's input-token site: writes every context vector into its (row, column) slot
-// with one index_put, for all classes and all three class-token positions alike.
+// with one index_put, for any rows of class prompts and all three class-token positions alike.
 class CoOpTextSites : public nn::DeltaSites {
  public:
   explicit CoOpTextSites(CoOpImpl& coop) : coop_(coop) {}
 
+  void bind(const delta::SiteContext& context) { context_ = &context; }
+
   at::Tensor input_tokens(const at::Tensor& tokens, const at::Tensor& token_ids) override {
     const int64_t num_classes = coop_.token_ids_.size(0);
-    if (tokens.dim() != 3 || tokens.size(0) != num_classes ||
-        tokens.size(1) <= coop_.last_ctx_col_) {
+    const at::Tensor& rows = context_->prompt_rows;
+    const int64_t batch = tokens.size(0);
+    if (tokens.dim() != 3 || tokens.size(1) <= coop_.last_ctx_col_ ||
+        (rows.defined() ? rows.numel() != batch : batch != num_classes)) {
       throw Error("coop: the text tower ran on tokens " + c10::str(tokens.sizes()) +
-                  " but CoOp built " + std::to_string(num_classes) + " class prompts " +
-                  c10::str(coop_.token_ids_.sizes()) + " (encode CoOp's token_ids())");
+                  " but the site context names " +
+                  (rows.defined() ? std::to_string(rows.numel()) + " prompt rows"
+                                  : "no rows (all " + std::to_string(num_classes) + " classes)") +
+                  " of CoOp's class prompts " + c10::str(coop_.token_ids_.sizes()));
     }
-    const int64_t width = tokens.size(2);
-    // Unified context repeats per class in (class, context index) order, as rows/cols are laid
-    // out; a class-specific context already is in that order.
+    const int64_t width = tokens.size(2), n_ctx = coop_.ctx_cols_.size(1);
+    // Row b's context goes to the columns of its class; a class-specific context is picked per
+    // row, a unified one is the same for every row.
+    const at::Tensor cols =
+        rows.defined() ? coop_.ctx_cols_.index_select(0, rows) : coop_.ctx_cols_;
     const at::Tensor values =
-        coop_.options_.csc() ? coop_.ctx.reshape({-1, width}) : coop_.ctx.repeat({num_classes, 1});
+        coop_.options_.csc()
+            ? (rows.defined() ? coop_.ctx.index_select(0, rows) : coop_.ctx).reshape({-1, width})
+            : coop_.ctx.repeat({batch, 1});
     c10::List<c10::optional<at::Tensor>> index;
-    index.push_back(coop_.ctx_rows_);
-    index.push_back(coop_.ctx_cols_);
+    index.push_back(at::arange(batch, cols.options()).repeat_interleave(n_ctx));
+    index.push_back(cols.reshape({-1}));
     return at::index_put(tokens, index, values.to(tokens.scalar_type()));
   }
 
  private:
   CoOpImpl& coop_;
+  const delta::SiteContext* context_ = nullptr;
 };
 
 namespace {
@@ -86,8 +98,7 @@ CoOpImpl::CoOpImpl(CoOpOptions options, models::Clip clip,
   const at::Device device = clip_->parameters().front().device();
   const int64_t context = clip_->config().text.context_length;
   token_ids_ = register_buffer("token_ids", at::zeros({1, context}, at::kLong).to(device));
-  ctx_rows_ = register_buffer("ctx_rows", at::zeros({1}, at::kLong).to(device));
-  ctx_cols_ = register_buffer("ctx_cols", at::zeros({1}, at::kLong).to(device));
+  ctx_cols_ = register_buffer("ctx_cols", at::zeros({1, 1}, at::kLong).to(device));
   set_classnames(classnames);
   ctx = register_parameter("ctx", initial_context(static_cast<int64_t>(classnames.size())));
 }
@@ -131,18 +142,20 @@ void CoOpImpl::set_classnames(const std::vector<std::string>& classnames) {
   at::NoGradGuard no_grad;
   const at::Device device = token_ids_.device();
   token_ids_.set_(layout.token_ids.to(device));
-  ctx_rows_.set_(layout.rows.to(device));
-  ctx_cols_.set_(layout.cols.to(device));
+  ctx_cols_.set_(layout.cols.view({static_cast<int64_t>(classnames.size()), -1}).to(device));
   last_ctx_col_ = layout.cols.max().item<int64_t>();
   classnames_ = classnames;
 }
 
 at::Tensor CoOpImpl::text_features(bool full_length) {
-  return clip_->encode_text(token_ids_, sites(delta::Tower::kText), full_length);
+  const delta::SiteContext all_classes;
+  return clip_->encode_text(token_ids_, sites(delta::Tower::kText, all_classes), full_length);
 }
 
-nn::DeltaSites* CoOpImpl::sites(delta::Tower tower) {
-  return tower == delta::Tower::kText ? text_sites_.get() : nullptr;
+nn::DeltaSites* CoOpImpl::sites(delta::Tower tower, const delta::SiteContext& context) {
+  if (tower != delta::Tower::kText) return nullptr;
+  text_sites_->bind(context);
+  return text_sites_.get();
 }
 
 std::map<std::string, std::string> CoOpImpl::hyperparameters() const {
@@ -154,60 +167,28 @@ std::map<std::string, std::string> CoOpImpl::hyperparameters() const {
           {"seed", std::to_string(options_.seed())}};
 }
 
+CoOpOptions read_coop_options(const core::ResolvedConfig& config, const std::string& section,
+                              uint64_t run_seed) {
+  CoOpOptions o = core::read_config<CoOpOptions>(config, section);
+  const std::string key =
+      section.empty() ? "class_token_position" : section + ".class_token_position";
+  core::check_choice(config, key, o.class_token_position(), class_token_positions());
+  if (!config.has(section.empty() ? "seed" : section + ".seed")) o.seed(run_seed);
+  return o;
+}
+
 namespace {
 
-int64_t parse_int(const std::string& key, const std::string& value) {
-  try {
-    size_t used = 0;
-    const long long v = std::stoll(value, &used);
-    if (used == value.size()) return v;
-  } catch (const std::exception&) {
-  }
-  throw Error("coop: " + key + " is '" + value + "', expected an integer");
-}
-
-double parse_double(const std::string& key, const std::string& value) {
-  try {
-    size_t used = 0;
-    const double v = std::stod(value, &used);
-    if (used == value.size()) return v;
-  } catch (const std::exception&) {
-  }
-  throw Error("coop: " + key + " is '" + value + "', expected a number");
-}
-
-bool parse_bool(const std::string& key, const std::string& value) {
-  if (value == "true" || value == "True") return true;
-  if (value == "false" || value == "False") return false;
-  throw Error("coop: " + key + " is '" + value + "', expected true or false");
+std::shared_ptr<delta::Delta> make_coop(const core::ResolvedConfig& config,
+                                        const std::string& section, const MethodContext& context) {
+  return CoOp(read_coop_options(config, section, context.seed), context.clip, context.tokenizer,
+              context.classnames)
+      .ptr();
 }
 
 }  // namespace
 
-CoOpOptions coop_options_from(const std::map<std::string, std::string>& hyperparameters) {
-  CoOpOptions o;
-  for (const auto& [key, value] : hyperparameters) {
-    if (key == "n_ctx") {
-      o.n_ctx(parse_int(key, value));
-    } else if (key == "ctx_init") {
-      o.ctx_init(value);
-    } else if (key == "csc") {
-      o.csc(parse_bool(key, value));
-    } else if (key == "class_token_position") {
-      check_class_token_position(value);
-      o.class_token_position(value);
-    } else if (key == "init_std") {
-      o.init_std(parse_double(key, value));
-    } else if (key == "seed") {
-      const int64_t seed = parse_int(key, value);
-      if (seed < 0) throw Error("coop: seed is " + value + ", expected >= 0");
-      o.seed(static_cast<uint64_t>(seed));
-    } else {
-      throw Error("coop: unknown key '" + key +
-                  "' (known: n_ctx, ctx_init, csc, class_token_position, init_std, seed)");
-    }
-  }
-  return o;
-}
+VLPROMPT_DELTA(coop, "CoOp: learned context words for the class prompts (Zhou et al., IJCV 2022)",
+               make_coop);
 
 }  // namespace vlprompt::prompts

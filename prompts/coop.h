@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "models/clip/clip_model.h"
+#include "src/core/config.h"
 #include "src/delta/delta.h"
 #include "src/text/clip_tokenizer.h"
 
@@ -39,6 +40,18 @@ struct CoOpOptions {
   TORCH_ARG(double, init_std) = 0.02;
   // Seeds the random context initialisation (not the rest of a run).
   TORCH_ARG(uint64_t, seed) = 0;
+
+ public:
+  // The keys of the `coop:` config section and of a CoOp delta file, read by core::read_config.
+  template <class V>
+  void visit(V& v) {
+    v("n_ctx", n_ctx_, "learned context vectors (ignored when ctx_init is set)");
+    v("ctx_init", ctx_init_, "initialise the context from these words ('' = random)");
+    v("csc", csc_, "class-specific context");
+    v("class_token_position", class_token_position_, "end | middle | front");
+    v("init_std", init_std_, "std of the random initialisation");
+    v("seed", seed_, "seed of the random initialisation (default: the run seed)");
+  }
 };
 
 class CoOpTextSites;
@@ -55,7 +68,7 @@ class CoOpImpl : public delta::Delta {
   // Rebuilds the class prompts for another class list, keeping the learned context (cross-dataset
   // transfer). A class-specific context has one set per class, so CSC refuses a list that differs
   // in count or names from the one it was trained on, with an Error naming both.
-  void set_classnames(const std::vector<std::string>& classnames);
+  void set_classnames(const std::vector<std::string>& classnames) override;
   const std::vector<std::string>& classnames() const { return classnames_; }
 
   // Text features [C, embed_dim] for every class (not normalised); gradients reach ctx only.
@@ -65,11 +78,14 @@ class CoOpImpl : public delta::Delta {
   // [C, context_length] int64: the class prompts' ids. At context positions they hold the
   // tokens of ctx_init (or "X"), which the site overwrites.
   const at::Tensor& token_ids() const { return token_ids_; }
-  // Row and column of every context vector, [C * n_ctx] each, ordered (class, context index).
-  const at::Tensor& ctx_rows() const { return ctx_rows_; }
+  // The column of every context vector in its class's prompt, [C, n_ctx].
   const at::Tensor& ctx_cols() const { return ctx_cols_; }
 
-  nn::DeltaSites* sites(delta::Tower tower) override;
+  // Text sites: rows of the token batch are the classes context.prompt_rows names (all classes in
+  // order when undefined), so a batch may hold any subset, repeated (one prompt set per image).
+  nn::DeltaSites* sites(delta::Tower tower, const delta::SiteContext& context) override;
+  bool touches(delta::Tower tower) const override { return tower == delta::Tower::kText; }
+  at::Tensor class_prompt_ids() const override { return token_ids_; }
   // n_ctx (the actual count), ctx_init, csc, class_token_position, init_std, seed.
   std::map<std::string, std::string> hyperparameters() const override;
   const CoOpOptions& options() const { return options_; }
@@ -89,15 +105,16 @@ class CoOpImpl : public delta::Delta {
   std::string prefix_text_;          // text at the context positions (ctx_init, or "X X ...")
   std::vector<int64_t> prefix_ids_;  // ctx_init's tokens, whose embeddings initialise ctx
   at::Tensor token_ids_;             // buffers; replaced in place by set_classnames
-  at::Tensor ctx_rows_;
   at::Tensor ctx_cols_;
   int64_t last_ctx_col_ = 0;  // the tokens must reach this column (checked without a sync)
   std::unique_ptr<CoOpTextSites> text_sites_;
 };
 TORCH_MODULE(CoOp);
 
-// CoOpOptions <-> the string hyper-parameters of a delta file; bad values are Errors naming the
-// key, the value and what is allowed.
-CoOpOptions coop_options_from(const std::map<std::string, std::string>& hyperparameters);
+// The `section` of a run config or delta file as CoOpOptions; bad keys and values are errors naming
+// their layer, the key, the value and what is allowed. Without a `seed` key the context is seeded
+// by `run_seed`.
+CoOpOptions read_coop_options(const core::ResolvedConfig& config, const std::string& section,
+                              uint64_t run_seed);
 
 }  // namespace vlprompt::prompts

@@ -21,6 +21,11 @@ int64_t context_before_class(const std::string& position, int64_t n_ctx) {
 
 }  // namespace
 
+const std::vector<std::string>& class_token_positions() {
+  static const std::vector<std::string> positions{"end", "middle", "front"};
+  return positions;
+}
+
 void check_class_token_position(const std::string& position) {
   if (position != "end" && position != "middle" && position != "front") {
     throw Error("coop: class_token_position is '" + position +

@@ -28,5 +28,6 @@ CoOpLayout coop_layout(const text::ClipTokenizer& tokenizer, const std::string& 
 
 // Throws unless `position` is "end", "middle" or "front".
 void check_class_token_position(const std::string& position);
+const std::vector<std::string>& class_token_positions();  // end, middle, front
 
 }  // namespace vlprompt::prompts

@@ -19,7 +19,7 @@ at::Tensor LinearProbeMethod::forward(const engine::Batch& batch) {
     f = clip_->encode_image(batch.inputs);
   }
   f = f / f.norm(2, -1, true).clamp_min(1e-12);
-  return at::addmm(bias_.to(f.device()), f, weight_.to(f.device()).t());
+  return at::addmm(bias_, f.to(weight_.device()), weight_.t());
 }
 
 core::TensorMap LinearProbeMethod::state() const {
@@ -43,7 +43,7 @@ void LinearProbeMethod::load_state(const core::TensorMap& state) {
 std::string LinearProbeMethod::backbone_fingerprint() const { return clip_->fingerprint(); }
 
 std::map<std::string, std::string> LinearProbeMethod::hyperparameters() const {
-  return {{"l2", std::to_string(l2_)}};
+  return {{"l2", c10::str(l2_)}};
 }
 
 void LinearProbeMethod::set_classnames(const std::vector<std::string>& classnames) {
@@ -54,6 +54,25 @@ void LinearProbeMethod::set_classnames(const std::vector<std::string>& classname
   }
 }
 
+void LinearProbeMethod::to(const at::Device& device) {
+  clip_->to(device);
+  weight_ = weight_.to(device);
+  bias_ = bias_.to(device);
+}
+
+nlohmann::json LinearProbeMethod::fit(const at::Tensor& train_features,
+                                      const at::Tensor& train_labels,
+                                      const at::Tensor& val_features,
+                                      const at::Tensor& val_labels) {
+  const engine::LinearProbe probe =
+      engine::search_linear_probe(train_features, train_labels, val_features, val_labels,
+                                  static_cast<int64_t>(classnames_.size()));
+  set_probe(probe);
+  nlohmann::json search = nlohmann::json::array();
+  for (auto [l2, acc] : probe.search) search.push_back({{"l2", l2}, {"val_top1", acc}});
+  return {{"l2", probe.l2}, {"l2_search_on_val", search}};
+}
+
 void LinearProbeMethod::set_probe(const engine::LinearProbe& probe) {
   weight_.copy_(probe.weight);
   bias_.copy_(probe.bias);
@@ -62,22 +81,26 @@ void LinearProbeMethod::set_probe(const engine::LinearProbe& probe) {
 
 namespace {
 
-std::unique_ptr<engine::Method> make_linear_probe(const YAML::Node& config, models::Clip clip,
-                                                  std::shared_ptr<const text::ClipTokenizer>,
-                                                  const std::vector<std::string>& classnames) {
-  return std::make_unique<LinearProbeMethod>(std::move(clip), classnames);
-}
+// A probe file records its chosen strength; a run config has nothing to set.
+struct LinearProbeKeys {
+  double l2 = 0;
+  template <class V>
+  void visit(V& v) {
+    v("l2", l2, "L2 strength (chosen on val when fitting)");
+  }
+};
 
-std::shared_ptr<delta::Delta> no_delta(const delta::DeltaFileInfo& info, models::Clip,
-                                       std::shared_ptr<const text::ClipTokenizer>) {
-  throw Error(
-      "linear-probe is a classifier on image features, not a prompt delta: evaluate it "
-      "with `vlprompt eval`, it has no sites to apply");
+std::unique_ptr<FittedMethod> make_linear_probe(const core::ResolvedConfig& config,
+                                                const std::string& section,
+                                                const MethodContext& context) {
+  auto method = std::make_unique<LinearProbeMethod>(context.clip, context.classnames);
+  method->set_l2(core::read_config<LinearProbeKeys>(config, section).l2);
+  return method;
 }
 
 }  // namespace
 
-VLPROMPT_METHOD(linear_probe, "linear probe baseline: logistic regression on image features",
-                make_linear_probe, no_delta);
+VLPROMPT_FITTED(linear_probe, "linear probe baseline: logistic regression on image features",
+                make_linear_probe);
 
 }  // namespace vlprompt::prompts

@@ -4,12 +4,12 @@
 #pragma once
 
 #include "models/clip/clip_model.h"
+#include "prompts/registry.h"
 #include "src/engine/linear_probe.h"
-#include "src/engine/method.h"
 
 namespace vlprompt::prompts {
 
-class LinearProbeMethod : public engine::Method {
+class LinearProbeMethod : public FittedMethod {
  public:
   LinearProbeMethod(models::Clip clip, std::vector<std::string> classnames);
 
@@ -22,7 +22,12 @@ class LinearProbeMethod : public engine::Method {
   std::string backbone_fingerprint() const override;
   void set_classnames(const std::vector<std::string>& classnames) override;
 
+  void to(const at::Device& device) override;
+  // engine::search_linear_probe on the features; records the L2 search in the summary.
+  nlohmann::json fit(const at::Tensor& train_features, const at::Tensor& train_labels,
+                     const at::Tensor& val_features, const at::Tensor& val_labels) override;
   void set_probe(const engine::LinearProbe& probe);
+  void set_l2(double l2) { l2_ = l2; }
 
  private:
   models::Clip clip_;

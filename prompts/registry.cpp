@@ -1,8 +1,11 @@
 #include "prompts/registry.h"
 
 #include <algorithm>
+#include <filesystem>
 
+#include "prompts/prompted_clip.h"
 #include "src/core/error.h"
+#include "src/delta/delta_stack.h"
 
 namespace vlprompt::prompts {
 namespace {
@@ -14,12 +17,51 @@ std::map<std::string, MethodEntry>& registry() {
   return entries;
 }
 
+std::string join(const std::vector<std::string>& items, const char* separator = ", ") {
+  std::string out;
+  for (const auto& item : items) out += (out.empty() ? "" : separator) + item;
+  return out;
+}
+
+// Errors from rebuilding a file's method name the file, whatever layer they came from.
+template <class F>
+auto rebuilding(const std::string& path, const char* what, F&& build) {
+  try {
+    return build();
+  } catch (const FileError&) {
+    throw;
+  } catch (const Error& e) {
+    throw FileError(path,
+                    std::string("cannot rebuild the ") + what + " from its metadata: " + e.what());
+  }
+}
+
+// The config a delta file's hyper-parameters stand for. A lone member's keys are at the top level
+// of the file ("n_ctx"), a stack's under their member ("coop.n_ctx") beside the stack's own keys
+// ("members", "sequential", "coop.method"), which no member reads.
+core::ResolvedConfig file_config(const std::vector<std::string>& members,
+                                 const std::map<std::string, std::string>& hyperparameters,
+                                 const std::string& source) {
+  std::map<std::string, std::string> keys;
+  for (const auto& [key, value] : hyperparameters) {
+    if (members.size() == 1) {
+      keys[members[0] + "." + key] = value;
+      continue;
+    }
+    if (key == "members" || key == "sequential") continue;
+    if (key.size() > 7 && key.compare(key.size() - 7, 7, ".method") == 0) continue;
+    keys[key] = value;
+  }
+  return core::config_from_strings(keys, source);
+}
+
 }  // namespace
 
 void register_method(MethodEntry entry) {
   if (entry.name.empty()) throw Error("method registry: a method has no name");
-  if (!entry.make_method || !entry.make_delta) {
-    throw Error("method registry: method '" + entry.name + "' lacks a factory");
+  if (static_cast<bool>(entry.make_delta) == static_cast<bool>(entry.make_fitted)) {
+    throw Error("method registry: method '" + entry.name +
+                "' needs exactly one factory (a delta or a fitted baseline)");
   }
   auto& entries = registry();
   if (entries.count(entry.name)) {
@@ -41,85 +83,123 @@ const MethodEntry& find_method(const std::string& name) {
   std::replace(key.begin(), key.end(), '-', '_');
   auto it = registry().find(key);
   if (it == registry().end()) {
-    std::string known;
-    for (const auto& n : method_names()) known += (known.empty() ? "" : ", ") + n;
-    throw Error("unknown method '" + name + "' (registered: " + (known.empty() ? "none" : known) +
-                ")");
+    const std::vector<std::string> names = method_names();
+    throw Error("unknown method '" + name +
+                "' (registered: " + (names.empty() ? "none" : join(names)) + "; did you mean '" +
+                core::closest_key(key, names) + "'?)");
   }
   return it->second;
 }
 
-std::unique_ptr<engine::Method> make_method(const std::string& name,
-                                            const YAML::Node& method_config, models::Clip clip,
-                                            std::shared_ptr<const text::ClipTokenizer> tokenizer,
-                                            const std::vector<std::string>& classnames) {
-  return find_method(name).make_method(method_config, std::move(clip), std::move(tokenizer),
-                                       classnames);
+std::vector<std::string> method_members(const std::string& method) {
+  std::vector<std::string> members;
+  size_t start = 0;
+  while (true) {
+    const size_t plus = method.find('+', start);
+    const std::string part = method.substr(start, plus - start);
+    if (part.empty()) throw Error("method '" + method + "': an empty member between '+'");
+    const MethodEntry& entry = find_method(part);
+    if (std::find(members.begin(), members.end(), entry.name) != members.end()) {
+      throw Error("method '" + method + "': '" + entry.name + "' appears twice");
+    }
+    members.push_back(entry.name);
+    if (plus == std::string::npos) break;
+    start = plus + 1;
+  }
+  if (members.size() > 1) {
+    for (const auto& m : members) {
+      if (!find_method(m).is_delta()) {
+        throw Error("method '" + method + "': '" + m +
+                    "' is a fitted baseline, not a delta; only deltas stack");
+      }
+    }
+  }
+  return members;
+}
+
+std::shared_ptr<delta::Delta> make_delta(const std::string& method,
+                                         const core::ResolvedConfig& config,
+                                         const MethodContext& context) {
+  const std::vector<std::string> members = method_members(method);
+  if (!find_method(members.front()).is_delta()) {
+    throw Error("method '" + method + "' is a fitted baseline; it has no delta to apply");
+  }
+  if (members.size() == 1)
+    return find_method(members.front()).make_delta(config, members[0], context);
+  delta::DeltaStack stack{delta::DeltaStackOptions{}};
+  for (const auto& m : members) stack->add(m, find_method(m).make_delta(config, m, context));
+  return stack.ptr();
+}
+
+std::unique_ptr<engine::Method> make_method(const std::string& method,
+                                            const core::ResolvedConfig& config,
+                                            const MethodContext& context) {
+  const std::vector<std::string> members = method_members(method);
+  const MethodEntry& first = find_method(members.front());
+  if (!first.is_delta()) return first.make_fitted(config, first.name, context);
+  delta::DeltaStack stack{delta::DeltaStackOptions{}};
+  for (const auto& m : members) stack->add(m, find_method(m).make_delta(config, m, context));
+  return std::make_unique<PromptedClipMethod>(
+      context.clip, context.tokenizer, std::move(stack), context.classnames,
+      PromptedClipOptions().text_template(context.text_template));
+}
+
+LoadedMethod method_from_delta(const std::string& path, const MethodContext& context) {
+  delta::DeltaFile file = delta::read_delta(path);
+  delta::check_backbone(file.info, context.clip->fingerprint(), context.clip->config().name);
+  MethodContext own = context;
+  own.classnames = file.info.classnames;
+  if (!file.info.prompt_template.empty()) own.text_template = file.info.prompt_template;
+  LoadedMethod out;
+  out.method = rebuilding(path, "method", [&] {
+    const std::vector<std::string> members = method_members(file.info.method);
+    return make_method(file.info.method,
+                       file_config(members, file.info.hyperparameters, "delta file " + path), own);
+  });
+  out.method->load_state(file.tensors);
+  if (!context.classnames.empty()) {
+    rebuilding(path, "method for the new classes", [&] {
+      out.method->set_classnames(context.classnames);
+      return 0;
+    });
+  }
+  out.info = std::move(file.info);
+  return out;
 }
 
 LoadedDelta load_delta(const std::string& path, models::Clip clip,
                        std::shared_ptr<const text::ClipTokenizer> tokenizer) {
-  delta::DeltaFile file = delta::read_delta(path);
-  delta::check_backbone(file.info, clip->fingerprint(), clip->config().name);
-  const MethodEntry* entry = nullptr;
-  try {
-    entry = &find_method(file.info.method);
-  } catch (const Error& e) {
-    throw FileError(path, std::string("metadata 'method': ") + e.what());
+  MethodContext context;
+  context.clip = std::move(clip);
+  context.tokenizer = std::move(tokenizer);
+  LoadedMethod loaded = method_from_delta(path, context);
+  auto* prompted = dynamic_cast<PromptedClipMethod*>(loaded.method.get());
+  if (!prompted) {
+    throw FileError(path, "method '" + loaded.info.method +
+                              "' is a fitted baseline on image features; it has no delta to apply "
+                              "to the towers (evaluate it with `vlprompt eval`)");
   }
   LoadedDelta out;
-  try {
-    out.delta = entry->make_delta(file.info, std::move(clip), std::move(tokenizer));
-  } catch (const FileError&) {
-    throw;
-  } catch (const Error& e) {
-    throw FileError(path, std::string("cannot rebuild the delta from its metadata: ") + e.what());
-  }
-  out.delta->load_named_tensors(file.tensors, path);
-  out.info = std::move(file.info);
+  const auto& members = prompted->stack()->member_names();
+  out.delta = members.size() == 1 ? prompted->stack()->member(members[0])
+                                  : std::static_pointer_cast<delta::Delta>(prompted->stack().ptr());
+  out.info = std::move(loaded.info);
   return out;
 }
 
-LoadedMethod method_from_delta(const std::string& path, models::Clip clip,
-                               std::shared_ptr<const text::ClipTokenizer> tokenizer,
-                               const std::vector<std::string>& classnames) {
-  delta::DeltaFile file = delta::read_delta(path);
-  delta::check_backbone(file.info, clip->fingerprint(), clip->config().name);
-  YAML::Node config(YAML::NodeType::Map);
-  for (const auto& [k, v] : file.info.hyperparameters) config[k] = v;
-  LoadedMethod out;
-  try {
-    out.method = make_method(file.info.method, config, std::move(clip), std::move(tokenizer),
-                             file.info.classnames);
-  } catch (const FileError&) {
-    throw;
-  } catch (const Error& e) {
-    throw FileError(path, std::string("cannot rebuild the method from its metadata: ") + e.what());
-  }
-  out.method->load_state(file.tensors);
-  try {
-    out.method->set_classnames(classnames);
-  } catch (const FileError&) {
-    throw;
-  } catch (const Error& e) {
-    throw FileError(path, e.what());
-  }
-  out.info = std::move(file.info);
-  return out;
-}
-
-std::map<std::string, std::string> scalar_map(const YAML::Node& node, const std::string& section) {
-  std::map<std::string, std::string> out;
-  if (!node || node.IsNull()) return out;
-  if (!node.IsMap()) throw Error("config section '" + section + "' must be a map of keys");
-  for (const auto& kv : node) {
-    const std::string key = kv.first.as<std::string>();
-    if (!kv.second.IsScalar()) {
-      throw Error("config key '" + section + "." + key + "' must be a single value");
-    }
-    out[key] = kv.second.as<std::string>();
-  }
-  return out;
+delta::DeltaFileInfo delta_info(const engine::Method& method, const models::Clip& clip,
+                                const std::string& vocab_path,
+                                const std::vector<std::string>& classnames,
+                                const std::string& prompt_template) {
+  delta::DeltaFileInfo info;
+  info.method = method.name();
+  info.hyperparameters = method.hyperparameters();
+  info.backbone = clip->config().name;
+  info.backbone_fingerprint = clip->fingerprint();
+  info.tokenizer = std::filesystem::path(vocab_path).filename().string();
+  info.classnames = classnames;
+  info.prompt_template = prompt_template;
+  return info;
 }
 
 }  // namespace vlprompt::prompts

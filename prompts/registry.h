@@ -1,9 +1,13 @@
-// The method registry: every prompt-learning method registers itself by name with one line in
-// its own .cpp (VLPROMPT_METHOD), and the CLI and engine reach it only through these functions,
-// never by naming a method. vlprompt_prompts links whole-archive so no registration is dropped.
+// The method registry: every method registers itself by name with one line in its own .cpp, and
+// the CLI and engine reach it only through these functions, never by naming a method.
+//
+// Two kinds of entry:
+//   a delta     (VLPROMPT_DELTA)   trained by engine::Trainer inside PromptedClipMethod. Deltas
+//               compose: "coop+vpt" is a DeltaStack with members "coop" and "vpt", each built
+//               from its own config section.
+//   a baseline  (VLPROMPT_FITTED)  fitted in closed form on frozen image features (linear probe).
+// vlprompt_prompts links whole-archive so no registration is dropped.
 #pragma once
-
-#include <yaml-cpp/yaml.h>
 
 #include <functional>
 #include <map>
@@ -12,6 +16,7 @@
 #include <vector>
 
 #include "models/clip/clip_model.h"
+#include "src/core/config.h"
 #include "src/delta/delta.h"
 #include "src/delta/delta_file.h"
 #include "src/engine/method.h"
@@ -19,61 +24,85 @@
 
 namespace vlprompt::prompts {
 
-// Builds a method to train from its own config section (the keys under `<name>:` in
-// prompts/configs/<name>.yaml, after overrides), a frozen CLIP and the training class names.
-using MethodFactory = std::function<std::unique_ptr<engine::Method>(
-    const YAML::Node& method_config, models::Clip clip,
-    std::shared_ptr<const text::ClipTokenizer> tokenizer,
-    const std::vector<std::string>& classnames)>;
-
-// Rebuilds an untrained delta of the shape a delta file describes (its hyperparameters and class
-// names); load_delta() then fills in the tensors.
-using DeltaFactory = std::function<std::shared_ptr<delta::Delta>(
-    const delta::DeltaFileInfo& info, models::Clip clip,
-    std::shared_ptr<const text::ClipTokenizer> tokenizer)>;
-
-struct MethodEntry {
-  std::string name;
-  std::string description;  // one line, for `vlprompt methods`
-  MethodFactory make_method;
-  DeltaFactory make_delta;
+// What a factory builds against: the frozen backbone, its tokenizer, the classes, and the run
+// seed (a delta's own `seed` key, when set, wins over it).
+struct MethodContext {
+  models::Clip clip{nullptr};
+  std::shared_ptr<const text::ClipTokenizer> tokenizer;
+  std::vector<std::string> classnames;
+  uint64_t seed = 0;
+  // The prompt per class for text towers no member lays out ("a photo of a {}.").
+  std::string text_template = "a photo of a {}.";
 };
 
-// A second method under a taken name is an Error.
+// Builds an untrained delta from the keys under `section` of `config`: a run's YAML section
+// (prompts/configs/<name>.yaml after overrides) or a delta file's hyper-parameters. Unknown keys
+// and bad values are errors naming their layer (file, command line) and the key.
+using DeltaFactory = std::function<std::shared_ptr<delta::Delta>(
+    const core::ResolvedConfig& config, const std::string& section, const MethodContext& context)>;
+
+// A baseline fitted in closed form on frozen image features; never trained by the Trainer.
+class FittedMethod : public engine::Method {
+ public:
+  // Fits on the train features, choosing any regularisation on val (never test); returns what
+  // results.json records about the fit.
+  virtual nlohmann::json fit(const at::Tensor& train_features, const at::Tensor& train_labels,
+                             const at::Tensor& val_features, const at::Tensor& val_labels) = 0;
+};
+using FittedFactory = std::function<std::unique_ptr<FittedMethod>(
+    const core::ResolvedConfig& config, const std::string& section, const MethodContext& context)>;
+
+struct MethodEntry {
+  std::string name;         // a C++ identifier; users may type '-' for '_'
+  std::string description;  // one line, for `vlprompt methods`
+  DeltaFactory make_delta;  // exactly one of the two is set
+  FittedFactory make_fitted;
+  bool is_delta() const { return static_cast<bool>(make_delta); }
+};
+
+// A second entry under a taken name, or one with no or two factories, is an Error.
 void register_method(MethodEntry entry);
 // Unknown names are an Error listing the registered ones.
 const MethodEntry& find_method(const std::string& name);
 std::vector<std::string> method_names();  // sorted
 
-std::unique_ptr<engine::Method> make_method(const std::string& name,
-                                            const YAML::Node& method_config, models::Clip clip,
-                                            std::shared_ptr<const text::ClipTokenizer> tokenizer,
-                                            const std::vector<std::string>& classnames);
+// "coop+vpt" -> {"coop", "vpt"} (the config sections and stack member names), each registered;
+// a baseline cannot be stacked. Errors name the expression and the offending part.
+std::vector<std::string> method_members(const std::string& method);
 
-struct LoadedDelta {
-  std::shared_ptr<delta::Delta> delta;
-  delta::DeltaFileInfo info;
-};
-// Reads a delta file, refuses it if it was trained on other backbone weights
-// (delta::check_backbone), rebuilds its method's delta and loads the tensors.
-LoadedDelta load_delta(const std::string& path, models::Clip clip,
-                       std::shared_ptr<const text::ClipTokenizer> tokenizer);
+// A method to train or evaluate: a baseline, or PromptedClipMethod over the member deltas.
+std::unique_ptr<engine::Method> make_method(const std::string& method,
+                                            const core::ResolvedConfig& config,
+                                            const MethodContext& context);
+// The delta alone: the lone member, or a DeltaStack of the members.
+std::shared_ptr<delta::Delta> make_delta(const std::string& method,
+                                         const core::ResolvedConfig& config,
+                                         const MethodContext& context);
 
-// A method's config section as strings (the form Delta::hyperparameters() uses), so one parser
-// serves YAML and delta files. A null node is empty; a non-map or a non-scalar value is an Error
-// naming `section` and the key.
-// A trained method rebuilt from a delta file, ready to evaluate on `classnames` (another
+// A trained method rebuilt from a delta file, ready to evaluate on `context.classnames` (another
 // dataset's, for cross-dataset transfer): built with the file's own class list and
-// hyper-parameters, its tensors loaded, then pointed at `classnames`. The backbone is checked.
+// hyper-parameters, its tensors loaded, then pointed at the new classes (an empty class list keeps
+// the file's own). The backbone is checked.
 struct LoadedMethod {
   std::unique_ptr<engine::Method> method;
   delta::DeltaFileInfo info;
 };
-LoadedMethod method_from_delta(const std::string& path, models::Clip clip,
-                               std::shared_ptr<const text::ClipTokenizer> tokenizer,
-                               const std::vector<std::string>& classnames);
+LoadedMethod method_from_delta(const std::string& path, const MethodContext& context);
 
-std::map<std::string, std::string> scalar_map(const YAML::Node& node, const std::string& section);
+// The delta of a delta file, for tools that apply it to the towers directly (embed).
+struct LoadedDelta {
+  std::shared_ptr<delta::Delta> delta;
+  delta::DeltaFileInfo info;
+};
+LoadedDelta load_delta(const std::string& path, models::Clip clip,
+                       std::shared_ptr<const text::ClipTokenizer> tokenizer);
+
+// The metadata of a finished run's delta file: the method's name, hyper-parameters and
+// backbone, the tokenizer and the classes it was trained on.
+delta::DeltaFileInfo delta_info(const engine::Method& method, const models::Clip& clip,
+                                const std::string& vocab_path,
+                                const std::vector<std::string>& classnames,
+                                const std::string& prompt_template);
 
 struct MethodRegistrar {
   explicit MethodRegistrar(MethodEntry entry) { register_method(std::move(entry)); }
@@ -81,7 +110,11 @@ struct MethodRegistrar {
 
 }  // namespace vlprompt::prompts
 
-// In the method's own .cpp: VLPROMPT_METHOD(coop, "one-line description", make, make_delta);
-#define VLPROMPT_METHOD(name, description, make_method, make_delta)         \
+// In a delta's own .cpp: VLPROMPT_DELTA(coop, "one-line description", make_coop);
+#define VLPROMPT_DELTA(name, description, factory)                          \
   static const ::vlprompt::prompts::MethodRegistrar vlprompt_method_##name( \
-      ::vlprompt::prompts::MethodEntry{#name, description, make_method, make_delta})
+      ::vlprompt::prompts::MethodEntry{#name, description, factory, nullptr})
+// In a baseline's own .cpp: VLPROMPT_FITTED(linear_probe, "one-line description", make_probe);
+#define VLPROMPT_FITTED(name, description, factory)                         \
+  static const ::vlprompt::prompts::MethodRegistrar vlprompt_method_##name( \
+      ::vlprompt::prompts::MethodEntry{#name, description, nullptr, factory})

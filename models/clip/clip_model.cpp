@@ -124,6 +124,13 @@ at::Tensor ClipImpl::logits(const at::Tensor& image_features, const at::Tensor& 
   return logit_scale_.exp() * at::matmul(image, text.t());
 }
 
+at::Tensor ClipImpl::paired_logits(const at::Tensor& image_features,
+                                   const at::Tensor& text_features) {
+  const at::Tensor image = image_features / image_features.norm(2, -1, /*keepdim=*/true);
+  const at::Tensor text = text_features / text_features.norm(2, -1, /*keepdim=*/true);
+  return logit_scale_.exp() * at::bmm(text, image.unsqueeze(-1)).squeeze(-1);
+}
+
 core::TensorMap ClipImpl::weights() const {
   core::TensorMap out;
   for (const auto& p : named_parameters(/*recurse=*/true)) out[p.key()] = p.value();

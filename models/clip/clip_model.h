@@ -42,6 +42,9 @@ class ClipImpl : public torch::nn::Module {
 
   // exp(logit_scale) * normalize(image) @ normalize(text).T -> [N_image, N_text].
   at::Tensor logits(const at::Tensor& image_features, const at::Tensor& text_features);
+  // Each image against its own class texts (prompts conditioned on the image): image [N, D],
+  // text [N, C, D] -> [N, C].
+  at::Tensor paired_logits(const at::Tensor& image_features, const at::Tensor& text_features);
 
   // Copies every parameter and buffer from `weights` (canonical names). A missing, unexpected or
   // mis-shaped tensor throws FileError naming `source` and the tensor. Freezes all parameters.

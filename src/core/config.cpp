@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <nlohmann/json.hpp>
 #include <numeric>
 
 #include "src/core/error.h"
@@ -93,6 +94,8 @@ void merge_layer(YAML::Node dst, const YAML::Node& src, const std::string& prefi
         erase_origins_under(origin, dotted);
         dst[key] = YAML::Node(YAML::NodeType::Map);
       }
+      // An empty section has no leaf to carry its layer; an error about it must still name it.
+      if (value.size() == 0 && !origin.count(dotted)) origin[dotted] = source;
       merge_layer(dst[key], value, dotted, source, origin);
       continue;
     }
@@ -135,14 +138,42 @@ ResolvedConfig resolve_config(const ConfigSources& sources) {
     merge_layer(out.tree, sources.defaults, "", kDefaultsSource, out.origin);
   }
   // The precedence, lowest first. Nothing else in vlprompt orders layers.
-  for (const std::string* path :
-       {&sources.dataset_yaml, &sources.method_yaml, &sources.config_file}) {
-    if (!path->empty()) merge_layer(out.tree, load_layer(*path), "", *path, out.origin);
+  std::vector<std::string> layers{sources.dataset_yaml};
+  layers.insert(layers.end(), sources.method_yamls.begin(), sources.method_yamls.end());
+  layers.push_back(sources.config_file);
+  for (const std::string& path : layers) {
+    if (!path.empty()) merge_layer(out.tree, load_layer(path), "", path, out.origin);
   }
   for (const std::string& text : sources.overrides) {
     merge_layer(out.tree, parse_override(text), "", kCommandLineSource, out.origin);
   }
   return out;
+}
+
+ResolvedConfig config_from_node(const YAML::Node& tree, const std::string& source) {
+  if (!tree.IsDefined() || tree.IsNull())
+    return config_from_node(YAML::Node(YAML::NodeType::Map), source);
+  if (!tree.IsMap()) fail(source, "expected a map of keys at the top level");
+  ResolvedConfig out;
+  out.tree = YAML::Node(YAML::NodeType::Map);
+  merge_layer(out.tree, tree, "", source, out.origin);
+  return out;
+}
+
+ResolvedConfig config_from_strings(const std::map<std::string, std::string>& values,
+                                   const std::string& source) {
+  YAML::Node tree(YAML::NodeType::Map);
+  for (const auto& [key, value] : values) {
+    for (const std::string& part : split_key(key)) {
+      if (part.empty()) fail(source, "key '" + key + "' has an empty part");
+    }
+    config_detail::set_section(tree, key, YAML::Node(value));
+  }
+  return config_from_node(tree, source);
+}
+
+void fail_key(const ResolvedConfig& config, const std::string& key, const std::string& message) {
+  fail(config.origin_of(key), "key '" + key + "' " + message);
 }
 
 std::string dump_config(const ResolvedConfig& config) {
@@ -265,4 +296,21 @@ void set_section(YAML::Node& tree, const std::string& section, const YAML::Node&
 }
 
 }  // namespace config_detail
+
+YAML::Node yaml_from_json(const nlohmann::json& value) {
+  if (value.is_object()) {
+    YAML::Node out(YAML::NodeType::Map);
+    for (const auto& [key, item] : value.items()) out[key] = yaml_from_json(item);
+    return out;
+  }
+  if (value.is_array()) {
+    YAML::Node out(YAML::NodeType::Sequence);
+    for (const auto& item : value) out.push_back(yaml_from_json(item));
+    return out;
+  }
+  if (value.is_null()) return YAML::Node(YAML::NodeType::Null);
+  if (value.is_string()) return YAML::Node(value.get<std::string>());
+  return YAML::Node(value.dump());  // numbers and booleans: JSON and YAML spell them alike
+}
+
 }  // namespace vlprompt::core

@@ -17,6 +17,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <map>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <vector>
 
@@ -27,11 +28,11 @@ inline constexpr char kDefaultsSource[] = "built-in defaults";
 inline constexpr char kCommandLineSource[] = "command line";
 
 struct ConfigSources {
-  YAML::Node defaults;       // a map; build it with add_defaults<T>()
-  std::string dataset_yaml;  // paths; "" = layer absent
-  std::string method_yaml;
-  std::string config_file;             // --config
-  std::vector<std::string> overrides;  // "optim.lr=0.01": dotted key, YAML value
+  YAML::Node defaults;                    // a map; build it with add_defaults<T>()
+  std::string dataset_yaml;               // paths; "" = layer absent
+  std::vector<std::string> method_yamls;  // one per method (a stack "coop+vpt" has two), in order
+  std::string config_file;                // --config
+  std::vector<std::string> overrides;     // "optim.lr=0.01": dotted key, YAML value
 };
 
 struct ResolvedConfig {
@@ -40,6 +41,8 @@ struct ResolvedConfig {
 
   // The layer that set `key`, or the layer of the first leaf below it when `key` is a section.
   std::string origin_of(const std::string& key) const;
+  // Whether some layer set the leaf `key` (dotted).
+  bool has(const std::string& key) const { return origin.count(key) > 0; }
 };
 
 // Merges the layers in precedence order. Maps merge key by key; scalars and sequences replace.
@@ -47,6 +50,20 @@ struct ResolvedConfig {
 // Throws FileError naming the file for unreadable or malformed YAML, Error naming the override
 // for a malformed key=value.
 ResolvedConfig resolve_config(const ConfigSources& sources);
+
+// A single source read as a config: every leaf is attributed to `source` (a file path, or a
+// name like "delta file x.safetensors"), so model configs, delta-file hyper-parameters and run
+// configs all go through read_config<T> and report errors the same way.
+ResolvedConfig config_from_node(const YAML::Node& tree, const std::string& source);
+// Dotted keys nest ("coop.n_ctx" -> coop: {n_ctx: ...}); every value is a YAML scalar string,
+// which read_config converts to the field's type.
+ResolvedConfig config_from_strings(const std::map<std::string, std::string>& values,
+                                   const std::string& source);
+
+// An Error (FileError for a file) "<layer of key>: key '<key>' <message>", for checks beyond the
+// type (ranges, relations between keys) made after read_config.
+[[noreturn]] void fail_key(const ResolvedConfig& config, const std::string& key,
+                           const std::string& message);
 
 // The fully resolved config as YAML text (what a run folder's config.yaml holds). Reading it
 // back as a --config file reproduces the same values.
@@ -175,5 +192,18 @@ std::vector<ConfigField> describe_config() {
   value.visit(writer);
   return writer.fields;
 }
+
+// One key of `section` read as T (left as it is when absent) without the section's unknown-key
+// check: for a key that decides which struct reads the rest, like a vision tower's `type`.
+template <class T>
+void read_key(const ResolvedConfig& config, const std::string& section, const char* key, T& value) {
+  config_detail::FieldReader reader(config, section, config_detail::section_node(config, section));
+  reader(key, value, "");
+}
+
+// A JSON document as YAML, so JSON configs (a Hugging Face config.json) go through
+// config_from_node and read_config too. Numbers keep their JSON text (1e-05 stays exact);
+// null stays null.
+YAML::Node yaml_from_json(const nlohmann::json& value);
 
 }  // namespace vlprompt::core

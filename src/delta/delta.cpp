@@ -6,6 +6,8 @@
 
 namespace vlprompt::delta {
 
+std::string tower_name(Tower tower) { return tower == Tower::kText ? "text" : "image"; }
+
 core::TensorMap Delta::named_tensors() const {
   core::TensorMap out;
   for (const auto& p : named_parameters(/*recurse=*/true)) out[method_ + "." + p.key()] = p.value();

@@ -4,11 +4,13 @@
 // delta must not register the backbone it reads from as a submodule).
 #pragma once
 
+#include <ATen/ATen.h>
 #include <torch/nn/module.h>
 
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "src/core/safetensors.h"
 #include "src/nn/delta_sites.h"
@@ -17,15 +19,47 @@ namespace vlprompt::delta {
 
 // Which tower a set of sites is for. A delta may serve one or both.
 enum class Tower { kText, kImage };
+std::string tower_name(Tower tower);  // "text" | "image"
+
+// What one forward pass tells the sites about the rows they are filling. Everything is optional:
+// an empty context means "the plain batch" (text: row i is class i; no image to condition on).
+struct SiteContext {
+  // Text tower: the class whose prompt each row of the token batch is, [B] int64 on the batch's
+  // device. Undefined: row i is class i. A batch may hold any classes, repeated or not.
+  at::Tensor prompt_rows;
+  // Features [N, embed_dim] of the images being classified, for prompts conditioned on the image
+  // (CoCoOp's meta-net); undefined when no image is at hand.
+  at::Tensor image_features;
+  // Text tower: the image (row of image_features) each prompt row is conditioned on, [B] int64.
+  at::Tensor image_rows;
+};
 
 class Delta : public torch::nn::Module {
  public:
   explicit Delta(std::string method) : method_(std::move(method)) {}
   const std::string& method() const { return method_; }
 
-  // Sites for one tower's forward pass, or nullptr when this delta does not touch that tower.
-  // The returned object is valid until the next call on this delta.
-  virtual nn::DeltaSites* sites(Tower tower) = 0;
+  // Sites for one tower's forward pass over the rows `context` describes, or nullptr when this
+  // delta does not touch that tower. The returned object is valid until the next call on this
+  // delta, and reads `context`, which must outlive the pass.
+  virtual nn::DeltaSites* sites(Tower tower, const SiteContext& context) = 0;
+
+  // Whether sites(tower) can be non-null. What a method must feed follows from it: a delta that
+  // touches the image tower needs images in the loop, never cached image features.
+  virtual bool touches(Tower tower) const = 0;
+
+  // True when the text sites read context.image_features (conditional prompts): the text is then
+  // encoded per image instead of once per class list.
+  virtual bool conditions_on_image() const { return false; }
+
+  // The class prompts' token ids [C, context_length] when this delta lays them out itself (CoOp
+  // writes its context into placeholder positions), else undefined: the method then tokenizes a
+  // hand-written template per class.
+  virtual at::Tensor class_prompt_ids() const { return {}; }
+
+  // Points the delta at another class list (cross-dataset evaluation). Deltas whose tensors are
+  // tied to their classes refuse with an Error naming both lists; the default has nothing to do.
+  virtual void set_classnames(const std::vector<std::string>& classnames) {}
 
   // Hyper-parameters that define the delta's shape (n_ctx, csc, position, ...), as strings;
   // stored in the delta file's metadata and needed to rebuild it.

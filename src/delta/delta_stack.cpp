@@ -59,6 +59,14 @@ void DeltaStackImpl::add(const std::string& name, std::shared_ptr<Delta> delta) 
     if (existing == name)
       throw Error("delta stack: there is already a member named '" + name + "'");
   }
+  if (delta->class_prompt_ids().defined()) {
+    for (size_t i = 0; i < members_.size(); ++i) {
+      if (members_[i]->class_prompt_ids().defined()) {
+        throw Error("delta stack: members '" + names_[i] + "' and '" + name +
+                    "' both lay out the class prompts of the text tower; only one may");
+      }
+    }
+  }
   if (options_.sequential()) {
     for (const auto& earlier : names_) freeze(earlier);
   }
@@ -110,16 +118,42 @@ std::vector<at::Tensor> DeltaStackImpl::trainable_parameters() const {
   return out;
 }
 
-nn::DeltaSites* DeltaStackImpl::sites(Tower tower) {
+nn::DeltaSites* DeltaStackImpl::sites(Tower tower, const SiteContext& context) {
   StackedSites& stacked = tower == Tower::kText ? *text_sites_ : *image_sites_;
   stacked.parts.clear();
   for (const auto& m : members_) {
-    if (nn::DeltaSites* s = m->sites(tower)) stacked.parts.push_back(s);
+    if (nn::DeltaSites* s = m->sites(tower, context)) stacked.parts.push_back(s);
   }
   if (stacked.parts.empty()) return nullptr;
   // One member: hand its sites over directly, saving a layer of virtual calls.
   if (stacked.parts.size() == 1) return stacked.parts.front();
   return &stacked;
+}
+
+bool DeltaStackImpl::touches(Tower tower) const {
+  for (const auto& m : members_) {
+    if (m->touches(tower)) return true;
+  }
+  return false;
+}
+
+bool DeltaStackImpl::conditions_on_image() const {
+  for (const auto& m : members_) {
+    if (m->conditions_on_image()) return true;
+  }
+  return false;
+}
+
+at::Tensor DeltaStackImpl::class_prompt_ids() const {
+  for (const auto& m : members_) {
+    at::Tensor ids = m->class_prompt_ids();
+    if (ids.defined()) return ids;
+  }
+  return {};
+}
+
+void DeltaStackImpl::set_classnames(const std::vector<std::string>& classnames) {
+  for (const auto& m : members_) m->set_classnames(classnames);
 }
 
 std::map<std::string, std::string> DeltaStackImpl::hyperparameters() const {

@@ -36,7 +36,8 @@ class DeltaStackImpl : public Delta {
   ~DeltaStackImpl() override;
 
   // Registers `delta` as member `name` (non-empty, no '.', unique), applied after the members
-  // already there. In a sequential stack every earlier member is frozen.
+  // already there. In a sequential stack every earlier member is frozen. Two members that both
+  // lay out the class prompts (class_prompt_ids) cannot share one text tower: an Error.
   void add(const std::string& name, std::shared_ptr<Delta> delta);
   template <typename DeltaImpl>
   void add(const std::string& name, const torch::nn::ModuleHolder<DeltaImpl>& holder) {
@@ -56,7 +57,12 @@ class DeltaStackImpl : public Delta {
   // What the optimizer updates: the parameters of members that are not frozen.
   std::vector<at::Tensor> trainable_parameters() const;
 
-  nn::DeltaSites* sites(Tower tower) override;
+  nn::DeltaSites* sites(Tower tower, const SiteContext& context) override;
+  bool touches(Tower tower) const override;
+  bool conditions_on_image() const override;
+  // The one member that lays out class prompts (add() refuses a second), else undefined.
+  at::Tensor class_prompt_ids() const override;
+  void set_classnames(const std::vector<std::string>& classnames) override;
 
   // "members" (comma-separated, in order), "sequential", and each member's own hyper-parameters
   // as "<member>.<key>" with "<member>.method".

@@ -10,6 +10,7 @@ ClassificationMetrics evaluate(Method& method, EvalData& data, const at::Device&
                                Precision precision) {
   const int64_t n = data.num_batches();
   if (n < 1) throw Error("evaluate: the evaluation data has no batches");
+  method.to(device);
   method.set_training(false);
   at::NoGradGuard no_grad;
   std::unique_ptr<Evaluator> evaluator;  // sized by the first logits: the engine knows no classes

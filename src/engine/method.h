@@ -6,6 +6,8 @@
 #include <ATen/ATen.h>
 
 #include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -14,11 +16,42 @@
 namespace vlprompt::engine {
 
 // One mini-batch. `inputs` is either preprocessed images [B, 3, R, R] or frozen image features
-// [B, D] (cached / pre-augmented views); `labels` [B] int64. A method must accept both.
+// [B, D] (cached / pre-augmented views); `labels` [B] int64. A method whose data_needs() do not
+// ask for images accepts both.
 struct Batch {
   at::Tensor inputs;
   at::Tensor labels;
   bool inputs_are_features = false;
+  // Domain id of every row [B] int64 (domain adaptation: source domains, target), or undefined.
+  at::Tensor domains;
+  // A second stream drawn alongside (Dassl's train_u: unlabelled target images, labels
+  // undefined), or null. The data source fills it; the trainer only moves it to the device.
+  std::shared_ptr<Batch> unlabelled;
+};
+
+// What a method needs from the data, so the caller can pick the sources: a method that changes
+// the image features (image-side sites) must see images in training, validation and test.
+struct DataNeeds {
+  bool images_in_loop = false;
+};
+
+class TrainData;
+class EvalData;
+
+// What the training hooks may look at: the data of the run and where it runs.
+struct HookContext {
+  TrainData& train;
+  EvalData* val;  // null without val data
+  at::Device device;
+  int64_t
+      epoch;  // 0-based: the first epoch to run (before_train), the one just ended (after_epoch)
+};
+
+// One training step's outcome, detached: the loss value that was back-propagated and the logits
+// the train accuracy is counted from.
+struct StepOutput {
+  at::Tensor loss;    // scalar
+  at::Tensor logits;  // [B, num_classes]
 };
 
 class Method {
@@ -26,11 +59,28 @@ class Method {
   virtual ~Method() = default;
   virtual std::string name() const = 0;
 
+  virtual DataNeeds data_needs() const { return {}; }
+
   // logits [B, num_classes]. No loss here: losses live in loss().
   virtual at::Tensor forward(const Batch& batch) = 0;
 
   // Cross-entropy by default; methods add their own terms (pseudo-labels, consistency, ...).
   virtual at::Tensor loss(const at::Tensor& logits, const Batch& batch);
+
+  // Computes the gradients of one batch (the trainer zeroes them before and steps after): by
+  // default forward, loss, one backward. A method overrides it for several passes per batch
+  // (chunks that would not fit in memory at once, two streams, ...). `where` names the batch
+  // in errors.
+  virtual StepOutput train_step(const Batch& batch, const std::string& where);
+
+  // Called once before the first epoch of fit() and of every resume, and after every epoch
+  // (before validation and the checkpoint): pseudo-labels, schedules of the method's own.
+  virtual void before_train(const HookContext& context) {}
+  virtual void after_epoch(const HookContext& context) {}
+
+  // Moves the method's modules (frozen backbone included) to `device`. Called by the trainer
+  // and the evaluator before any batch; a method without tensors of its own ignores it.
+  virtual void to(const at::Device& device) {}
 
   // Tensors the optimizer updates (the delta's; never the frozen backbone's).
   virtual std::vector<at::Tensor> trainable_parameters() = 0;

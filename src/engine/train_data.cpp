@@ -5,8 +5,13 @@
 namespace vlprompt::engine {
 
 Batch to_device(const Batch& batch, const at::Device& device) {
-  return {batch.inputs.to(device, /*non_blocking=*/true), batch.labels.to(device, true),
-          batch.inputs_are_features};
+  const auto move = [&](const at::Tensor& t) {
+    return t.defined() ? t.to(device, /*non_blocking=*/true) : t;
+  };
+  Batch out{move(batch.inputs), move(batch.labels), batch.inputs_are_features, move(batch.domains)};
+  if (batch.unlabelled)
+    out.unlabelled = std::make_shared<Batch>(to_device(*batch.unlabelled, device));
+  return out;
 }
 
 TensorData::TensorData(at::Tensor inputs, at::Tensor labels, bool inputs_are_features,

@@ -162,6 +162,7 @@ void Trainer::check_resumable(const Checkpoint& checkpoint, const Method& method
 TrainResult Trainer::run(Method& method, TrainData& train, EvalData* val, const Checkpoint* from) {
   validate(train, val);
   std::filesystem::create_directories(options_.run_dir());
+  method.to(options_.device());
   // Restore before collecting parameters, so the optimizer sees the tensors training will use.
   if (from) method.load_state(from->method_state);
   Run r(method, train, val, make_optimizer(options_.optimizer(), method.trainable_parameters()),
@@ -175,6 +176,7 @@ TrainResult Trainer::run(Method& method, TrainData& train, EvalData* val, const 
     r.best_val_top1 = from->best_val_top1;
     r.checkpoint_epoch = from->epoch;
   }
+  method.before_train({train, val, options_.device(), r.checkpoint_epoch});
   InterruptGuard interrupt_guard;
   for (int64_t epoch = r.checkpoint_epoch; epoch < options_.max_epoch(); ++epoch) {
     if (interrupt_requested() || !train_epoch(r, epoch))
@@ -236,18 +238,17 @@ bool Trainer::train_epoch(Run& r, int64_t epoch) {
 
 double Trainer::train_step(Run& r, const Batch& batch, const std::string& where,
                            at::Tensor& correct) {
-  at::Tensor logits, loss;
+  r.optimizer->zero_grad();
+  StepOutput out;
   {
     AutocastGuard autocast(options_.precision(), options_.device());
-    logits = r.method.forward(batch);
-    loss = r.method.loss(logits, batch);
+    out = r.method.train_step(batch, where);
   }
-  if (loss.numel() != 1 || !loss.requires_grad()) {
-    throw Error(r.method.name() + ": the loss at " + where + " must be one number that depends " +
-                "on the trainable parameters; got shape " + c10::str(loss.sizes()) +
-                (loss.requires_grad() ? "" : " without grad"));
+  if (!out.loss.defined() || out.loss.numel() != 1 || !out.logits.defined()) {
+    throw Error(r.method.name() + ": train_step at " + where +
+                " must return one loss value and the batch's logits");
   }
-  const double value = loss.item<double>();  // one sync per batch: NaN must stop before the step
+  const double value = out.loss.item<double>();  // one sync per batch: NaN must stop the step
   if (!std::isfinite(value)) {
     const std::string kept = r.checkpoint_epoch > 0
                                  ? "the last good checkpoint (epoch " +
@@ -257,10 +258,8 @@ double Trainer::train_step(Run& r, const Batch& batch, const std::string& where,
     throw Error(r.method.name() + ": loss is " + std::to_string(value) + " at " + where +
                 "; training stopped and " + kept);
   }
-  r.optimizer->zero_grad();
-  loss.backward();
   r.optimizer->step();
-  correct += logits.detach().argmax(-1).eq(batch.labels).sum();
+  correct += out.logits.argmax(-1).eq(batch.labels).sum();
   return value;
 }
 
@@ -275,6 +274,7 @@ void Trainer::report_interrupt(const Run& r, const std::string& where) const {
 
 void Trainer::finish_epoch(Run& r, int64_t epoch, EpochRecord record) {
   const auto start = Clock::now();
+  r.method.after_epoch({r.train, r.val, options_.device(), epoch});
   if (r.val) {
     const double top1 = evaluate(r.method, *r.val, options_.device(), options_.precision()).top1;
     record.val_top1 = top1;

@@ -36,7 +36,7 @@ ConfigSources all_layers() {
   ConfigSources s;
   add_defaults<ToyOptim>(s.defaults, "optim");
   s.dataset_yaml = write_yaml("dataset.yaml", "optim: {lr: 0.2, epochs: 6, name: d}\n");
-  s.method_yaml = write_yaml("method.yaml", "optim:\n  lr: 0.3\n  epochs: 7\n");
+  s.method_yamls = {write_yaml("method.yaml", "optim:\n  lr: 0.3\n  epochs: 7\n")};
   s.config_file = write_yaml("run.yaml", "optim:\n  lr: 0.4\n");
   s.overrides = {"optim.lr=0.5", "optim.tags=[a, b]"};
   return s;
@@ -61,7 +61,7 @@ TEST(Config, EachLayerOverridesTheOneBefore) {
   EXPECT_EQ(o.momentum, 0.9);
   EXPECT_EQ(o.tags, (std::vector<std::string>{"a", "b"}));
   EXPECT_EQ(c.origin_of("optim.lr"), kCommandLineSource);
-  EXPECT_EQ(c.origin_of("optim.epochs"), s.method_yaml);
+  EXPECT_EQ(c.origin_of("optim.epochs"), s.method_yamls[0]);
   EXPECT_EQ(c.origin_of("optim.name"), s.dataset_yaml);
   EXPECT_EQ(c.origin.at("optim.momentum"), kDefaultsSource);
   EXPECT_EQ(c.tree["optim"]["momentum"].as<double>(), 0.9);  // the defaults layer is in the tree
@@ -71,7 +71,7 @@ TEST(Config, EachLayerOverridesTheOneBefore) {
   EXPECT_EQ(read_config<ToyOptim>(resolve_config(s), "optim").lr, 0.4);
   s.config_file.clear();
   EXPECT_EQ(read_config<ToyOptim>(resolve_config(s), "optim").lr, 0.3);
-  s.method_yaml.clear();
+  s.method_yamls.clear();
   o = read_config<ToyOptim>(resolve_config(s), "optim");
   EXPECT_EQ(o.lr, 0.2);
   EXPECT_EQ(o.epochs, 6);
@@ -81,11 +81,11 @@ TEST(Config, EachLayerOverridesTheOneBefore) {
 
 TEST(Config, UnknownKeyNamesTheFileTheKeyAndTheNearestKey) {
   ConfigSources s = all_layers();
-  s.method_yaml = write_yaml("typo.yaml", "optim:\n  lrr: 0.3\n");
+  s.method_yamls = {write_yaml("typo.yaml", "optim:\n  lrr: 0.3\n")};
   const ResolvedConfig c = resolve_config(s);
   EXPECT_THROW(read_config<ToyOptim>(c, "optim"), FileError);
   EXPECT_EQ(message_of([&] { read_config<ToyOptim>(c, "optim"); }),
-            s.method_yaml + ": unknown key 'optim.lrr' (did you mean 'optim.lr'?)");
+            s.method_yamls[0] + ": unknown key 'optim.lrr' (did you mean 'optim.lr'?)");
 
   s = all_layers();
   s.overrides = {"optim.momentm=0.5"};

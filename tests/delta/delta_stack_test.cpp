@@ -21,7 +21,7 @@ DeltaStack scale_then_shift(bool sequential = false) {
 
 TEST(DeltaStack, InputAndLayerTokensChainInMemberOrder) {
   DeltaStack stack = scale_then_shift();
-  nn::DeltaSites* sites = stack->sites(Tower::kText);
+  nn::DeltaSites* sites = stack->sites(Tower::kText, {});
   ASSERT_NE(sites, nullptr);
   const at::Tensor x = at::full({1, 3, 4}, 5.0);
   // scale 2: [10 10 10 | 2], then shift 1: [11 11 11 3 | 1 1]
@@ -36,7 +36,7 @@ TEST(DeltaStack, InputAndLayerTokensChainInMemberOrder) {
   reversed->add("b", ShiftDelta(1.0));
   reversed->add("a", ScaleDelta(2.0));
   // shift 1: [6 6 6 | 1 1], then scale 2: [12 12 12 2 2 | 2]
-  const at::Tensor other = reversed->sites(Tower::kText)->input_tokens(x, at::Tensor());
+  const at::Tensor other = reversed->sites(Tower::kText, {})->input_tokens(x, at::Tensor());
   ASSERT_EQ(other.sizes(), (at::IntArrayRef{1, 6, 4}));
   const std::vector<float> expected_reversed = {12, 12, 12, 2, 2, 2};
   for (int64_t i = 0; i < 6; ++i)
@@ -45,7 +45,7 @@ TEST(DeltaStack, InputAndLayerTokensChainInMemberOrder) {
 
 TEST(DeltaStack, InsertedTokensAddUpAndPrefixesConcatenateInOrder) {
   DeltaStack stack = scale_then_shift();
-  nn::DeltaSites* sites = stack->sites(Tower::kText);
+  nn::DeltaSites* sites = stack->sites(Tower::kText, {});
   EXPECT_EQ(sites->inserted_tokens(), 3);
   auto prefix = sites->kv_prefix(0, 5);
   ASSERT_TRUE(prefix.has_value());
@@ -62,9 +62,9 @@ TEST(DeltaStack, InsertedTokensAddUpAndPrefixesConcatenateInOrder) {
 TEST(DeltaStack, TowersOnlySeeMembersThatTouchThem) {
   DeltaStack text_only;
   text_only->add("a", ScaleDelta(2.0));
-  EXPECT_EQ(text_only->sites(Tower::kImage), nullptr);
+  EXPECT_EQ(text_only->sites(Tower::kImage, {}), nullptr);
   DeltaStack both = scale_then_shift();
-  nn::DeltaSites* image = both->sites(Tower::kImage);
+  nn::DeltaSites* image = both->sites(Tower::kImage, {});
   ASSERT_NE(image, nullptr);
   // Only the shift member serves the image tower.
   EXPECT_EQ(image->inserted_tokens(), 2);
@@ -72,7 +72,7 @@ TEST(DeltaStack, TowersOnlySeeMembersThatTouchThem) {
 }
 
 at::Tensor loss_through(DeltaStack& stack) {
-  nn::DeltaSites* sites = stack->sites(Tower::kText);
+  nn::DeltaSites* sites = stack->sites(Tower::kText, {});
   return sites->input_tokens(at::ones({2, 3, 4}), at::Tensor()).sum();
 }
 
@@ -104,7 +104,7 @@ TEST(DeltaStack, SequentialStackFreezesEarlierMembers) {
   EXPECT_FALSE(a.grad().defined());
   ASSERT_TRUE(b.grad().defined());
   // The frozen member still acts: [x * 2, 2] + 1, then b's two tokens of 1.
-  EXPECT_TRUE(at::allclose(stack->sites(Tower::kText)->input_tokens(at::ones({1, 1, 4}), {}),
+  EXPECT_TRUE(at::allclose(stack->sites(Tower::kText, {})->input_tokens(at::ones({1, 1, 4}), {}),
                            at::cat({at::full({1, 2, 4}, 3.0), at::full({1, 2, 4}, 1.0)}, 1)));
 
   stack->unfreeze("a");

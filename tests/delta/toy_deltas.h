@@ -19,9 +19,10 @@ class ScaleDeltaImpl : public delta::Delta, public nn::DeltaSites {
   explicit ScaleDeltaImpl(double scale, int64_t prefix = 1) : Delta("scale"), prefix_(prefix) {
     scale_ = register_parameter("scale", at::full({1}, scale));
   }
-  nn::DeltaSites* sites(delta::Tower tower) override {
+  nn::DeltaSites* sites(delta::Tower tower, const delta::SiteContext&) override {
     return tower == delta::Tower::kText ? this : nullptr;
   }
+  bool touches(delta::Tower tower) const override { return tower == delta::Tower::kText; }
   std::map<std::string, std::string> hyperparameters() const override {
     return {{"prefix", std::to_string(prefix_)}};
   }
@@ -47,7 +48,8 @@ class ShiftDeltaImpl : public delta::Delta, public nn::DeltaSites {
   explicit ShiftDeltaImpl(double shift) : Delta("shift") {
     shift_ = register_parameter("shift", at::full({1}, shift));
   }
-  nn::DeltaSites* sites(delta::Tower) override { return this; }  // both towers
+  nn::DeltaSites* sites(delta::Tower, const delta::SiteContext&) override { return this; }
+  bool touches(delta::Tower) const override { return true; }  // both towers
   std::map<std::string, std::string> hyperparameters() const override { return {}; }
   at::Tensor input_tokens(const at::Tensor& tokens, const at::Tensor&) override {
     const at::Tensor added = shift_.expand({tokens.size(0), 2, tokens.size(2)});

@@ -138,16 +138,24 @@ TEST(Configs, BadValuesAndMissingKeysAreNamed) {
       "type.yaml", std::string("embed_dim: 64\nvision:\n  type: vitt\n  image_resolution: 32\n"
                                "  width: 64\n  layers: 2\n  patch_size: 8\n") +
                        kTinyText);
-  EXPECT_NE(error_of([&] { load_config(type); }).find("'vitt' is not one of: vit, modified_resnet"),
-            std::string::npos);
+  const std::string t = error_of([&] { load_config(type); });
+  EXPECT_NE(t.find(type + ": key 'vision.type' = 'vitt' must be one of vit, modified_resnet"),
+            std::string::npos)
+      << t;
   const std::string word = write_yaml(
       "word.yaml", std::string("embed_dim: 64\nvision:\n  type: vit\n  image_resolution: 32\n"
                                "  width: 64\n  layers: two\n  patch_size: 8\n") +
                        kTinyText);
   const std::string e = error_of([&] { load_config(word); });
-  EXPECT_NE(e.find("key 'vision.layers': expected a positive integer, got 'two'"),
+  EXPECT_NE(e.find("key 'vision.layers' has 'two'; expected an integer"), std::string::npos) << e;
+  const std::string zero = write_yaml(
+      "zero.yaml", std::string("embed_dim: 64\nvision:\n  type: vit\n  image_resolution: 32\n"
+                               "  width: 64\n  layers: 0\n  patch_size: 8\n") +
+                       kTinyText);
+  const std::string z = error_of([&] { load_config(zero); });
+  EXPECT_NE(z.find(zero + ": key 'vision.layers' has '0'; expected a positive integer"),
             std::string::npos)
-      << e;
+      << z;
   const std::string missing = write_yaml("missing.yaml", "embed_dim: 64\n");
   const std::string m = error_of([&] { load_config(missing); });
   EXPECT_NE(m.find(missing + ": missing key 'vision'"), std::string::npos) << m;

@@ -96,8 +96,15 @@ TEST_F(CoOpTest, SiteMatchesTheReferenceConcatenation) {
           reference_prompts(clip_->embed_tokens(official_ids), coop->ctx, name_lens, 5, position);
       const at::Tensor ids = coop->token_ids();
       const at::Tensor got =
-          coop->sites(delta::Tower::kText)->input_tokens(clip_->embed_tokens(ids), ids);
+          coop->sites(delta::Tower::kText, {})->input_tokens(clip_->embed_tokens(ids), ids);
       EXPECT_TRUE(at::equal(got, expected));
+      // Any rows, repeated or in another order (one prompt set per image), get their class's.
+      delta::SiteContext rows;
+      rows.prompt_rows = at::tensor(std::vector<int64_t>{2, 0, 2, 1});
+      const at::Tensor picked = ids.index_select(0, rows.prompt_rows);
+      EXPECT_TRUE(at::equal(
+          coop->sites(delta::Tower::kText, rows)->input_tokens(clip_->embed_tokens(picked), picked),
+          expected.index_select(0, rows.prompt_rows)));
       // Same end-of-text position as the reference's tokenized prompts.
       EXPECT_TRUE(at::equal(ids.argmax(-1), official_ids.argmax(-1)));
     }
@@ -161,22 +168,28 @@ TEST_F(CoOpTest, UnifiedContextTransfersToAnotherDataset) {
   EXPECT_TRUE(at::allclose(a, fresh->text_features()));
 }
 
-TEST_F(CoOpTest, HyperparametersRoundTrip) {
+TEST_F(CoOpTest, HyperparametersRoundTripThroughTheOneConfigReader) {
   CoOp coop = make(CoOpOptions().n_ctx(7).csc(true).class_token_position("middle").seed(9));
-  const CoOpOptions o = coop_options_from(coop->hyperparameters());
+  // A delta file's strings and a run's YAML section go through the same reader.
+  const CoOpOptions o = read_coop_options(
+      core::config_from_strings(coop->hyperparameters(), "delta.safetensors"), "", /*run_seed=*/1);
   EXPECT_EQ(o.n_ctx(), 7);
   EXPECT_TRUE(o.csc());
   EXPECT_EQ(o.class_token_position(), "middle");
   EXPECT_DOUBLE_EQ(o.init_std(), 0.02);
   EXPECT_EQ(o.seed(), 9u);
-  try {
-    coop_options_from({{"n_ctx", "sixteen"}});
-    FAIL();
-  } catch (const Error& e) {
-    EXPECT_EQ(std::string(e.what()), "coop: n_ctx is 'sixteen', expected an integer");
-  }
-  EXPECT_THROW(coop_options_from({{"nctx", "4"}}), Error);
-  EXPECT_THROW(coop_options_from({{"class_token_position", "back"}}), Error);
+  EXPECT_EQ(read_coop_options(core::config_from_strings({}, "x"), "", 4).seed(), 4u)
+      << "without a seed key the run seed seeds the context";
+  const auto error = [](std::map<std::string, std::string> keys) {
+    return testing::error_of(
+        [&] { read_coop_options(core::config_from_strings(keys, "run.yaml"), "", 1); });
+  };
+  EXPECT_EQ(error({{"n_ctx", "sixteen"}}),
+            "run.yaml: key 'n_ctx' has 'sixteen'; expected an integer");
+  EXPECT_EQ(error({{"nctx", "4"}}), "run.yaml: unknown key 'nctx' (did you mean 'n_ctx'?)");
+  EXPECT_EQ(error({{"class_token_position", "back"}}),
+            "run.yaml: key 'class_token_position' = 'back' must be one of end, middle, front "
+            "(did you mean 'end'?)");
   EXPECT_THROW(make(CoOpOptions().n_ctx(0)), Error);
 }
 

@@ -2,6 +2,7 @@
 // its tensors; bad configs and tensor sets are refused naming the file and the tensor/key.
 #include <nlohmann/json.hpp>
 
+#include "models/weights/hf_config.h"
 #include "models/weights/weights.h"
 #include "src/core/file_io.h"
 #include "tests/weights/weights_test_support.h"
@@ -110,6 +111,48 @@ TEST(HfClip, ModifiedResNetCannotBeWrittenAsHf) {
       [&] { write_weights(out, Format::kHuggingFace, rn.tensors, infer_config(rn.tensors)); });
   EXPECT_CONTAINS(msg, "ModifiedResNet");
   EXPECT_FALSE(std::filesystem::exists(out + "/config.json"));
+}
+
+TEST(HfClip, ConfigJsonTakesTransformersDefaultsAndIgnoresOtherKeys) {
+  // An older transformers' layout: only `*_config_dict`, null for "the default", extra keys.
+  const json config = {
+      {"model_type", "clip"},
+      {"projection_dim", 64},
+      {"text_config", nullptr},
+      {"text_config_dict",
+       {{"hidden_size", 64},
+        {"intermediate_size", 256},
+        {"dropout", 0.0},
+        {"vocab_size", nullptr}}},
+      {"vision_config",
+       {{"hidden_size", 128}, {"intermediate_size", 512}, {"image_size", 64}, {"patch_size", 16}}}};
+  const ClipConfig c = hf_config_from_json(config.dump(), "x/config.json");
+  EXPECT_EQ(c.embed_dim, 64);
+  EXPECT_EQ(c.text.width, 64);
+  EXPECT_EQ(c.text.vocab_size, 49408);
+  EXPECT_EQ(c.text.context_length, 77);
+  EXPECT_EQ(c.vision.width, 128);
+  EXPECT_EQ(c.vision.heads, 12);
+  EXPECT_EQ(c.vision.patch_size, 16);
+}
+
+TEST(HfClip, ConfigJsonErrorsNameTheFileAndKey) {
+  const auto error_for = [](const json& config) {
+    return error_of([&] { hf_config_from_json(config.dump(), "x/config.json"); });
+  };
+  // intermediate_size left to the default (2048) no longer matches the width.
+  std::string msg = error_for({{"text_config", {{"hidden_size", 64}}}});
+  EXPECT_CONTAINS(msg, "x/config.json: key 'text_config.intermediate_size' is 2048, expected 256");
+  EXPECT_CONTAINS(msg, "transformers' default");
+  msg = error_for({{"vision_config", {{"num_hidden_layers", 0}}}});
+  EXPECT_CONTAINS(msg,
+                  "key 'vision_config.num_hidden_layers' has '0'; expected a positive integer");
+  msg = error_for({{"vision_config", {{"patch_size", 16.5}}}});
+  EXPECT_CONTAINS(msg, "key 'vision_config.patch_size' has '16.5'; expected an integer");
+  msg = error_for({{"text_config_dict", {{"layer_norm_eps", 1e-6}}}});
+  EXPECT_CONTAINS(msg, "key 'text_config_dict.layer_norm_eps' is 1e-06, expected 1e-05");
+  msg = error_for({{"model_type", "siglip"}});
+  EXPECT_CONTAINS(msg, "x/config.json: key 'model_type' is \"siglip\", expected \"clip\"");
 }
 
 }  // namespace

@@ -3,8 +3,8 @@
 
 #include "src/core/error.h"
 #include "src/core/npy.h"
+#include "src/engine/feature_cache.h"
 #include "tools/cli/command.h"
-#include "tools/pipeline/image_features.h"
 #include "tools/pipeline/model_loading.h"
 
 namespace vlprompt::cli {
@@ -31,8 +31,8 @@ int run_embed(const EmbedArgs& a) {
       for (size_t i = s; i < std::min(a.images.size(), s + a.batch_size); ++i) {
         batch.push_back({a.images[i], {}, 0, ""});
       }
-      parts.push_back(clip.model->encode_image(
-          pipeline::load_clip_images(batch, res, false, nullptr, nullptr)));
+      parts.push_back(
+          clip.model->encode_image(engine::load_clip_images(batch, res, false, nullptr, nullptr)));
     }
     feats = at::cat(parts);
   } else {

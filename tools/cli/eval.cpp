@@ -1,21 +1,22 @@
 // vlprompt eval: a trained delta evaluated on a dataset's test split (its own, base -> new, or
 // another dataset's classes: cross-dataset transfer) beside that dataset's hand-written prompt.
-// The image tower runs once per backbone and split (features cached); the delta costs only its
-// text side.
+// The image tower runs once per backbone and split (features cached) for text-side deltas and the
+// hand-written baseline; a delta with image-side sites is evaluated on the images themselves.
 #include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "datasets/run_splits.h"
 #include "prompts/registry.h"
 #include "src/core/device.h"
 #include "src/core/error.h"
 #include "src/delta/delta_file.h"
+#include "src/engine/feature_cache.h"
+#include "src/engine/run_data.h"
+#include "src/engine/run_outputs.h"
 #include "tools/cli/command.h"
 #include "tools/pipeline/evaluation.h"
-#include "tools/pipeline/image_features.h"
 #include "tools/pipeline/model_loading.h"
-#include "tools/pipeline/run_outputs.h"
-#include "tools/pipeline/run_splits.h"
 
 namespace vlprompt::cli {
 namespace {
@@ -46,12 +47,17 @@ int run_eval(const EvalArgs& a) {
   delta::check_backbone(file.info, clip->fingerprint(), clip->config().name);
 
   const datasets::DatasetSplit test =
-      pipeline::load_eval_split(a.dataset, a.data_root, a.split, a.subsample);
+      datasets::load_eval_split(a.dataset, a.data_root, a.split, a.subsample);
   std::cerr << "[vlprompt] " << a.dataset << " " << a.split << " (" << a.subsample
             << "): " << test.items.size() << " images, " << test.classnames.size() << " classes\n";
   prompts::LoadedMethod loaded;
   try {
-    loaded = prompts::method_from_delta(a.delta, clip, m.tokenizer, test.classnames);
+    prompts::MethodContext context;
+    context.clip = clip;
+    context.tokenizer = m.tokenizer;
+    context.classnames = test.classnames;
+    context.text_template = test.template_text;
+    loaded = prompts::method_from_delta(a.delta, context);
   } catch (const FileError&) {
     throw;
   } catch (const Error& e) {
@@ -61,9 +67,9 @@ int run_eval(const EvalArgs& a) {
   }
   loaded.method->set_training(false);
 
-  pipeline::FeatureOptions fo;
+  engine::FeatureOptions fo;
   fo.batch_size = a.batch_size;
-  const pipeline::SplitFeatures features = pipeline::encode_split(clip, test, fo);
+  const engine::SplitFeatures features = engine::encode_split(clip, test, fo);
   std::cerr << "[vlprompt] image features "
             << (features.from_cache ? "read from cache " : "cached at ") << features.cache_path
             << "\n";
@@ -83,9 +89,11 @@ int run_eval(const EvalArgs& a) {
                          {"delta", delta_record},
                          {"model", pipeline::model_json(m)},
                          {"n", {{"test", test.items.size()}}}};
-  pipeline::evaluate_against_manual(*loaded.method, m, test, features, a.batch_size, device,
+  auto method_data =
+      engine::make_eval_data(loaded.method->data_needs(), clip, test, features, a.batch_size);
+  pipeline::evaluate_against_manual(*loaded.method, *method_data, m, test, features, device,
                                     &results);
-  pipeline::write_run_outputs(a.out, results, {});
+  engine::write_run_outputs(a.out, results, {});
   for (const auto& l : pipeline::summary_lines(results)) std::cout << l << "\n";
   std::cout << "results: " << a.out << "/results.json\n";
   return 0;

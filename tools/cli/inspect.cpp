@@ -8,12 +8,12 @@
 #include <nlohmann/json.hpp>
 
 #include "models/weights/weights.h"
+#include "prompts/delta_words.h"
 #include "src/core/error.h"
 #include "src/core/hash.h"
 #include "src/core/safetensors.h"
 #include "src/delta/delta_file.h"
 #include "tools/cli/command.h"
-#include "tools/pipeline/delta_words.h"
 #include "tools/pipeline/model_loading.h"
 
 namespace vlprompt::cli {
@@ -111,10 +111,10 @@ nlohmann::json nearest_words_json(const delta::DeltaFile& file, const InspectArg
   const at::Tensor table = m.clip.model->embed_tokens(at::arange(vocab).unsqueeze(0)).squeeze(0);
   nlohmann::json out = nlohmann::json::object();
   for (const auto& [name, t] : file.tensors) {
-    if (!pipeline::is_text_context(name, t, table.size(1))) continue;
+    if (!prompts::is_text_context(name, t, table.size(1))) continue;
     const int64_t n_ctx = t.size(-2);
     const auto matches =
-        pipeline::nearest_words(t.reshape({-1, t.size(-1)}), table, *m.tokenizer, a.top_k);
+        prompts::nearest_words(t.reshape({-1, t.size(-1)}), table, *m.tokenizer, a.top_k);
     nlohmann::json rows = nlohmann::json::array();
     for (size_t i = 0; i < matches.size(); ++i) {
       nlohmann::json row{{"position", static_cast<int64_t>(i) % n_ctx}};

@@ -8,8 +8,8 @@
 #include "prompts/templates.h"
 #include "prompts/zeroshot_classifier.h"
 #include "src/core/error.h"
+#include "src/engine/feature_cache.h"
 #include "tools/cli/command.h"
-#include "tools/pipeline/image_features.h"
 #include "tools/pipeline/model_loading.h"
 
 namespace vlprompt::cli {
@@ -60,7 +60,7 @@ int run_predict(const PredictArgs& a) {
       prompts::zeroshot_weights(m.clip.model, *m.tokenizer, classnames, ts.templates);
   std::vector<datasets::ImageRecord> items;
   for (const auto& p : a.images) items.push_back({p, {}, 0, ""});
-  const at::Tensor f = m.clip.model->encode_image(pipeline::load_clip_images(
+  const at::Tensor f = m.clip.model->encode_image(engine::load_clip_images(
       items, m.clip.model->config().vision.image_resolution, false, nullptr, nullptr));
   const at::Tensor probs = m.clip.model->logits(f, w).softmax(-1);
   const int64_t k = std::min<int64_t>(a.top_k, static_cast<int64_t>(classnames.size()));

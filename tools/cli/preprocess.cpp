@@ -2,8 +2,8 @@
 #include <iostream>
 
 #include "src/core/npy.h"
+#include "src/engine/feature_cache.h"
 #include "tools/cli/command.h"
-#include "tools/pipeline/image_features.h"
 #include "tools/pipeline/model_loading.h"
 
 namespace vlprompt::cli {
@@ -19,7 +19,7 @@ int run_preprocess(const PreprocessArgs& a) {
   const models::LoadedClip clip = pipeline::load_model_only(a.model);
   std::vector<datasets::ImageRecord> items;
   for (const auto& p : a.images) items.push_back({p, {}, 0, ""});
-  const at::Tensor px = pipeline::load_clip_images(
+  const at::Tensor px = engine::load_clip_images(
       items, clip.model->config().vision.image_resolution, false, nullptr, nullptr);
   core::write_npy(a.out, px);
   std::cout << "wrote " << a.out << " float32 " << px.sizes() << "\n";

@@ -15,14 +15,14 @@
 
 #include "datasets/fewshot.h"
 #include "src/core/file_io.h"
+#include "src/engine/run_records.h"
 #include "tools/cli/command.h"
-#include "tools/pipeline/run_records.h"
 
 namespace vlprompt::cli {
 namespace {
 
+using engine::RunRecord;
 using nlohmann::json;
-using pipeline::RunRecord;
 
 struct Stats {
   int64_t n = 0;
@@ -85,14 +85,14 @@ std::map<GroupKey, std::vector<RunRecord>> group_runs(const std::vector<std::str
   std::vector<RunRecord> records;
   std::set<std::string> seen;
   for (const auto& a : args) {
-    RunRecord r = pipeline::read_run_record(a);
+    RunRecord r = engine::read_run_record(a);
     if (!seen.insert(std::filesystem::weakly_canonical(r.file).string()).second) {
       std::cerr << "[vlprompt] warning: " << r.file << " given twice; counted once\n";
       continue;
     }
     records.push_back(std::move(r));
   }
-  const std::vector<std::string> labels = pipeline::method_labels(records);
+  const std::vector<std::string> labels = engine::method_labels(records);
   std::map<GroupKey, std::vector<RunRecord>> groups;
   for (size_t i = 0; i < records.size(); ++i) {
     const RunRecord& r = records[i];

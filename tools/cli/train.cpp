@@ -1,55 +1,57 @@
-// vlprompt train: learn a delta (or fit the linear-probe baseline) on K shots per class, select
-// on val, report on test beside the dataset's hand-written prompt. Resumable: --resume RUN_DIR.
+// vlprompt train: learn a delta (or fit a baseline) on K shots per class, select on val, report
+// on test beside the dataset's hand-written prompt. Resumable: --resume RUN_DIR. What the data
+// are (features or images in the loop) follows from the method's declared needs.
 #include <filesystem>
 #include <iostream>
 
+#include "datasets/run_splits.h"
 #include "prompts/registry.h"
+#include "prompts/run_config.h"
 #include "src/core/device.h"
 #include "src/core/error.h"
 #include "src/core/file_io.h"
 #include "src/delta/delta_file.h"
-#include "src/engine/evaluate.h"
+#include "src/engine/run_data.h"
+#include "src/engine/run_outputs.h"
 #include "src/engine/train_config.h"
 #include "src/engine/trainer.h"
 #include "tools/cli/command.h"
 #include "tools/pipeline/evaluation.h"
-#include "tools/pipeline/run_outputs.h"
-#include "tools/pipeline/run_splits.h"
-#include "tools/pipeline/train_config.h"
-#include "tools/pipeline/train_sources.h"
 
 namespace vlprompt::cli {
 namespace {
 
 using pipeline::TrainArgs;
 
-std::unique_ptr<engine::TrainData> make_train_data(const TrainArgs& a, models::Clip& clip,
-                                                   const datasets::DatasetSplit& train,
-                                                   std::string* kind) {
-  pipeline::FeatureOptions fo;
-  fo.batch_size = a.eval_batch_size;
-  if (a.no_augment) {
-    *kind = "center-view features (no augmentation)";
-    const auto f = pipeline::encode_split(clip, train, fo);
-    return std::make_unique<engine::TensorData>(f.features, f.labels, true);
-  }
-  const std::string cache = pipeline::default_cache_dir();
-  const auto sources = pipeline::prepared_sources(train);
-  const std::string store_path =
-      cache + "/prepared/" +
-      image::PreparedStore::source_hash(sources, image::PreparedStore::kDefaultMaxShortSide) +
-      ".safetensors";
-  image::PreparedStore store = image::PreparedStore::build(sources, store_path);
-  const at::Tensor labels = pipeline::split_labels(train);
-  if (a.aug_views > 0) {
-    *kind = std::to_string(a.aug_views) + " augmented views per image, encoded once";
-    const at::Tensor views = pipeline::encode_augmented_views(clip, store, a.aug_views, a.seed,
-                                                              a.eval_batch_size, cache);
-    return std::make_unique<pipeline::AugmentedViewsData>(views, labels, a.seed);
-  }
-  *kind = "augmented images (random resized crop + flip), image tower in the loop";
-  return std::make_unique<pipeline::AugmentedImageData>(
-      std::move(store), labels, clip->config().vision.image_resolution, a.seed);
+// Trains with the engine's Trainer; records the run's training summary in results["training"].
+// False when Ctrl-C stopped it (the checkpoint is kept).
+bool train_method(engine::Method& method, const TrainArgs& a, bool resumed,
+                  const core::ResolvedConfig& config, const at::Device& device, models::Clip& clip,
+                  const datasets::RunSplits& splits, const engine::SplitFeatures& val,
+                  std::vector<engine::EpochRecord>* history, nlohmann::json* results) {
+  engine::TrainDataRequest request;
+  request.augment = !a.no_augment;
+  request.aug_views = a.aug_views;
+  request.seed = a.seed;
+  request.batch_size = a.eval_batch_size;
+  engine::TrainDataChoice train =
+      engine::make_train_data(method.data_needs(), method.name(), clip, splits.train, request);
+  auto val_data =
+      engine::make_eval_data(method.data_needs(), clip, splits.val, val, a.eval_batch_size);
+  engine::Trainer trainer(engine::make_trainer_options(config, a.out, device));
+  const engine::TrainResult r = resumed ? trainer.resume(method, *train.data, val_data.get())
+                                        : trainer.fit(method, *train.data, val_data.get());
+  if (r.status == engine::TrainStatus::kInterrupted) return false;
+  method.load_state(r.final_state);
+  *history = r.history;
+  (*results)["training"] = {{"epochs", r.epochs_completed},
+                            {"selected_epoch", r.selected_epoch},
+                            {"best_epoch", r.best_epoch},
+                            {"best_val_top1", r.best_val_top1},
+                            {"train_data", train.kind},
+                            {"resumed", resumed},
+                            {"final_loss", history->empty() ? 0.0 : history->back().loss}};
+  return true;
 }
 
 int run_train(TrainArgs a) {
@@ -60,7 +62,6 @@ int run_train(TrainArgs a) {
                              run + "/run.json");
     a.resume = run;
     a.out = run;
-    a.config_file = run + "/config.yaml";
   } else {
     if (a.out.empty() || a.dataset.empty() || a.model.model.empty()) {
       throw Error("train: --model, --dataset and --out are required (or --resume RUN_DIR)");
@@ -70,7 +71,10 @@ int run_train(TrainArgs a) {
                   ", or choose another --out");
     }
   }
-  core::ResolvedConfig config = pipeline::resolve_train_config(a, resumed);
+  const core::ResolvedConfig config =
+      resumed ? prompts::read_resolved_config(a.out + "/config.yaml", a.method)
+              : prompts::resolve_run_config(
+                    {a.method, a.dataset, a.shots, a.seed, a.config_file, a.overrides});
   if (!resumed) {
     core::atomic_write(a.out + "/run.json", a.to_json().dump(2) + "\n");
     core::atomic_write(a.out + "/config.yaml", core::dump_config(config));
@@ -78,59 +82,46 @@ int run_train(TrainArgs a) {
   const at::Device device = core::parse_device(a.device);
   pipeline::ModelBundle m = pipeline::load_model_bundle(a.model);
   models::Clip& clip = m.clip.model;
-  const pipeline::RunSplits splits =
-      pipeline::load_run_splits(a.dataset, a.data_root, a.shots, a.seed, a.subsample, a.out);
+  const datasets::RunSplits splits =
+      datasets::load_run_splits(a.dataset, a.data_root, a.shots, a.seed, a.subsample, a.out);
   for (const auto& w : splits.warnings) std::cerr << "[vlprompt] warning: " << w << "\n";
   std::cerr << "[vlprompt] " << a.shots << "-shot " << a.subsample << ": train "
             << splits.train.items.size() << ", val " << splits.val.items.size() << ", test "
             << splits.test.items.size() << " images, " << splits.train.classnames.size()
             << " classes\n";
 
-  pipeline::FeatureOptions fo;
+  prompts::MethodContext context{clip, m.tokenizer, splits.train.classnames, a.seed,
+                                 splits.train.template_text};
+  std::unique_ptr<engine::Method> method = prompts::make_method(a.method, config, context);
+  engine::FeatureOptions fo;
   fo.batch_size = a.eval_batch_size;
-  const pipeline::SplitFeatures test = pipeline::encode_split(clip, splits.test, fo);
-  const pipeline::SplitFeatures val = pipeline::encode_split(clip, splits.val, fo);
+  // The hand-written baseline is always scored on cached test features; val features feed
+  // text-side methods (and fitted baselines).
+  const engine::SplitFeatures test = engine::encode_split(clip, splits.test, fo);
+  const engine::SplitFeatures val = engine::encode_split(clip, splits.val, fo);
 
   nlohmann::json results = pipeline::run_header(a, m, splits);
   std::vector<engine::EpochRecord> history;
-  std::unique_ptr<engine::Method> method;
-  if (a.method == "linear-probe") {
-    // A baseline fitted in closed loop (L-BFGS per L2 strength), not by the SGD trainer.
-    const pipeline::SplitFeatures train = pipeline::encode_split(clip, splits.train, fo);
-    method = pipeline::fit_linear_probe_method(clip, m.tokenizer, splits.train.classnames, train,
-                                               val, &results);
-  } else {
-    std::string kind;
-    method = prompts::make_method(a.method, pipeline::method_section(config, a.method), clip,
-                                  m.tokenizer, splits.train.classnames);
-    auto train_data = make_train_data(a, clip, splits.train, &kind);
-    engine::TensorData val_data(val.features, val.labels, true, a.eval_batch_size);
-    engine::Trainer trainer(engine::make_trainer_options(config, a.out, device));
-    const engine::TrainResult r = resumed ? trainer.resume(*method, *train_data, &val_data)
-                                          : trainer.fit(*method, *train_data, &val_data);
-    if (r.status == engine::TrainStatus::kInterrupted) {
-      std::cerr << "[vlprompt] interrupted; continue with: vlprompt train --resume " << a.out
-                << "\n";
-      return 130;
-    }
-    method->load_state(r.final_state);
-    history = r.history;
-    results["training"] = {{"epochs", r.epochs_completed},
-                           {"selected_epoch", r.selected_epoch},
-                           {"best_epoch", r.best_epoch},
-                           {"best_val_top1", r.best_val_top1},
-                           {"train_data", kind},
-                           {"resumed", resumed},
-                           {"final_loss", history.empty() ? 0.0 : history.back().loss}};
+  if (auto* fitted = dynamic_cast<prompts::FittedMethod*>(method.get())) {
+    const engine::SplitFeatures train = engine::encode_split(clip, splits.train, fo);
+    results["training"] = fitted->fit(train.features, train.labels, val.features, val.labels);
+    results["training"]["train_data"] = "center-view features";
+  } else if (!train_method(*method, a, resumed, config, device, clip, splits, val, &history,
+                           &results)) {
+    std::cerr << "[vlprompt] interrupted; continue with: vlprompt train --resume " << a.out << "\n";
+    return 130;
   }
   results["hyperparameters"] = method->hyperparameters();
   method->set_training(false);
-  pipeline::evaluate_against_manual(*method, m, splits.test, test, a.eval_batch_size, device,
-                                    &results);
-  delta::DeltaFileInfo info = pipeline::delta_info(*method, m, splits.train, results);
+  auto test_data =
+      engine::make_eval_data(method->data_needs(), clip, splits.test, test, a.eval_batch_size);
+  pipeline::evaluate_against_manual(*method, *test_data, m, splits.test, test, device, &results);
+  delta::DeltaFileInfo info = prompts::delta_info(
+      *method, clip, m.vocab_path, splits.train.classnames, splits.train.template_text);
+  info.training = pipeline::training_record(results);
   delta::write_delta(a.out + "/delta.safetensors", method->state(), info);
-  pipeline::write_run_outputs(a.out, results, history);
-  pipeline::append_log(a.out, pipeline::summary_lines(results));
+  engine::write_run_outputs(a.out, results, history);
+  engine::append_log(a.out, pipeline::summary_lines(results));
   for (const auto& l : pipeline::summary_lines(results)) std::cout << l << "\n";
   return 0;
 }
@@ -138,7 +129,7 @@ int run_train(TrainArgs a) {
 Runner setup_train(CLI::App& app) {
   auto a = std::make_shared<TrainArgs>();
   app.add_option("--method", a->method,
-                 "coop | linear-probe (registered methods: vlprompt methods)")
+                 "a registered method (vlprompt methods), or deltas joined by '+' (coop+vpt)")
       ->default_val("coop");
   pipeline::add_model_options(app, a->model);
   app.get_option("--model")->required(false);

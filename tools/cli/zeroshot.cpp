@@ -10,8 +10,8 @@
 #include "prompts/zeroshot_classifier.h"
 #include "src/core/file_io.h"
 #include "src/engine/evaluator.h"
+#include "src/engine/feature_cache.h"
 #include "tools/cli/command.h"
-#include "tools/pipeline/image_features.h"
 #include "tools/pipeline/model_loading.h"
 
 namespace vlprompt::cli {
@@ -32,11 +32,11 @@ int run_zeroshot(const ZeroshotArgs& a) {
   const datasets::DatasetSplit split = datasets::load_split(a.dataset, a.data_root, a.split, lo);
   std::cerr << "[vlprompt] " << split.dataset << " " << split.split << ": " << split.items.size()
             << " images, " << split.classnames.size() << " classes\n";
-  pipeline::FeatureOptions fo;
+  engine::FeatureOptions fo;
   fo.batch_size = a.batch_size;
   fo.skip_unreadable = a.skip_unreadable;
   fo.use_cache = !a.no_cache;
-  const pipeline::SplitFeatures feats = pipeline::encode_split(m.clip.model, split, fo);
+  const engine::SplitFeatures feats = engine::encode_split(m.clip.model, split, fo);
   if (fo.use_cache) {
     std::cerr << "[vlprompt] image features "
               << (feats.from_cache ? "read from cache " : "cached at ") << feats.cache_path << "\n";

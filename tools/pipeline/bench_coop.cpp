@@ -1,7 +1,7 @@
 #include "tools/pipeline/bench_coop.h"
 
 #include "prompts/coop.h"
-#include "prompts/coop_method.h"
+#include "prompts/prompted_clip.h"
 #include "src/engine/optimizer.h"
 #include "tools/pipeline/bench_util.h"
 
@@ -40,13 +40,16 @@ nlohmann::json bench_coop_step(models::Clip& model,
                                int warmup, int iters) {
   const std::vector<std::string>& classes = kClasses;
   prompts::CoOp coop(prompts::CoOpOptions().n_ctx(16), model, tokenizer, classes);
-  prompts::CoOpMethod method(model, coop);
+  delta::DeltaStack stack{delta::DeltaStackOptions{}};
+  stack->add("coop", coop);
+  prompts::PromptedClipMethod method(model, tokenizer, stack, classes);
   engine::SGD sgd(method.trainable_parameters(),
                   engine::SGDOptions().lr(0.002).momentum(0.9).weight_decay(5e-4));
   const int64_t res = model->config().vision.image_resolution;
   const at::Tensor labels = at::randint(0, 10, {batch}, at::kLong);
   engine::Batch features{at::randn({batch, model->config().embed_dim}), labels, true};
   engine::Batch images{at::randn({batch, 3, res, res}), labels, false};
+  method.set_training(true);
   auto step = [&](const engine::Batch& b) {
     sgd.zero_grad();
     method.loss(method.forward(b), b).backward();

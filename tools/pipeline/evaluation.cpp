@@ -1,13 +1,10 @@
 #include "tools/pipeline/evaluation.h"
 
 #include <cstdio>
-#include <filesystem>
 
-#include "prompts/linear_probe.h"
 #include "prompts/zeroshot_classifier.h"
 #include "src/engine/evaluate.h"
 #include "src/engine/evaluator.h"
-#include "src/engine/linear_probe.h"
 #include "src/engine/train_data.h"
 
 namespace vlprompt::pipeline {
@@ -21,7 +18,8 @@ nlohmann::json model_json(const ModelBundle& m) {
           {"vocab", m.vocab_path}};
 }
 
-nlohmann::json run_header(const TrainArgs& a, const ModelBundle& m, const RunSplits& splits) {
+nlohmann::json run_header(const TrainArgs& a, const ModelBundle& m,
+                          const datasets::RunSplits& splits) {
   return {{"command", "train"},
           {"title", a.method + " " + std::to_string(a.shots) + "-shot seed " +
                         std::to_string(a.seed) + " on " + a.dataset + " (" + a.subsample + ")"},
@@ -40,34 +38,18 @@ nlohmann::json run_header(const TrainArgs& a, const ModelBundle& m, const RunSpl
             {"test", splits.test.items.size()}}}};
 }
 
-std::unique_ptr<engine::Method> fit_linear_probe_method(
-    models::Clip& clip, std::shared_ptr<const text::ClipTokenizer> tokenizer,
-    const std::vector<std::string>& classnames, const SplitFeatures& train,
-    const SplitFeatures& val, nlohmann::json* results) {
-  const engine::LinearProbe probe =
-      engine::search_linear_probe(train.features, train.labels, val.features, val.labels,
-                                  static_cast<int64_t>(classnames.size()));
-  auto method = std::make_unique<prompts::LinearProbeMethod>(clip, classnames);
-  method->set_probe(probe);
-  nlohmann::json search = nlohmann::json::array();
-  for (auto [l2, acc] : probe.search) search.push_back({{"l2", l2}, {"val_top1", acc}});
-  (*results)["training"] = {
-      {"l2", probe.l2}, {"l2_search_on_val", search}, {"train_data", "center-view features"}};
-  return method;
-}
-
-void evaluate_against_manual(engine::Method& method, const ModelBundle& m,
-                             const datasets::DatasetSplit& test, const SplitFeatures& features,
-                             int64_t batch_size, const at::Device& device,
+void evaluate_against_manual(engine::Method& method, engine::EvalData& method_data,
+                             const ModelBundle& m, const datasets::DatasetSplit& test,
+                             const engine::SplitFeatures& features, const at::Device& device,
                              nlohmann::json* results) {
-  engine::TensorData data(features.features, features.labels, true, batch_size);
-  const nlohmann::json learned = engine::evaluate(method, data, device).to_json(test.classnames);
+  const nlohmann::json learned =
+      engine::evaluate(method, method_data, device).to_json(test.classnames);
   models::Clip clip = m.clip.model;  // a handle copy: zeroshot_weights takes a mutable handle
   const at::Tensor w =
       prompts::zeroshot_weights(clip, *m.tokenizer, test.classnames, {test.template_text});
   engine::Evaluator ev(static_cast<int64_t>(test.classnames.size()));
   const at::Tensor img = features.features / features.features.norm(2, -1, true);
-  ev.process(img.matmul(w.t()), features.labels);
+  ev.process(img.to(w.device()).matmul(w.t()), features.labels.to(w.device()));
   const nlohmann::json manual = ev.evaluate().to_json(test.classnames);
   (*results)["test"] = learned;
   (*results)["zeroshot_manual"] = manual;
@@ -83,24 +65,13 @@ void evaluate_against_manual(engine::Method& method, const ModelBundle& m,
   (*results)["skipped_unreadable"] = features.skipped;
 }
 
-delta::DeltaFileInfo delta_info(const engine::Method& method, const ModelBundle& m,
-                                const datasets::DatasetSplit& train,
-                                const nlohmann::json& results) {
-  delta::DeltaFileInfo info;
-  info.method = method.name();
-  info.hyperparameters = method.hyperparameters();
-  info.backbone = m.clip.model->config().name;
-  info.backbone_fingerprint = m.clip.model->fingerprint();
-  info.tokenizer = std::filesystem::path(m.vocab_path).filename().string();
-  info.classnames = train.classnames;
-  info.prompt_template = train.template_text;
-  info.training = {{"dataset", results.value("dataset", std::string())},
-                   {"shots", results.value("shots", 0)},
-                   {"seed", results.value("seed", 0)},
-                   {"subsample", results.value("subsample", std::string("all"))},
-                   {"summary", results.value("training", nlohmann::json::object())},
-                   {"test_top1", results["test"].value("top1", 0.0)}};
-  return info;
+nlohmann::json training_record(const nlohmann::json& results) {
+  return {{"dataset", results.value("dataset", std::string())},
+          {"shots", results.value("shots", 0)},
+          {"seed", results.value("seed", 0)},
+          {"subsample", results.value("subsample", std::string("all"))},
+          {"summary", results.value("training", nlohmann::json::object())},
+          {"test_top1", results["test"].value("top1", 0.0)}};
 }
 
 std::vector<std::string> summary_lines(const nlohmann::json& results) {

@@ -6,32 +6,29 @@
 #include <string>
 #include <vector>
 
-#include "src/delta/delta_file.h"
+#include "datasets/run_splits.h"
+#include "src/engine/feature_cache.h"
 #include "src/engine/method.h"
-#include "tools/pipeline/image_features.h"
+#include "src/engine/train_data.h"
 #include "tools/pipeline/model_loading.h"
-#include "tools/pipeline/run_splits.h"
 #include "tools/pipeline/train_args.h"
 
 namespace vlprompt::pipeline {
 
 nlohmann::json model_json(const ModelBundle& m);
-nlohmann::json run_header(const TrainArgs& a, const ModelBundle& m, const RunSplits& splits);
+nlohmann::json run_header(const TrainArgs& a, const ModelBundle& m,
+                          const datasets::RunSplits& splits);
 
-// Fits the linear probe (L2 searched on val) and records the search in results["training"].
-std::unique_ptr<engine::Method> fit_linear_probe_method(
-    models::Clip& clip, std::shared_ptr<const text::ClipTokenizer> tokenizer,
-    const std::vector<std::string>& classnames, const SplitFeatures& train,
-    const SplitFeatures& val, nlohmann::json* results);
-
-// results["test"] = the method's metrics; results["zeroshot_manual"] = the dataset template's;
+// results["test"] = the method's metrics on `method_data` (its test batches: features or images,
+// as it needs); results["zeroshot_manual"] = the dataset template's on the cached `features`;
 // results["comparison"] = both as table rows; results["classnames"] = the test classes.
-void evaluate_against_manual(engine::Method& method, const ModelBundle& m,
-                             const datasets::DatasetSplit& test, const SplitFeatures& features,
-                             int64_t batch_size, const at::Device& device, nlohmann::json* results);
+void evaluate_against_manual(engine::Method& method, engine::EvalData& method_data,
+                             const ModelBundle& m, const datasets::DatasetSplit& test,
+                             const engine::SplitFeatures& features, const at::Device& device,
+                             nlohmann::json* results);
 
-delta::DeltaFileInfo delta_info(const engine::Method& method, const ModelBundle& m,
-                                const datasets::DatasetSplit& train, const nlohmann::json& results);
+// What a delta file records about the run that made it (dataset, shots, seed, test top-1, ...).
+nlohmann::json training_record(const nlohmann::json& results);
 
 std::vector<std::string> summary_lines(const nlohmann::json& results);
 

@@ -1,9 +1,11 @@
-// Where a training run's mini-batches come from, one engine::TrainData each:
+// Where a run's mini-batches come from, one engine::TrainData / EvalData each:
 //   - augmented images: decoded once into a PreparedStore, augmented with torch ops per batch
 //     (deterministic per (seed, epoch, batch) so a resumed run sees the same crops);
 //   - augmented views: K augmented views of every image encoded once by the frozen image tower,
 //     one sampled per (epoch, image): text-side methods then never run the image tower in training;
-//   - plain features (--no-augment): the center view, encoded once (engine::TensorData).
+//   - plain features (--no-augment): the center view, encoded once (engine::TensorData);
+//   - split images: the center view of every image, decoded per evaluation batch, for methods
+//     whose image-side sites must see the images (ImageEvalData).
 #pragma once
 
 #include <memory>
@@ -14,7 +16,7 @@
 #include "src/engine/train_data.h"
 #include "src/image/prepared_store.h"
 
-namespace vlprompt::pipeline {
+namespace vlprompt::engine {
 
 std::vector<image::PreparedSource> prepared_sources(const datasets::DatasetSplit& split);
 at::Tensor split_labels(const datasets::DatasetSplit& split);
@@ -31,6 +33,19 @@ class AugmentedImageData : public engine::TrainData {
   at::Tensor labels_;
   int64_t resolution_;
   uint64_t seed_;
+};
+
+// A split's images, center-cropped, `batch_size` per batch, decoded when the batch is asked for
+// (a test split never sits in memory as pixels). An unreadable image is a FileError naming it.
+class ImageEvalData : public engine::EvalData {
+ public:
+  ImageEvalData(datasets::DatasetSplit split, int64_t resolution, int64_t batch_size);
+  int64_t num_batches() const override;
+  engine::Batch batch(int64_t index) override;
+
+ private:
+  datasets::DatasetSplit split_;
+  int64_t resolution_, batch_size_;
 };
 
 class AugmentedViewsData : public engine::TrainData {
@@ -51,4 +66,4 @@ at::Tensor encode_augmented_views(models::Clip& model, const image::PreparedStor
                                   int64_t views, uint64_t seed, int64_t batch_size,
                                   const std::string& cache_dir);
 
-}  // namespace vlprompt::pipeline
+}  // namespace vlprompt::engine

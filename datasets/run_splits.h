@@ -8,10 +8,10 @@
 
 #include "datasets/dataset.h"
 
-namespace vlprompt::pipeline {
+namespace vlprompt::datasets {
 
 struct RunSplits {
-  datasets::DatasetSplit train, val, test;
+  DatasetSplit train, val, test;
   std::string split_file;
   std::string split_hash;
   std::vector<std::string> warnings;
@@ -21,7 +21,7 @@ RunSplits load_run_splits(const std::string& dataset, const std::string& data_ro
                           uint64_t seed, const std::string& subsample, const std::string& run_dir);
 
 // Test split only (evaluation of a delta), subsampled the same way.
-datasets::DatasetSplit load_eval_split(const std::string& dataset, const std::string& data_root,
-                                       const std::string& split, const std::string& subsample);
+DatasetSplit load_eval_split(const std::string& dataset, const std::string& data_root,
+                             const std::string& split, const std::string& subsample);
 
-}  // namespace vlprompt::pipeline
+}  // namespace vlprompt::datasets

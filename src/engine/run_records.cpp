@@ -1,4 +1,4 @@
-#include "tools/pipeline/run_records.h"
+#include "src/engine/run_records.h"
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -8,7 +8,7 @@
 #include "src/core/file_io.h"
 #include "src/core/safetensors.h"
 
-namespace vlprompt::pipeline {
+namespace vlprompt::engine {
 namespace {
 
 using nlohmann::json;
@@ -123,4 +123,4 @@ std::vector<std::string> method_labels(const std::vector<RunRecord>& records) {
   return labels;
 }
 
-}  // namespace vlprompt::pipeline
+}  // namespace vlprompt::engine

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-namespace vlprompt::pipeline {
+namespace vlprompt::engine {
 
 struct RunRecord {
   std::string file;  // the results.json read
@@ -35,4 +35,4 @@ RunRecord read_run_record(const std::string& path);
 // that method ("coop [csc=true]"), plus "(from DATASET)" for a cross-dataset evaluation.
 std::vector<std::string> method_labels(const std::vector<RunRecord>& records);
 
-}  // namespace vlprompt::pipeline
+}  // namespace vlprompt::engine

@@ -1,8 +1,9 @@
-#include "prompts/coop_method.h"
+#include "prompts/prompted_clip.h"
 
 #include <gtest/gtest.h>
 #include <torch/optim/sgd.h>
 
+#include "prompts/coop.h"
 #include "prompts/registry.h"
 #include "src/core/error.h"
 #include "src/delta/delta_file.h"
@@ -14,12 +15,19 @@ namespace {
 using testing::clip_tokenizer;
 using testing::tiny_clip;
 
+// CoOp as the one-member stack `vlprompt train --method coop` builds.
 class CoOpMethodTest : public ::testing::Test {
  protected:
   models::Clip clip_ = tiny_clip();
 
-  CoOpMethod make(const std::vector<std::string>& names, CoOpOptions options = CoOpOptions()) {
-    return CoOpMethod(clip_, CoOp(options, clip_, clip_tokenizer(), names));
+  PromptedClipMethod make(const std::vector<std::string>& names,
+                          CoOpOptions options = CoOpOptions()) {
+    delta::DeltaStack stack{delta::DeltaStackOptions{}};
+    stack->add("coop", CoOp(options, clip_, clip_tokenizer(), names));
+    return PromptedClipMethod(clip_, clip_tokenizer(), stack, names);
+  }
+  static CoOp coop_of(PromptedClipMethod& method) {
+    return CoOp(std::dynamic_pointer_cast<CoOpImpl>(method.stack()->member("coop")));
   }
 };
 
@@ -28,8 +36,8 @@ TEST_F(CoOpMethodTest, PermutingTheClassesPermutesTheLogits) {
   engine::Batch batch{features, at::zeros({6}, at::kLong), /*inputs_are_features=*/true};
   for (const std::string position : {"end", "middle", "front"}) {
     const auto options = CoOpOptions().n_ctx(4).class_token_position(position);
-    CoOpMethod a = make({"cat", "dog", "sea lion", "airliner"}, options);
-    CoOpMethod b = make({"airliner", "cat", "sea lion", "dog"}, options);
+    PromptedClipMethod a = make({"cat", "dog", "sea lion", "airliner"}, options);
+    PromptedClipMethod b = make({"airliner", "cat", "sea lion", "dog"}, options);
     at::NoGradGuard no_grad;
     const at::Tensor la = a.forward(batch);
     const at::Tensor lb = b.forward(batch);
@@ -40,7 +48,7 @@ TEST_F(CoOpMethodTest, PermutingTheClassesPermutesTheLogits) {
 }
 
 TEST_F(CoOpMethodTest, ImagesGoThroughTheFrozenTower) {
-  CoOpMethod method = make({"cat", "dog", "bird"}, CoOpOptions().n_ctx(2));
+  PromptedClipMethod method = make({"cat", "dog", "bird"}, CoOpOptions().n_ctx(2));
   const at::Tensor pixels = at::randn({2, 3, 64, 64});
   const at::Tensor logits = method.forward({pixels, at::tensor({0, 2}), false});
   ASSERT_EQ(logits.sizes(), (at::IntArrayRef{2, 3}));
@@ -51,9 +59,9 @@ TEST_F(CoOpMethodTest, ImagesGoThroughTheFrozenTower) {
 }
 
 TEST_F(CoOpMethodTest, SgdStepsLowerTheLossAndTouchOnlyTheContext) {
-  CoOpMethod method = make({"cat", "dog", "bird", "fish", "frog"}, CoOpOptions().n_ctx(4));
+  PromptedClipMethod method = make({"cat", "dog", "bird", "fish", "frog"}, CoOpOptions().n_ctx(4));
   ASSERT_EQ(method.trainable_parameters().size(), 1u);
-  EXPECT_TRUE(method.trainable_parameters()[0].is_same(method.coop()->ctx));
+  EXPECT_TRUE(method.trainable_parameters()[0].is_same(coop_of(method)->ctx));
   const core::TensorMap backbone_before = clip_->weights();
   at::manual_seed(0);
   engine::Batch batch{at::randn({10, 64}), at::arange(10, at::kLong).remainder(5), true};
@@ -75,7 +83,7 @@ TEST_F(CoOpMethodTest, SgdStepsLowerTheLossAndTouchOnlyTheContext) {
 }
 
 TEST_F(CoOpMethodTest, EvaluationCachesTextFeaturesUntilTrainingResumes) {
-  CoOpMethod method = make({"cat", "dog"}, CoOpOptions().n_ctx(2));
+  PromptedClipMethod method = make({"cat", "dog"}, CoOpOptions().n_ctx(2));
   engine::Batch batch{at::randn({3, 64}), at::zeros({3}, at::kLong), true};
   method.set_training(false);
   at::Tensor before;
@@ -84,7 +92,7 @@ TEST_F(CoOpMethodTest, EvaluationCachesTextFeaturesUntilTrainingResumes) {
     before = method.forward(batch);
     // Changed behind the method's back: the cache still holds. (A constant shift would not do:
     // every block's LayerNorm removes it.)
-    method.coop()->ctx.add_(at::randn_like(method.coop()->ctx));
+    coop_of(method)->ctx.add_(at::randn_like(coop_of(method)->ctx));
     EXPECT_TRUE(at::equal(method.forward(batch), before));
   }
   method.set_training(true);
@@ -93,16 +101,18 @@ TEST_F(CoOpMethodTest, EvaluationCachesTextFeaturesUntilTrainingResumes) {
 }
 
 TEST_F(CoOpMethodTest, StateAndDeltaFileHoldOnlyTheContext) {
-  CoOpMethod method = make({"cat", "dog", "bird"}, CoOpOptions().n_ctx(3).csc(true).seed(5));
+  PromptedClipMethod method =
+      make({"cat", "dog", "bird"}, CoOpOptions().n_ctx(3).csc(true).seed(5));
   const core::TensorMap state = method.state();
   ASSERT_EQ(state.size(), 1u);
   ASSERT_TRUE(state.count("coop.ctx"));
 
   const std::string path = testing::scratch_dir("coop") + "/coop.safetensors";
-  delta::DeltaFileInfo info = method.delta_info();
-  info.tokenizer = "bpe_simple_vocab_16e6.txt.gz";
-  info.prompt_template = "a photo of a {}.";
-  delta::write_delta(path, *method.coop(), info);
+  delta::DeltaFileInfo info = delta_info(method, clip_, "/x/bpe_simple_vocab_16e6.txt.gz",
+                                         {"cat", "dog", "bird"}, "a photo of a {}.");
+  EXPECT_EQ(info.method, "coop");
+  EXPECT_EQ(info.tokenizer, "bpe_simple_vocab_16e6.txt.gz");
+  delta::write_delta(path, *coop_of(method), info);
   core::Metadata metadata;
   const auto header = core::read_safetensors_header(path, &metadata);
   ASSERT_EQ(header.size(), 1u);
@@ -116,11 +126,11 @@ TEST_F(CoOpMethodTest, StateAndDeltaFileHoldOnlyTheContext) {
   // Rebuilt through the registry from the metadata alone.
   LoadedDelta loaded = load_delta(path, clip_, clip_tokenizer());
   EXPECT_EQ(loaded.delta->method(), "coop");
-  EXPECT_TRUE(at::equal(loaded.delta->named_tensors().at("coop.ctx"), method.coop()->ctx));
+  EXPECT_TRUE(at::equal(loaded.delta->named_tensors().at("coop.ctx"), coop_of(method)->ctx));
 
-  CoOpMethod other = make({"cat", "dog", "bird"}, CoOpOptions().n_ctx(3).csc(true).seed(6));
+  PromptedClipMethod other = make({"cat", "dog", "bird"}, CoOpOptions().n_ctx(3).csc(true).seed(6));
   other.load_state(state);
-  EXPECT_TRUE(at::equal(other.coop()->ctx, method.coop()->ctx));
+  EXPECT_TRUE(at::equal(coop_of(other)->ctx, coop_of(method)->ctx));
   EXPECT_THROW(make({"cat"}, CoOpOptions().n_ctx(3)).load_state(state), Error);
 
   models::Clip another = tiny_clip(/*seed=*/1);

@@ -1,4 +1,4 @@
-#include "tools/pipeline/image_features.h"
+#include "src/engine/feature_cache.h"
 
 #include <ATen/Parallel.h>
 
@@ -13,7 +13,7 @@
 #include "src/engine/progress.h"
 #include "src/image/clip_preprocess.h"
 
-namespace vlprompt::pipeline {
+namespace vlprompt::engine {
 namespace {
 
 // Bump when preprocessing changes, so old caches are not reused.
@@ -120,4 +120,4 @@ SplitFeatures encode_split(models::Clip& model, const datasets::DatasetSplit& sp
   return r;
 }
 
-}  // namespace vlprompt::pipeline
+}  // namespace vlprompt::engine

@@ -1,10 +1,10 @@
-#include "tools/pipeline/delta_words.h"
+#include "prompts/delta_words.h"
 
 #include <algorithm>
 
 #include "src/core/error.h"
 
-namespace vlprompt::pipeline {
+namespace vlprompt::prompts {
 namespace {
 
 // decode() turns the end-of-word marker into a trailing space; a single word needs neither.
@@ -55,4 +55,4 @@ std::vector<std::vector<WordMatch>> nearest_words(const at::Tensor& vectors,
   return out;
 }
 
-}  // namespace vlprompt::pipeline
+}  // namespace vlprompt::prompts

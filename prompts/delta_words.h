@@ -10,7 +10,7 @@
 
 #include "src/text/clip_tokenizer.h"
 
-namespace vlprompt::pipeline {
+namespace vlprompt::prompts {
 
 struct WordMatch {
   int64_t id = 0;
@@ -30,4 +30,4 @@ std::vector<std::vector<WordMatch>> nearest_words(const at::Tensor& vectors,
                                                   const at::Tensor& embeddings,
                                                   const text::ClipTokenizer& tokenizer, int64_t k);
 
-}  // namespace vlprompt::pipeline
+}  // namespace vlprompt::prompts

@@ -1,14 +1,16 @@
-#include "tools/pipeline/train_sources.h"
+#include "src/engine/image_data.h"
 
 #include <iostream>
 
+#include "src/core/error.h"
 #include "src/core/file_io.h"
 #include "src/core/hash.h"
 #include "src/core/safetensors.h"
+#include "src/engine/feature_cache.h"
 #include "src/engine/progress.h"
 #include "src/image/augment.h"
 
-namespace vlprompt::pipeline {
+namespace vlprompt::engine {
 namespace {
 
 // splitmix64: a cheap, well-mixed function of (seed, epoch, index) for picking views.
@@ -52,6 +54,33 @@ engine::Batch AugmentedImageData::batch(const std::vector<int64_t>& indices, int
   engine::Batch b;
   b.inputs = image::augment_batch(store_images(store_, indices), resolution_, seed);
   b.labels = labels_.index_select(0, at::tensor(indices, at::kLong));
+  return b;
+}
+
+ImageEvalData::ImageEvalData(datasets::DatasetSplit split, int64_t resolution, int64_t batch_size)
+    : split_(std::move(split)), resolution_(resolution), batch_size_(batch_size) {
+  if (batch_size_ < 1) throw Error("image eval data: batch size " + std::to_string(batch_size_));
+}
+
+int64_t ImageEvalData::num_batches() const {
+  const int64_t n = static_cast<int64_t>(split_.items.size());
+  return (n + batch_size_ - 1) / batch_size_;
+}
+
+engine::Batch ImageEvalData::batch(int64_t index) {
+  const int64_t n = static_cast<int64_t>(split_.items.size());
+  const int64_t start = index * batch_size_, end = std::min(n, start + batch_size_);
+  if (index < 0 || start >= n) {
+    throw Error("image eval data: batch " + std::to_string(index) + " of " +
+                std::to_string(num_batches()));
+  }
+  const std::vector<datasets::ImageRecord> items(split_.items.begin() + start,
+                                                 split_.items.begin() + end);
+  std::vector<int64_t> labels;
+  for (const auto& it : items) labels.push_back(it.label);
+  engine::Batch b;
+  b.inputs = load_clip_images(items, resolution_, /*skip_unreadable=*/false, nullptr, nullptr);
+  b.labels = at::tensor(labels, at::kLong);
   return b;
 }
 
@@ -109,4 +138,4 @@ at::Tensor encode_augmented_views(models::Clip& model, const image::PreparedStor
   return out;
 }
 
-}  // namespace vlprompt::pipeline
+}  // namespace vlprompt::engine

@@ -1,9 +1,9 @@
-#include "tools/pipeline/run_outputs.h"
+#include "src/engine/run_outputs.h"
 
 #include "src/core/file_io.h"
 #include "src/engine/report.h"
 
-namespace vlprompt::pipeline {
+namespace vlprompt::engine {
 
 void write_run_outputs(const std::string& run_dir, const nlohmann::json& results,
                        const std::vector<engine::EpochRecord>& history) {
@@ -28,4 +28,4 @@ nlohmann::json comparison_row(const std::string& name, const nlohmann::json& met
           {"n", metrics.value("n", 0)}};
 }
 
-}  // namespace vlprompt::pipeline
+}  // namespace vlprompt::engine

@@ -1,4 +1,4 @@
-#include "tools/pipeline/run_splits.h"
+#include "datasets/run_splits.h"
 
 #include <filesystem>
 
@@ -6,7 +6,7 @@
 #include "datasets/loader.h"
 #include "src/core/error.h"
 
-namespace vlprompt::pipeline {
+namespace vlprompt::datasets {
 namespace {
 
 // Whether the dataset ships a val split: decided from its catalog entry (or, for an ad-hoc
@@ -30,8 +30,8 @@ RunSplits load_run_splits(const std::string& dataset, const std::string& data_ro
                           uint64_t seed, const std::string& subsample, const std::string& run_dir) {
   check_subsample(subsample);
   if (shots < 1) throw Error("--shots must be at least 1; got " + std::to_string(shots));
-  const datasets::DatasetSplit train = datasets::load_split(dataset, data_root, "train");
-  datasets::DatasetSplit val_full;
+  const DatasetSplit train = datasets::load_split(dataset, data_root, "train");
+  DatasetSplit val_full;
   const bool has_val = has_val_split(dataset, data_root);
   if (has_val) val_full = datasets::load_split(dataset, data_root, "val");
   RunSplits r;
@@ -47,10 +47,10 @@ RunSplits load_run_splits(const std::string& dataset, const std::string& data_ro
   return r;
 }
 
-datasets::DatasetSplit load_eval_split(const std::string& dataset, const std::string& data_root,
-                                       const std::string& split, const std::string& subsample) {
+DatasetSplit load_eval_split(const std::string& dataset, const std::string& data_root,
+                             const std::string& split, const std::string& subsample) {
   check_subsample(subsample);
   return datasets::subsample_classes(datasets::load_split(dataset, data_root, split), subsample);
 }
 
-}  // namespace vlprompt::pipeline
+}  // namespace vlprompt::datasets

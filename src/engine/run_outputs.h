@@ -8,7 +8,7 @@
 
 #include "src/engine/checkpoint.h"
 
-namespace vlprompt::pipeline {
+namespace vlprompt::engine {
 
 // Writes results.json and report.html (curves from `history`), atomically.
 void write_run_outputs(const std::string& run_dir, const nlohmann::json& results,
@@ -20,4 +20,4 @@ void append_log(const std::string& run_dir, const std::vector<std::string>& line
 // "a photo of a {}." top-1 etc. from a metrics JSON, as one comparison row.
 nlohmann::json comparison_row(const std::string& name, const nlohmann::json& metrics);
 
-}  // namespace vlprompt::pipeline
+}  // namespace vlprompt::engine

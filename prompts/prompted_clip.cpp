@@ -1,0 +1,158 @@
+#include "prompts/prompted_clip.h"
+
+#include "prompts/templates.h"
+#include "src/core/error.h"
+
+namespace vlprompt::prompts {
+
+using delta::Tower;
+
+PromptedClipMethod::PromptedClipMethod(models::Clip clip,
+                                       std::shared_ptr<const text::ClipTokenizer> tokenizer,
+                                       delta::DeltaStack stack, std::vector<std::string> classnames,
+                                       PromptedClipOptions options)
+    : clip_(std::move(clip)),
+      tokenizer_(std::move(tokenizer)),
+      stack_(std::move(stack)),
+      classnames_(std::move(classnames)),
+      options_(std::move(options)) {
+  if (!clip_ || !stack_ || !tokenizer_) {
+    throw Error("prompted CLIP: needs a CLIP model, a tokenizer and a delta stack");
+  }
+  if (stack_->member_names().empty()) throw Error("prompted CLIP: the delta stack is empty");
+  if (classnames_.empty()) throw Error("prompted CLIP: the class list is empty");
+  // Visual prompts are tokens; a ModifiedResNet has none, and silently ignoring them would train
+  // and report a delta that does nothing.
+  if (stack_->touches(Tower::kImage) && clip_->config().vision.type != "vit") {
+    throw Error(name() + ": its image-side sites need a ViT image tower (token sequence), but " +
+                clip_->config().name + " has a " + clip_->config().vision.type +
+                " image tower; use a ViT backbone or a text-side method");
+  }
+  tokenize_template();
+}
+
+std::string PromptedClipMethod::name() const {
+  std::string out;
+  for (const auto& member : stack_->member_names()) {
+    out += (out.empty() ? "" : "+") + stack_->member(member)->method();
+  }
+  return out;
+}
+
+engine::DataNeeds PromptedClipMethod::data_needs() const {
+  engine::DataNeeds needs;
+  needs.images_in_loop = stack_->touches(Tower::kImage);
+  return needs;
+}
+
+void PromptedClipMethod::tokenize_template() {
+  if (stack_->class_prompt_ids().defined()) {
+    template_ids_ = at::Tensor();
+    return;
+  }
+  std::vector<std::string> texts;
+  texts.reserve(classnames_.size());
+  for (const auto& c : classnames_) texts.push_back(fill_template(options_.text_template(), c));
+  template_ids_ = tokenizer_->tokenize(texts, clip_->config().text.context_length)
+                      .to(clip_->parameters().front().device());
+}
+
+at::Tensor PromptedClipMethod::prompt_ids() const {
+  const at::Tensor laid_out = stack_->class_prompt_ids();
+  return laid_out.defined() ? laid_out : template_ids_;
+}
+
+at::Tensor PromptedClipMethod::image_features(const engine::Batch& batch) {
+  const bool image_sites = stack_->touches(Tower::kImage);
+  if (batch.inputs_are_features) {
+    if (image_sites) {
+      throw Error(name() +
+                  ": its image-side sites change the image features, so it needs images in "
+                  "the loop; it was given precomputed image features");
+    }
+    return batch.inputs;
+  }
+  if (image_sites) {
+    const delta::SiteContext no_context;
+    return clip_->encode_image(batch.inputs, stack_->sites(Tower::kImage, no_context));
+  }
+  at::NoGradGuard no_grad;  // the frozen tower with nothing of ours inside: no graph
+  return clip_->encode_image(batch.inputs);
+}
+
+at::Tensor PromptedClipMethod::class_text_features() {
+  if (stack_->conditions_on_image()) {
+    throw Error(name() +
+                ": its prompts depend on the image; there are no class text features "
+                "without one");
+  }
+  const bool reuse = !training_ && !at::GradMode::is_enabled();
+  if (reuse && cached_text_.defined()) return cached_text_;
+  const delta::SiteContext all_classes;
+  at::Tensor text = clip_->encode_text(prompt_ids(), stack_->sites(Tower::kText, all_classes));
+  if (reuse) cached_text_ = text;
+  return text;
+}
+
+at::Tensor PromptedClipMethod::conditional_logits(const at::Tensor& image) {
+  const at::Tensor ids = prompt_ids();
+  const int64_t n = image.size(0), c = ids.size(0);
+  const auto index = at::TensorOptions(ids.device()).dtype(at::kLong);
+  // Row (i, k) of the text batch is class k's prompt conditioned on image i.
+  delta::SiteContext context;
+  context.prompt_rows = at::arange(c, index).repeat({n});
+  context.image_rows = at::arange(n, index).repeat_interleave(c);
+  context.image_features = image;
+  const at::Tensor text = clip_->encode_text(ids.index_select(0, context.prompt_rows),
+                                             stack_->sites(Tower::kText, context));
+  return clip_->paired_logits(image.to(text.scalar_type()), text.view({n, c, -1}));
+}
+
+at::Tensor PromptedClipMethod::forward(const engine::Batch& batch) {
+  const at::Tensor image = image_features(batch);
+  if (stack_->conditions_on_image()) return conditional_logits(image);
+  const at::Tensor text = class_text_features();
+  return clip_->logits(image.to(text.device(), text.scalar_type()), text);
+}
+
+std::vector<at::Tensor> PromptedClipMethod::trainable_parameters() {
+  return stack_->trainable_parameters();
+}
+
+core::TensorMap PromptedClipMethod::state() const { return stack_->named_tensors(); }
+
+void PromptedClipMethod::load_state(const core::TensorMap& state) {
+  stack_->load_named_tensors(state, name() + " state");
+  cached_text_ = at::Tensor();
+}
+
+void PromptedClipMethod::set_training(bool training) {
+  training_ = training;
+  stack_->train(training);
+  cached_text_ = at::Tensor();
+}
+
+std::map<std::string, std::string> PromptedClipMethod::hyperparameters() const {
+  const auto& members = stack_->member_names();
+  if (members.size() == 1) return stack_->member(members.front())->hyperparameters();
+  return stack_->hyperparameters();
+}
+
+std::string PromptedClipMethod::backbone_fingerprint() const { return clip_->fingerprint(); }
+
+void PromptedClipMethod::set_classnames(const std::vector<std::string>& classnames) {
+  if (classnames.empty()) throw Error(name() + ": the class list is empty");
+  stack_->set_classnames(classnames);
+  classnames_ = classnames;
+  tokenize_template();
+  cached_text_ = at::Tensor();
+}
+
+void PromptedClipMethod::to(const at::Device& device) {
+  clip_->to(device);
+  stack_->to(device);
+  if (template_ids_.defined()) template_ids_ = template_ids_.to(device);
+  cached_text_ = at::Tensor();
+}
+
+}  // namespace vlprompt::prompts

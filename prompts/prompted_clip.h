@@ -1,0 +1,77 @@
+// The one Method for prompted CLIP: a frozen Clip and a DeltaStack whose members fill the sites of
+// either tower. CoOp is a one-member stack; "coop+vpt" is two members, not new code. Logits are
+// computed the same way for every stack:
+//   image  frozen features (cached or encoded without a graph) when no member touches the image
+//          tower; otherwise the image tower runs on the batch's images through the stack's image
+//          sites, with a graph when those sites train (data_needs() asks for images);
+//   text   the class prompts (laid out by a member, e.g. CoOp, or the hand-written template)
+//          through the text sites once per class list, or once per image when a member
+//          conditions its prompts on the image (the site context carries the image features);
+//   logits CLIP's scaled cosine similarity.
+#pragma once
+
+#include <torch/arg.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "models/clip/clip_model.h"
+#include "src/delta/delta_stack.h"
+#include "src/engine/method.h"
+#include "src/text/clip_tokenizer.h"
+
+namespace vlprompt::prompts {
+
+struct PromptedClipOptions {
+  // The prompt per class when no member lays out the class prompts ("{}" is the class name).
+  TORCH_ARG(std::string, text_template) = "a photo of a {}.";
+};
+
+class PromptedClipMethod : public engine::Method {
+ public:
+  PromptedClipMethod(models::Clip clip, std::shared_ptr<const text::ClipTokenizer> tokenizer,
+                     delta::DeltaStack stack, std::vector<std::string> classnames,
+                     PromptedClipOptions options = {});
+
+  // The members' methods joined by '+' ("coop", "coop+vpt").
+  std::string name() const override;
+  engine::DataNeeds data_needs() const override;
+  at::Tensor forward(const engine::Batch& batch) override;
+  std::vector<at::Tensor> trainable_parameters() override;
+  // "<member>.<param>": a lone CoOp's context is "coop.ctx".
+  core::TensorMap state() const override;
+  void load_state(const core::TensorMap& state) override;
+  void set_training(bool training) override;
+  // A lone member's own hyper-parameters (the file of a one-delta run reads like that delta's);
+  // a stack's "members", "sequential" and "<member>.<key>" otherwise.
+  std::map<std::string, std::string> hyperparameters() const override;
+  std::string backbone_fingerprint() const override;
+  void set_classnames(const std::vector<std::string>& classnames) override;
+  void to(const at::Device& device) override;
+
+  // Text features [C, embed_dim] of the current classes through the text sites (not
+  // normalised). Only for stacks whose prompts do not depend on the image.
+  at::Tensor class_text_features();
+
+  delta::DeltaStack& stack() { return stack_; }
+  models::Clip& clip() { return clip_; }
+  const std::vector<std::string>& classnames() const { return classnames_; }
+
+ private:
+  at::Tensor image_features(const engine::Batch& batch);
+  at::Tensor conditional_logits(const at::Tensor& image);
+  at::Tensor prompt_ids() const;
+  void tokenize_template();
+
+  models::Clip clip_;
+  std::shared_ptr<const text::ClipTokenizer> tokenizer_;
+  delta::DeltaStack stack_;
+  std::vector<std::string> classnames_;
+  PromptedClipOptions options_;
+  at::Tensor template_ids_;  // [C, L]: the hand-written prompts, when no member lays them out
+  at::Tensor cached_text_;   // class_text_features() while evaluating (no grad, fixed delta)
+  bool training_ = false;
+};
+
+}  // namespace vlprompt::prompts

@@ -1,0 +1,66 @@
+#include "src/engine/run_data.h"
+
+#include "src/core/error.h"
+#include "src/engine/image_data.h"
+
+namespace vlprompt::engine {
+
+TrainDataChoice make_train_data(const DataNeeds& needs, const std::string& method,
+                                models::Clip& clip, const datasets::DatasetSplit& train,
+                                const TrainDataRequest& r) {
+  const int64_t resolution = clip->config().vision.image_resolution;
+  if (needs.images_in_loop && r.aug_views > 0) {
+    throw Error("--aug-views " + std::to_string(r.aug_views) + " cannot serve " + method +
+                ": its image-side sites change the image features, so views encoded once by the "
+                "frozen tower would train it without itself; drop --aug-views (images are then "
+                "augmented in the loop) or use --no-augment");
+  }
+  TrainDataChoice out;
+  if (!r.augment) {
+    if (needs.images_in_loop) {
+      out.kind = "center-view images (no augmentation), image tower in the loop";
+      std::vector<int64_t> labels;
+      for (const auto& it : train.items) labels.push_back(it.label);
+      out.data = std::make_unique<TensorData>(
+          load_clip_images(train.items, resolution, false, nullptr, nullptr),
+          at::tensor(labels, at::kLong), /*inputs_are_features=*/false, r.batch_size);
+      return out;
+    }
+    out.kind = "center-view features (no augmentation)";
+    FeatureOptions fo;
+    fo.batch_size = r.batch_size;
+    const SplitFeatures f = encode_split(clip, train, fo);
+    out.data = std::make_unique<TensorData>(f.features, f.labels, true);
+    return out;
+  }
+  const std::string cache = default_cache_dir();
+  const auto sources = prepared_sources(train);
+  const std::string store_path =
+      cache + "/prepared/" +
+      image::PreparedStore::source_hash(sources, image::PreparedStore::kDefaultMaxShortSide) +
+      ".safetensors";
+  image::PreparedStore store = image::PreparedStore::build(sources, store_path);
+  const at::Tensor labels = split_labels(train);
+  if (r.aug_views > 0) {
+    out.kind = std::to_string(r.aug_views) + " augmented views per image, encoded once";
+    const at::Tensor views =
+        encode_augmented_views(clip, store, r.aug_views, r.seed, r.batch_size, cache);
+    out.data = std::make_unique<AugmentedViewsData>(views, labels, r.seed);
+    return out;
+  }
+  out.kind = "augmented images (random resized crop + flip), image tower in the loop";
+  out.data = std::make_unique<AugmentedImageData>(std::move(store), labels, resolution, r.seed);
+  return out;
+}
+
+std::unique_ptr<EvalData> make_eval_data(const DataNeeds& needs, models::Clip& clip,
+                                         const datasets::DatasetSplit& split,
+                                         const SplitFeatures& features, int64_t batch_size) {
+  if (needs.images_in_loop) {
+    return std::make_unique<ImageEvalData>(split, clip->config().vision.image_resolution,
+                                           batch_size);
+  }
+  return std::make_unique<TensorData>(features.features, features.labels, true, batch_size);
+}
+
+}  // namespace vlprompt::engine
