@@ -95,7 +95,7 @@ CoOpImpl::CoOpImpl(CoOpOptions options, models::Clip clip,
   if (!(options_.init_std() > 0)) {
     throw Error("coop: init_std is " + c10::str(options_.init_std()) + ", expected > 0");
   }
-  const at::Device device = clip_->parameters().front().device();
+  const at::Device device = models::weights_device(clip_);
   const int64_t context = clip_->config().text.context_length;
   token_ids_ = register_buffer("token_ids", at::zeros({1, context}, at::kLong).to(device));
   ctx_cols_ = register_buffer("ctx_cols", at::zeros({1, 1}, at::kLong).to(device));

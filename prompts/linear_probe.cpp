@@ -16,7 +16,7 @@ at::Tensor LinearProbeMethod::forward(const engine::Batch& batch) {
   at::Tensor f = batch.inputs;
   if (!batch.inputs_are_features) {
     at::NoGradGuard no_grad;
-    f = clip_->encode_image(batch.inputs);
+    f = clip_->encode_image(batch.inputs.to(models::weights_device(clip_)));
   }
   f = f / f.norm(2, -1, true).clamp_min(1e-12);
   return at::addmm(bias_, f.to(weight_.device()), weight_.t());

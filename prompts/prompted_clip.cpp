@@ -54,7 +54,7 @@ void PromptedClipMethod::tokenize_template() {
   texts.reserve(classnames_.size());
   for (const auto& c : classnames_) texts.push_back(fill_template(options_.text_template(), c));
   template_ids_ = tokenizer_->tokenize(texts, clip_->config().text.context_length)
-                      .to(clip_->parameters().front().device());
+                      .to(models::weights_device(clip_));
 }
 
 at::Tensor PromptedClipMethod::prompt_ids() const {

@@ -25,10 +25,10 @@ at::Tensor zeroshot_weights(models::Clip& model, const text::ClipTokenizer& toke
   at::NoGradGuard no_grad;
   for (int64_t s = 0; s < ids.size(0); s += batch_size) {
     const at::Tensor idx = order.slice(0, s, std::min<int64_t>(s + batch_size, ids.size(0)));
-    parts.push_back(model->encode_text(ids.index_select(0, idx)));
+    parts.push_back(model->encode_text(ids.index_select(0, idx).to(models::weights_device(model))));
   }
   at::Tensor feats = at::empty({ids.size(0), parts[0].size(1)}, parts[0].options());
-  feats.index_copy_(0, order, at::cat(parts));
+  feats.index_copy_(0, order.to(feats.device()), at::cat(parts));
   feats = feats / feats.norm(2, -1, true);
   const int64_t n_t = static_cast<int64_t>(templates.size());
   const int64_t n_c = static_cast<int64_t>(classnames.size());

@@ -182,4 +182,6 @@ void ClipImpl::load_weights(const core::TensorMap& weights, const std::string& s
   fingerprint_ = core::fingerprint(this->weights());
 }
 
+at::Device weights_device(const Clip& clip) { return clip->parameters().front().device(); }
+
 }  // namespace vlprompt::models

@@ -73,4 +73,7 @@ class ClipImpl : public torch::nn::Module {
 };
 TORCH_MODULE(Clip);
 
+// The device the model's weights are on (where its inputs must be).
+at::Device weights_device(const Clip& clip);
+
 }  // namespace vlprompt::models

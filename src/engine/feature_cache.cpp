@@ -101,7 +101,8 @@ SplitFeatures encode_split(models::Clip& model, const datasets::DatasetSplit& sp
     const at::Tensor pixels =
         load_clip_images(batch, res, options.skip_unreadable, &r.skipped, &kept);
     for (int64_t k : kept) labels.push_back(batch[k].label);
-    if (pixels.size(0) > 0) feats.push_back(model->encode_image(pixels));
+    if (pixels.size(0) > 0)
+      feats.push_back(model->encode_image(pixels.to(weights_device(model))).cpu());
     progress.update(e, "");
   }
   progress.finish();

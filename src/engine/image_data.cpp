@@ -126,7 +126,7 @@ at::Tensor encode_augmented_views(models::Clip& model, const image::PreparedStor
       const std::vector<int64_t> idx(all.begin() + s, all.begin() + std::min(n, s + batch_size));
       const at::Tensor px =
           image::augment_batch(store_images(store, idx), res, image::augment_seed(seed, -1 - v, s));
-      parts.push_back(model->encode_image(px));
+      parts.push_back(model->encode_image(px.to(weights_device(model))).cpu());
       progress.update(v * n + idx.back() + 1,
                       "view " + std::to_string(v + 1) + "/" + std::to_string(views));
     }

@@ -77,6 +77,7 @@ TEST(MethodsCli, ListsTheRegisteredMethods) {
   for (const auto& e : m) {
     names.push_back(e["name"]);
     EXPECT_FALSE(e["description"].get<std::string>().empty()) << e["name"];
+    EXPECT_EQ(e["kind"], e["name"] == "linear_probe" ? "fitted" : "delta") << e["name"];
   }
   EXPECT_NE(std::find(names.begin(), names.end(), "coop"), names.end());
   EXPECT_NE(std::find(names.begin(), names.end(), "linear_probe"), names.end());

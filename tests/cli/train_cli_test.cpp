@@ -62,6 +62,26 @@ TEST(TrainCli, UnknownDatasetSuggestsTheClosestName) {
   EXPECT_NE(r.output.find("did you mean 'fashion_mnist'"), std::string::npos) << r.output;
 }
 
+TEST(TrainCli, TheMethodIsNamedAndStacksAreChecked) {
+  const std::string dir = scratch_dir("method-names") + "/run";
+  std::filesystem::remove_all(dir);
+  std::string args = train_args(dir, "");
+  const CliResult none = run_cli(args.replace(args.find("--method coop "), 14, ""));
+  EXPECT_EQ(none.status, 1) << none.output;
+  EXPECT_NE(none.output.find("--method, --model, --dataset and --out are required"),
+            std::string::npos)
+      << none.output;
+  for (const auto& [method, says] : {std::pair<std::string, std::string>{
+                                         "coop+linear-probe", "is a fitted baseline, not a delta"},
+                                     {"coop+coop", "'coop' appears twice"},
+                                     {"coop+vtp", "unknown method 'vtp'"}}) {
+    std::string bad = train_args(dir, "");
+    const CliResult r = run_cli(bad.replace(bad.find("--method coop"), 13, "--method " + method));
+    EXPECT_EQ(r.status, 1) << r.output;
+    EXPECT_NE(r.output.find(says), std::string::npos) << r.output;
+  }
+}
+
 TEST(TrainCli, RefusesToOverwriteARun) {
   VLP_REQUIRE_FASHION_MNIST();
   const std::string run = unified_run(1);

@@ -14,15 +14,21 @@ int run_methods(bool json) {
   if (json) {
     nlohmann::json out = nlohmann::json::array();
     for (const auto& n : names) {
-      out.push_back({{"name", n}, {"description", prompts::find_method(n).description}});
+      const auto& m = prompts::find_method(n);
+      out.push_back({{"name", n},
+                     {"kind", m.is_delta() ? "delta" : "fitted"},
+                     {"description", m.description}});
     }
     std::cout << out.dump(2) << "\n";
     return 0;
   }
-  std::printf("%-16s %s\n", "method", "description");
+  std::printf("%-16s %-7s %s\n", "method", "kind", "description");
   for (const auto& n : names) {
-    std::printf("%-16s %s\n", n.c_str(), prompts::find_method(n).description.c_str());
+    const auto& m = prompts::find_method(n);
+    std::printf("%-16s %-7s %s\n", n.c_str(), m.is_delta() ? "delta" : "fitted",
+                m.description.c_str());
   }
+  std::printf("\nDeltas stack: --method A+B trains both on one frozen backbone.\n");
   return 0;
 }
 

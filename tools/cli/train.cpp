@@ -63,8 +63,10 @@ int run_train(TrainArgs a) {
     a.resume = run;
     a.out = run;
   } else {
-    if (a.out.empty() || a.dataset.empty() || a.model.model.empty()) {
-      throw Error("train: --model, --dataset and --out are required (or --resume RUN_DIR)");
+    if (a.method.empty() || a.out.empty() || a.dataset.empty() || a.model.model.empty()) {
+      throw Error(
+          "train: --method, --model, --dataset and --out are required (or --resume RUN_DIR); "
+          "`vlprompt methods` lists the methods");
     }
     if (core::file_exists(a.out + "/checkpoint/checkpoint.json")) {
       throw Error(a.out + " already holds a run; continue it with --resume " + a.out +
@@ -129,8 +131,7 @@ int run_train(TrainArgs a) {
 Runner setup_train(CLI::App& app) {
   auto a = std::make_shared<TrainArgs>();
   app.add_option("--method", a->method,
-                 "a registered method (vlprompt methods), or deltas joined by '+' (coop+vpt)")
-      ->default_val("coop");
+                 "a registered method (vlprompt methods), or deltas joined by '+' (coop+vpt)");
   pipeline::add_model_options(app, a->model);
   app.get_option("--model")->required(false);
   app.add_option("--dataset", a->dataset, "catalog name or image folder");

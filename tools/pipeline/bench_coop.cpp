@@ -41,7 +41,7 @@ nlohmann::json bench_coop_step(models::Clip& model,
   const std::vector<std::string>& classes = kClasses;
   prompts::CoOp coop(prompts::CoOpOptions().n_ctx(16), model, tokenizer, classes);
   delta::DeltaStack stack{delta::DeltaStackOptions{}};
-  stack->add("coop", coop);
+  stack->add(coop->method(), coop);
   prompts::PromptedClipMethod method(model, tokenizer, stack, classes);
   engine::SGD sgd(method.trainable_parameters(),
                   engine::SGDOptions().lr(0.002).momentum(0.9).weight_decay(5e-4));

@@ -11,7 +11,7 @@
 namespace vlprompt::pipeline {
 
 struct TrainArgs {
-  std::string method = "coop";
+  std::string method;  // a registered method or deltas joined by '+'
   ModelArgs model;
   std::string dataset, data_root, subsample = "all", config_file, out, resume, device = "cpu";
   std::vector<std::string> overrides;
