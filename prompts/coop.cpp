@@ -31,7 +31,7 @@ class CoOpTextSites : public nn::DeltaSites {
                                   : "no rows (all " + std::to_string(num_classes) + " classes)") +
                   " of CoOp's class prompts " + c10::str(coop_.token_ids_.sizes()));
     }
-    const int64_t width = tokens.size(2), n_ctx = coop_.ctx_cols_.size(1);
+    const int64_t width = tokens.size(2);
     // Row b's context goes to the columns of its class; a class-specific context is picked per
     // row, a unified one is the same for every row.
     const at::Tensor cols =
@@ -40,10 +40,7 @@ class CoOpTextSites : public nn::DeltaSites {
         coop_.options_.csc()
             ? (rows.defined() ? coop_.ctx.index_select(0, rows) : coop_.ctx).reshape({-1, width})
             : coop_.ctx.repeat({batch, 1});
-    c10::List<c10::optional<at::Tensor>> index;
-    index.push_back(at::arange(batch, cols.options()).repeat_interleave(n_ctx));
-    index.push_back(cols.reshape({-1}));
-    return at::index_put(tokens, index, values.to(tokens.scalar_type()));
+    return write_context(tokens, values, cols);
   }
 
  private:

@@ -33,6 +33,15 @@ void check_class_token_position(const std::string& position) {
   }
 }
 
+at::Tensor write_context(const at::Tensor& tokens, const at::Tensor& values,
+                         const at::Tensor& cols) {
+  const int64_t batch = tokens.size(0), n_ctx = cols.size(1);
+  c10::List<c10::optional<at::Tensor>> index;
+  index.push_back(at::arange(batch, cols.options()).repeat_interleave(n_ctx));
+  index.push_back(cols.reshape({-1}));
+  return at::index_put(tokens, index, values.to(tokens.scalar_type()));
+}
+
 CoOpLayout coop_layout(const ClipTokenizer& tokenizer, const std::string& prefix_text,
                        int64_t n_ctx, const std::vector<std::string>& classnames,
                        const std::string& position, int64_t context_length) {

@@ -26,6 +26,12 @@ CoOpLayout coop_layout(const text::ClipTokenizer& tokenizer, const std::string& 
                        int64_t n_ctx, const std::vector<std::string>& classnames,
                        const std::string& position, int64_t context_length);
 
+// Writes learned context vectors into a batch of class-prompt embeddings with one index_put: row b
+// gets values[b * n_ctx + k] at column cols[b][k]. tokens [B, L, D]; values [B * n_ctx, D];
+// cols [B, n_ctx] (the context columns of each row's class). Gradients reach `values`.
+at::Tensor write_context(const at::Tensor& tokens, const at::Tensor& values,
+                         const at::Tensor& cols);
+
 // Throws unless `position` is "end", "middle" or "front".
 void check_class_token_position(const std::string& position);
 const std::vector<std::string>& class_token_positions();  // end, middle, front

@@ -94,18 +94,55 @@ at::Tensor PromptedClipMethod::class_text_features() {
   return text;
 }
 
+int64_t PromptedClipMethod::images_per_pass() const {
+  const int64_t classes = prompt_ids().size(0);
+  return std::max<int64_t>(1, options_.text_rows_per_pass() / classes);
+}
+
 at::Tensor PromptedClipMethod::conditional_logits(const at::Tensor& image) {
   const at::Tensor ids = prompt_ids();
-  const int64_t n = image.size(0), c = ids.size(0);
+  const int64_t n = image.size(0), c = ids.size(0), per = images_per_pass();
   const auto index = at::TensorOptions(ids.device()).dtype(at::kLong);
-  // Row (i, k) of the text batch is class k's prompt conditioned on image i.
-  delta::SiteContext context;
-  context.prompt_rows = at::arange(c, index).repeat({n});
-  context.image_rows = at::arange(n, index).repeat_interleave(c);
-  context.image_features = image;
-  const at::Tensor text = clip_->encode_text(ids.index_select(0, context.prompt_rows),
-                                             stack_->sites(Tower::kText, context));
-  return clip_->paired_logits(image.to(text.scalar_type()), text.view({n, c, -1}));
+  std::vector<at::Tensor> parts;
+  // Chunks of images, each one batched text pass over its (image, class) rows.
+  for (int64_t start = 0; start < n; start += per) {
+    const int64_t m = std::min(per, n - start);
+    // Row (i, k) of the text batch is class k's prompt conditioned on image i.
+    delta::SiteContext context;
+    context.prompt_rows = at::arange(c, index).repeat({m});
+    context.image_rows = at::arange(m, index).repeat_interleave(c);
+    context.image_features = image.slice(0, start, start + m);
+    const at::Tensor text = clip_->encode_text(ids.index_select(0, context.prompt_rows),
+                                               stack_->sites(Tower::kText, context));
+    parts.push_back(
+        clip_->paired_logits(context.image_features.to(text.scalar_type()), text.view({m, c, -1})));
+  }
+  return parts.size() == 1 ? parts[0] : at::cat(parts);
+}
+
+engine::StepOutput PromptedClipMethod::train_step(const engine::Batch& batch,
+                                                  const std::string& where) {
+  const int64_t n = batch.labels.size(0), per = images_per_pass();
+  if (!stack_->conditions_on_image() || n <= per) return Method::train_step(batch, where);
+  at::Tensor total = at::zeros({}, at::TensorOptions(batch.labels.device()));
+  std::vector<at::Tensor> logits;
+  for (int64_t start = 0; start < n; start += per) {
+    const int64_t end = std::min(n, start + per);
+    engine::Batch part = batch;
+    part.inputs = batch.inputs.slice(0, start, end);
+    part.labels = batch.labels.slice(0, start, end);
+    if (batch.domains.defined()) part.domains = batch.domains.slice(0, start, end);
+    const at::Tensor l = forward(part);
+    const at::Tensor loss = this->loss(l, part) * (static_cast<double>(end - start) / n);
+    if (loss.numel() != 1 || !loss.requires_grad()) {
+      throw Error(name() + ": the loss at " + where + " must be one number that depends on the " +
+                  "trainable parameters");
+    }
+    loss.backward();
+    total += loss.detach().to(total.device());
+    logits.push_back(l.detach());
+  }
+  return {total, at::cat(logits)};
 }
 
 at::Tensor PromptedClipMethod::forward(const engine::Batch& batch) {

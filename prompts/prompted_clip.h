@@ -26,6 +26,10 @@ namespace vlprompt::prompts {
 struct PromptedClipOptions {
   // The prompt per class when no member lays out the class prompts ("{}" is the class name).
   TORCH_ARG(std::string, text_template) = "a photo of a {}.";
+  // Memory budget of prompts conditioned on the image: at most this many (image, class) rows per
+  // text-tower pass (at least one image's C rows). A training batch above it is back-propagated
+  // chunk by chunk.
+  TORCH_ARG(int64_t, text_rows_per_pass) = 2048;
 };
 
 class PromptedClipMethod : public engine::Method {
@@ -38,6 +42,9 @@ class PromptedClipMethod : public engine::Method {
   std::string name() const override;
   engine::DataNeeds data_needs() const override;
   at::Tensor forward(const engine::Batch& batch) override;
+  // Conditional prompts over the row budget: one forward + backward per chunk of images, the
+  // chunk losses weighted by their share of the batch (the same gradient as one pass).
+  engine::StepOutput train_step(const engine::Batch& batch, const std::string& where) override;
   std::vector<at::Tensor> trainable_parameters() override;
   // "<member>.<param>": a lone CoOp's context is "coop.ctx".
   core::TensorMap state() const override;
@@ -61,6 +68,7 @@ class PromptedClipMethod : public engine::Method {
  private:
   at::Tensor image_features(const engine::Batch& batch);
   at::Tensor conditional_logits(const at::Tensor& image);
+  int64_t images_per_pass() const;
   at::Tensor prompt_ids() const;
   void tokenize_template();
 

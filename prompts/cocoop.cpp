@@ -1,0 +1,161 @@
+#include "prompts/cocoop.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <cmath>
+#include <functional>
+
+#include "prompts/coop_layout.h"
+#include "prompts/registry.h"
+#include "src/core/error.h"
+#include "src/core/strings.h"
+
+namespace vlprompt::prompts {
+
+class CoCoOpTextSites : public nn::DeltaSites {
+ public:
+  explicit CoCoOpTextSites(CoCoOpImpl& cocoop) : cocoop_(cocoop) {}
+  void bind(const delta::SiteContext& context) { context_ = &context; }
+
+  at::Tensor input_tokens(const at::Tensor& tokens, const at::Tensor& token_ids) override {
+    const delta::SiteContext& c = *context_;
+    if (!c.prompt_rows.defined() || !c.image_rows.defined() || !c.image_features.defined()) {
+      throw Error(
+          "cocoop: its prompts are conditioned on an image; the text tower was run "
+          "without image features and (image, class) rows in the site context");
+    }
+    if (c.prompt_rows.numel() != tokens.size(0) || c.image_rows.numel() != tokens.size(0)) {
+      throw Error("cocoop: the text tower ran on " + std::to_string(tokens.size(0)) +
+                  " rows but the site context names " + std::to_string(c.prompt_rows.numel()) +
+                  " prompt rows and " + std::to_string(c.image_rows.numel()) + " image rows");
+    }
+    // One bias per image, then per row: the meta-net runs on N images, not on N x C rows.
+    const at::Tensor image = c.image_features.to(cocoop_.ctx.scalar_type());
+    const at::Tensor bias = cocoop_.meta_net->forward(image / image.norm(2, -1, true));
+    const at::Tensor shifted =
+        cocoop_.ctx.unsqueeze(0) + bias.index_select(0, c.image_rows).unsqueeze(1);
+    return write_context(tokens, shifted.reshape({-1, tokens.size(2)}),
+                         cocoop_.ctx_cols_.index_select(0, c.prompt_rows));
+  }
+
+ private:
+  CoCoOpImpl& cocoop_;
+  const delta::SiteContext* context_ = nullptr;
+};
+
+MetaNetImpl::MetaNetImpl(int64_t in, int64_t hidden, int64_t out) {
+  linear1 = register_module("linear1", torch::nn::Linear(in, hidden));
+  linear2 = register_module("linear2", torch::nn::Linear(hidden, out));
+}
+
+at::Tensor MetaNetImpl::forward(const at::Tensor& x) {
+  return linear2->forward(at::relu(linear1->forward(x)));
+}
+
+CoCoOpImpl::CoCoOpImpl(CoCoOpOptions options, models::Clip clip,
+                       std::shared_ptr<const text::ClipTokenizer> tokenizer,
+                       const std::vector<std::string>& classnames)
+    : Delta("cocoop"),
+      options_(std::move(options)),
+      clip_(std::move(clip)),
+      tokenizer_(std::move(tokenizer)),
+      text_sites_(std::make_unique<CoCoOpTextSites>(*this)) {
+  if (!clip_ || !tokenizer_) throw Error("cocoop: needs a CLIP model and a tokenizer");
+  if (classnames.empty()) throw Error("cocoop: the class list is empty");
+  const auto& config = clip_->config();
+  const at::Device device = models::weights_device(clip_);
+  auto generator = at::make_generator<at::CPUGeneratorImpl>(options_.seed());
+  at::Tensor init;
+  if (!options_.ctx_init().empty()) {
+    options_.ctx_init(core::spaces_for_underscores(options_.ctx_init()));
+    const std::vector<int64_t> ids = tokenizer_->encode(options_.ctx_init());
+    if (ids.empty()) throw Error("cocoop: ctx_init '" + options_.ctx_init() + "' has no tokens");
+    options_.n_ctx(static_cast<int64_t>(ids.size()));
+    prefix_text_ = options_.ctx_init();
+    at::NoGradGuard no_grad;
+    init = clip_->embed_tokens(at::tensor(ids, at::kLong).view({1, -1}).to(device))[0]
+               .to(at::kFloat)
+               .clone();
+  } else {
+    if (options_.n_ctx() <= 0) {
+      throw Error("cocoop: n_ctx is " + std::to_string(options_.n_ctx()) + ", expected >= 1");
+    }
+    if (!(options_.init_std() > 0)) {
+      throw Error("cocoop: init_std is " + c10::str(options_.init_std()) + ", expected > 0");
+    }
+    prefix_text_ = "X";
+    for (int64_t i = 1; i < options_.n_ctx(); ++i) prefix_text_ += " X";
+    init = at::empty({options_.n_ctx(), config.text.width}, at::kFloat)
+               .normal_(0.0, options_.init_std(), generator)
+               .to(device);
+  }
+  ctx = register_parameter("ctx", init);
+  const int64_t vis = config.embed_dim;  // the meta-net reads the projected image feature
+  meta_net =
+      register_module("meta_net", MetaNet(vis, std::max<int64_t>(1, vis / 16), config.text.width));
+  {
+    // PyTorch's nn.Linear initialisation (uniform within 1/sqrt(fan_in)), from the delta's seed
+    // instead of the global generator, so a delta's start depends on its seed alone.
+    at::NoGradGuard no_grad;
+    for (torch::nn::Linear& linear : {std::ref(meta_net->linear1), std::ref(meta_net->linear2)}) {
+      const double bound = 1.0 / std::sqrt(static_cast<double>(linear->weight.size(1)));
+      for (at::Tensor& p : {std::ref(linear->weight), std::ref(linear->bias)}) {
+        p.copy_(at::empty(p.sizes(), at::kFloat).uniform_(-bound, bound, generator));
+      }
+    }
+  }
+  meta_net->to(device);
+  const int64_t context = config.text.context_length;
+  token_ids_ = register_buffer("token_ids", at::zeros({1, context}, at::kLong).to(device));
+  ctx_cols_ = register_buffer("ctx_cols", at::zeros({1, 1}, at::kLong).to(device));
+  set_classnames(classnames);
+}
+
+CoCoOpImpl::~CoCoOpImpl() = default;
+
+void CoCoOpImpl::set_classnames(const std::vector<std::string>& classnames) {
+  const CoOpLayout layout = coop_layout(*tokenizer_, prefix_text_, options_.n_ctx(), classnames,
+                                        "end", clip_->config().text.context_length);
+  at::NoGradGuard no_grad;
+  const at::Device device = token_ids_.device();
+  token_ids_.set_(layout.token_ids.to(device));
+  ctx_cols_.set_(layout.cols.view({static_cast<int64_t>(classnames.size()), -1}).to(device));
+}
+
+nn::DeltaSites* CoCoOpImpl::sites(delta::Tower tower, const delta::SiteContext& context) {
+  if (tower != delta::Tower::kText) return nullptr;
+  text_sites_->bind(context);
+  return text_sites_.get();
+}
+
+std::map<std::string, std::string> CoCoOpImpl::hyperparameters() const {
+  return {{"n_ctx", std::to_string(options_.n_ctx())},
+          {"ctx_init", options_.ctx_init()},
+          {"init_std", c10::str(options_.init_std())},
+          {"seed", std::to_string(options_.seed())}};
+}
+
+CoCoOpOptions read_cocoop_options(const core::ResolvedConfig& config, const std::string& section,
+                                  uint64_t run_seed) {
+  CoCoOpOptions o = core::read_config<CoCoOpOptions>(config, section);
+  if (!config.has(section.empty() ? "seed" : section + ".seed")) o.seed(run_seed);
+  return o;
+}
+
+namespace {
+
+std::shared_ptr<delta::Delta> make_cocoop(const core::ResolvedConfig& config,
+                                          const std::string& section,
+                                          const MethodContext& context) {
+  return CoCoOp(read_cocoop_options(config, section, context.seed), context.clip, context.tokenizer,
+                context.classnames)
+      .ptr();
+}
+
+}  // namespace
+
+VLPROMPT_DELTA(cocoop,
+               "CoCoOp: CoOp's context shifted per image by a meta-net (Zhou et al., CVPR 2022)",
+               make_cocoop);
+
+}  // namespace vlprompt::prompts

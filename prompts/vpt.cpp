@@ -1,0 +1,95 @@
+#include "prompts/vpt.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+
+#include "prompts/registry.h"
+#include "src/core/error.h"
+
+namespace vlprompt::prompts {
+
+class VptImageSites : public nn::DeltaSites {
+ public:
+  explicit VptImageSites(VptImpl& vpt) : vpt_(vpt) {}
+
+  // [B, 1 + P, W] -> [B, 1 + n_ctx + P, W]: the prompts right after the class token.
+  at::Tensor input_tokens(const at::Tensor& tokens, const at::Tensor&) override {
+    return at::cat({tokens.slice(1, 0, 1), layer_prompts(0, tokens), tokens.slice(1, 1)}, 1);
+  }
+
+  // Before layer l < depth, the previous prompt outputs give way to layer l's own tokens.
+  at::Tensor layer_tokens(int64_t layer, const at::Tensor& x) override {
+    if (layer == 0 || layer >= vpt_.prompts.size(0)) return x;
+    const int64_t n = vpt_.options_.n_ctx();
+    return at::cat({x.slice(1, 0, 1), layer_prompts(layer, x), x.slice(1, 1 + n)}, 1);
+  }
+
+ private:
+  at::Tensor layer_prompts(int64_t layer, const at::Tensor& like) {
+    at::Tensor p = vpt_.prompts[layer];
+    if (vpt_.options_.dropout() > 0)
+      p = at::dropout(p, vpt_.options_.dropout(), vpt_.is_training());
+    return p.to(like.scalar_type()).unsqueeze(0).expand({like.size(0), p.size(0), p.size(1)});
+  }
+
+  VptImpl& vpt_;
+};
+
+VptImpl::VptImpl(VptOptions options, const models::Clip& clip)
+    : Delta("vpt"),
+      options_(std::move(options)),
+      image_sites_(std::make_unique<VptImageSites>(*this)) {
+  if (!clip) throw Error("vpt: no CLIP model given");
+  const auto& vision = clip->config().vision;
+  if (options_.n_ctx() < 1) {
+    throw Error("vpt: n_ctx is " + std::to_string(options_.n_ctx()) + ", expected >= 1");
+  }
+  if (options_.deep() && options_.depth() < 1) {
+    throw Error("vpt: depth is " + std::to_string(options_.depth()) + ", expected >= 1");
+  }
+  if (!(options_.dropout() >= 0 && options_.dropout() < 1)) {
+    throw Error("vpt: dropout is " + c10::str(options_.dropout()) + ", expected in [0, 1)");
+  }
+  if (!(options_.init_std() > 0)) {
+    throw Error("vpt: init_std is " + c10::str(options_.init_std()) + ", expected > 0");
+  }
+  options_.depth(options_.deep() ? std::min(options_.depth(), vision.layers) : 1);
+  auto generator = at::make_generator<at::CPUGeneratorImpl>(options_.seed());
+  prompts = register_parameter(
+      "prompts", at::empty({options_.depth(), options_.n_ctx(), vision.width}, at::kFloat)
+                     .normal_(0.0, options_.init_std(), generator)
+                     .to(models::weights_device(clip)));
+}
+
+VptImpl::~VptImpl() = default;
+
+nn::DeltaSites* VptImpl::sites(delta::Tower tower, const delta::SiteContext&) {
+  return tower == delta::Tower::kImage ? image_sites_.get() : nullptr;
+}
+
+std::map<std::string, std::string> VptImpl::hyperparameters() const {
+  return {{"n_ctx", std::to_string(options_.n_ctx())}, {"deep", options_.deep() ? "true" : "false"},
+          {"depth", std::to_string(options_.depth())}, {"dropout", c10::str(options_.dropout())},
+          {"init_std", c10::str(options_.init_std())}, {"seed", std::to_string(options_.seed())}};
+}
+
+VptOptions read_vpt_options(const core::ResolvedConfig& config, const std::string& section,
+                            uint64_t run_seed) {
+  VptOptions o = core::read_config<VptOptions>(config, section);
+  if (!config.has(section.empty() ? "seed" : section + ".seed")) o.seed(run_seed);
+  return o;
+}
+
+namespace {
+
+std::shared_ptr<delta::Delta> make_vpt(const core::ResolvedConfig& config,
+                                       const std::string& section, const MethodContext& context) {
+  return Vpt(read_vpt_options(config, section, context.seed), context.clip).ptr();
+}
+
+}  // namespace
+
+VLPROMPT_DELTA(vpt,
+               "VPT: learned tokens in the image tower, shallow or deep (Jia et al., ECCV 2022)",
+               make_vpt);
+
+}  // namespace vlprompt::prompts
