@@ -6,6 +6,7 @@
 #include <functional>
 
 #include "prompts/coop_layout.h"
+#include "prompts/kgcoop.h"
 #include "prompts/registry.h"
 #include "src/core/error.h"
 #include "src/core/strings.h"
@@ -129,10 +130,18 @@ nn::DeltaSites* CoCoOpImpl::sites(delta::Tower tower, const delta::SiteContext& 
 }
 
 std::map<std::string, std::string> CoCoOpImpl::hyperparameters() const {
-  return {{"n_ctx", std::to_string(options_.n_ctx())},
-          {"ctx_init", options_.ctx_init()},
-          {"init_std", c10::str(options_.init_std())},
-          {"seed", std::to_string(options_.seed())}};
+  std::map<std::string, std::string> out{{"n_ctx", std::to_string(options_.n_ctx())},
+                                         {"ctx_init", options_.ctx_init()},
+                                         {"init_std", c10::str(options_.init_std())},
+                                         {"seed", std::to_string(options_.seed())}};
+  // Only when set: files of runs without it stay as they were.
+  if (options_.kg_weight() != 0) out["kg_weight"] = c10::str(options_.kg_weight());
+  return out;
+}
+
+at::Tensor CoCoOpImpl::loss_term(const delta::LossContext& context) {
+  return knowledge_guidance_term(options_.kg_weight(), context.text_features,
+                                 context.manual_text_features);
 }
 
 CoCoOpOptions read_cocoop_options(const core::ResolvedConfig& config, const std::string& section,

@@ -34,6 +34,8 @@ struct CoCoOpOptions {
   TORCH_ARG(double, init_std) = 0.02;
   // Seeds the random context (without ctx_init) and the meta-net's initial weights.
   TORCH_ARG(uint64_t, seed) = 0;
+  // KgCoOp's pull towards the hand-written prompts (prompts/kgcoop.h); 0 = off.
+  TORCH_ARG(double, kg_weight) = 0.0;
 
  public:
   template <class V>
@@ -41,6 +43,7 @@ struct CoCoOpOptions {
     v("n_ctx", n_ctx_, "learned context vectors (ignored when ctx_init is set)");
     v("ctx_init", ctx_init_, "initialise the context from these words ('' = random)");
     v("init_std", init_std_, "std of the random context initialisation");
+    v("kg_weight", kg_weight_, "KgCoOp regulariser weight (0 = off; the paper uses 8.0)");
     v("seed", seed_, "seed of the initialisation (default: the run seed)");
   }
 };
@@ -71,6 +74,7 @@ class CoCoOpImpl : public delta::Delta {
   // The context is shared by all classes: any class list is fine.
   void set_classnames(const std::vector<std::string>& classnames) override;
   std::map<std::string, std::string> hyperparameters() const override;
+  at::Tensor loss_term(const delta::LossContext& context) override;
   const CoCoOpOptions& options() const { return options_; }
 
   at::Tensor ctx;  // [n_ctx, D_txt], registered as "ctx"

@@ -40,6 +40,8 @@ struct CoOpOptions {
   TORCH_ARG(double, init_std) = 0.02;
   // Seeds the random context initialisation (not the rest of a run).
   TORCH_ARG(uint64_t, seed) = 0;
+  // KgCoOp's pull towards the hand-written prompts (prompts/kgcoop.h); 0 = off.
+  TORCH_ARG(double, kg_weight) = 0.0;
 
  public:
   // The keys of the `coop:` config section and of a CoOp delta file, read by core::read_config.
@@ -50,6 +52,7 @@ struct CoOpOptions {
     v("csc", csc_, "class-specific context");
     v("class_token_position", class_token_position_, "end | middle | front");
     v("init_std", init_std_, "std of the random initialisation");
+    v("kg_weight", kg_weight_, "KgCoOp regulariser weight (0 = off; the paper uses 8.0)");
     v("seed", seed_, "seed of the random initialisation (default: the run seed)");
   }
 };
@@ -88,6 +91,7 @@ class CoOpImpl : public delta::Delta {
   at::Tensor class_prompt_ids() const override { return token_ids_; }
   // n_ctx (the actual count), ctx_init, csc, class_token_position, init_std, seed.
   std::map<std::string, std::string> hyperparameters() const override;
+  at::Tensor loss_term(const delta::LossContext& context) override;
   const CoOpOptions& options() const { return options_; }
   models::Clip& clip() { return clip_; }
 

@@ -46,10 +46,7 @@ engine::DataNeeds PromptedClipMethod::data_needs() const {
 }
 
 void PromptedClipMethod::tokenize_template() {
-  if (stack_->class_prompt_ids().defined()) {
-    template_ids_ = at::Tensor();
-    return;
-  }
+  manual_text_ = at::Tensor();
   std::vector<std::string> texts;
   texts.reserve(classnames_.size());
   for (const auto& c : classnames_) texts.push_back(fill_template(options_.text_template(), c));
@@ -87,11 +84,11 @@ at::Tensor PromptedClipMethod::class_text_features() {
                 "without one");
   }
   const bool reuse = !training_ && !at::GradMode::is_enabled();
-  if (reuse && cached_text_.defined()) return cached_text_;
+  if (reuse && cached_text_.defined()) return last_text_ = cached_text_;
   const delta::SiteContext all_classes;
   at::Tensor text = clip_->encode_text(prompt_ids(), stack_->sites(Tower::kText, all_classes));
   if (reuse) cached_text_ = text;
-  return text;
+  return last_text_ = text;
 }
 
 int64_t PromptedClipMethod::images_per_pass() const {
@@ -103,7 +100,7 @@ at::Tensor PromptedClipMethod::conditional_logits(const at::Tensor& image) {
   const at::Tensor ids = prompt_ids();
   const int64_t n = image.size(0), c = ids.size(0), per = images_per_pass();
   const auto index = at::TensorOptions(ids.device()).dtype(at::kLong);
-  std::vector<at::Tensor> parts;
+  std::vector<at::Tensor> parts, texts;
   // Chunks of images, each one batched text pass over its (image, class) rows.
   for (int64_t start = 0; start < n; start += per) {
     const int64_t m = std::min(per, n - start);
@@ -114,10 +111,29 @@ at::Tensor PromptedClipMethod::conditional_logits(const at::Tensor& image) {
     context.image_features = image.slice(0, start, start + m);
     const at::Tensor text = clip_->encode_text(ids.index_select(0, context.prompt_rows),
                                                stack_->sites(Tower::kText, context));
+    texts.push_back(text.view({m, c, -1}));
     parts.push_back(
-        clip_->paired_logits(context.image_features.to(text.scalar_type()), text.view({m, c, -1})));
+        clip_->paired_logits(context.image_features.to(text.scalar_type()), texts.back()));
   }
+  last_text_ = texts.size() == 1 ? texts[0] : at::cat(texts);
   return parts.size() == 1 ? parts[0] : at::cat(parts);
+}
+
+at::Tensor PromptedClipMethod::manual_text_features() {
+  if (!manual_text_.defined()) {
+    at::NoGradGuard no_grad;  // the hand-written prompts through the frozen tower: constants
+    manual_text_ = clip_->encode_text(template_ids_);
+  }
+  return manual_text_;
+}
+
+at::Tensor PromptedClipMethod::loss(const at::Tensor& logits, const engine::Batch& batch) {
+  at::Tensor loss = Method::loss(logits, batch);
+  delta::LossContext context;
+  context.text_features = last_text_;
+  context.manual_text_features = manual_text_features();
+  const at::Tensor term = stack_->loss_term(context);
+  return term.defined() ? loss + term : loss;
 }
 
 engine::StepOutput PromptedClipMethod::train_step(const engine::Batch& batch,
@@ -188,8 +204,9 @@ void PromptedClipMethod::set_classnames(const std::vector<std::string>& classnam
 void PromptedClipMethod::to(const at::Device& device) {
   clip_->to(device);
   stack_->to(device);
-  if (template_ids_.defined()) template_ids_ = template_ids_.to(device);
+  template_ids_ = template_ids_.to(device);
   cached_text_ = at::Tensor();
+  manual_text_ = at::Tensor();
 }
 
 }  // namespace vlprompt::prompts

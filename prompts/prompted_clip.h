@@ -42,6 +42,9 @@ class PromptedClipMethod : public engine::Method {
   std::string name() const override;
   engine::DataNeeds data_needs() const override;
   at::Tensor forward(const engine::Batch& batch) override;
+  // Cross-entropy plus the members' loss terms (KgCoOp's pull towards the hand-written prompts),
+  // read from the text features of the forward pass that made `logits`.
+  at::Tensor loss(const at::Tensor& logits, const engine::Batch& batch) override;
   // Conditional prompts over the row budget: one forward + backward per chunk of images, the
   // chunk losses weighted by their share of the batch (the same gradient as one pass).
   engine::StepOutput train_step(const engine::Batch& batch, const std::string& where) override;
@@ -77,8 +80,12 @@ class PromptedClipMethod : public engine::Method {
   delta::DeltaStack stack_;
   std::vector<std::string> classnames_;
   PromptedClipOptions options_;
-  at::Tensor template_ids_;  // [C, L]: the hand-written prompts, when no member lays them out
+  at::Tensor manual_text_features();
+
+  at::Tensor template_ids_;  // [C, L]: the hand-written prompts
   at::Tensor cached_text_;   // class_text_features() while evaluating (no grad, fixed delta)
+  at::Tensor last_text_;     // the text features of the last forward, for loss terms
+  at::Tensor manual_text_;   // manual_text_features(), once per class list and device
   bool training_ = false;
 };
 

@@ -34,6 +34,15 @@ struct SiteContext {
   at::Tensor image_rows;
 };
 
+// What a delta's loss term may read from the forward pass whose logits are being scored.
+struct LossContext {
+  // The learned class text features of that pass (not normalised): [C, D], or [N, C, D] when the
+  // prompts are conditioned on each of N images.
+  at::Tensor text_features;
+  // The classes' hand-written prompts through the frozen text tower, [C, D] (not normalised).
+  at::Tensor manual_text_features;
+};
+
 class Delta : public torch::nn::Module {
  public:
   explicit Delta(std::string method) : method_(std::move(method)) {}
@@ -56,6 +65,9 @@ class Delta : public torch::nn::Module {
   // writes its context into placeholder positions), else undefined: the method then tokenizes a
   // hand-written template per class.
   virtual at::Tensor class_prompt_ids() const { return {}; }
+
+  // A term added to the method's cross-entropy (a regulariser), or undefined for none.
+  virtual at::Tensor loss_term(const LossContext& context) { return {}; }
 
   // Points the delta at another class list (cross-dataset evaluation). Deltas whose tensors are
   // tied to their classes refuse with an Error naming both lists; the default has nothing to do.

@@ -156,6 +156,15 @@ void DeltaStackImpl::set_classnames(const std::vector<std::string>& classnames) 
   for (const auto& m : members_) m->set_classnames(classnames);
 }
 
+at::Tensor DeltaStackImpl::loss_term(const LossContext& context) {
+  at::Tensor total;
+  for (const auto& m : members_) {
+    const at::Tensor term = m->loss_term(context);
+    if (term.defined()) total = total.defined() ? total + term : term;
+  }
+  return total;
+}
+
 std::map<std::string, std::string> DeltaStackImpl::hyperparameters() const {
   std::map<std::string, std::string> out;
   std::string members;

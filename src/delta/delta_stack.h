@@ -63,6 +63,8 @@ class DeltaStackImpl : public Delta {
   // The one member that lays out class prompts (add() refuses a second), else undefined.
   at::Tensor class_prompt_ids() const override;
   void set_classnames(const std::vector<std::string>& classnames) override;
+  // The sum of the members' terms (undefined when none has one).
+  at::Tensor loss_term(const LossContext& context) override;
 
   // "members" (comma-separated, in order), "sequential", and each member's own hyper-parameters
   // as "<member>.<key>" with "<member>.method".
