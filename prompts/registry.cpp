@@ -48,7 +48,7 @@ core::ResolvedConfig file_config(const std::vector<std::string>& members,
       keys[members[0] + "." + key] = value;
       continue;
     }
-    if (key == "members" || key == "sequential") continue;
+    if (key == "members" || key == "sequential" || key == "frozen") continue;
     if (key.size() > 7 && key.compare(key.size() - 7, 7, ".method") == 0) continue;
     keys[key] = value;
   }
@@ -165,6 +165,54 @@ LoadedMethod method_from_delta(const std::string& path, const MethodContext& con
   }
   out.info = std::move(file.info);
   return out;
+}
+
+std::unique_ptr<engine::Method> make_method_on(const std::string& init_delta,
+                                               const std::string& method,
+                                               const core::ResolvedConfig& config,
+                                               const MethodContext& context, bool freeze) {
+  const delta::DeltaFile file = delta::read_delta(init_delta);
+  delta::check_backbone(file.info, context.clip->fingerprint(), context.clip->config().name);
+  const std::vector<std::string> added = method_members(method);
+  delta::DeltaStack stack{delta::DeltaStackOptions{}};
+  const auto init = rebuilding(init_delta, "delta", [&] {
+    const std::vector<std::string> members = method_members(file.info.method);
+    const core::ResolvedConfig init_config =
+        file_config(members, file.info.hyperparameters, "delta file " + init_delta);
+    MethodContext own = context;
+    own.classnames = file.info.classnames;
+    for (const auto& m : members) {
+      if (std::find(added.begin(), added.end(), m) != added.end()) {
+        throw Error("'" + m + "' is already in the delta; stack other members on it");
+      }
+      if (!find_method(m).is_delta()) throw Error("'" + m + "' is not a delta");
+      stack->add(m, find_method(m).make_delta(init_config, m, own));
+      stack->member(m)->set_classnames(context.classnames);
+    }
+    return members;
+  });
+  // The file names the stack's tensors "<member>.<param>", as the stack itself does.
+  core::TensorMap loaded;
+  for (const auto& [name, t] : stack->named_tensors()) {
+    auto it = file.tensors.find(name);
+    if (it == file.tensors.end()) throw FileError(init_delta, "tensor '" + name + "' is missing");
+    loaded[name] = it->second;
+  }
+  if (loaded.size() != file.tensors.size()) {
+    throw FileError(init_delta, "holds tensors its members do not have");
+  }
+  {
+    at::NoGradGuard no_grad;
+    const core::TensorMap targets = stack->named_tensors();
+    for (const auto& [name, t] : loaded) targets.at(name).copy_(t);
+  }
+  if (freeze) {
+    for (const auto& m : init) stack->freeze(m);
+  }
+  for (const auto& m : added) stack->add(m, find_method(m).make_delta(config, m, context));
+  return std::make_unique<PromptedClipMethod>(
+      context.clip, context.tokenizer, std::move(stack), context.classnames,
+      PromptedClipOptions().text_template(context.text_template));
 }
 
 LoadedDelta load_delta(const std::string& path, models::Clip clip,

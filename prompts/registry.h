@@ -74,6 +74,14 @@ std::vector<std::string> method_members(const std::string& method);
 std::unique_ptr<engine::Method> make_method(const std::string& method,
                                             const core::ResolvedConfig& config,
                                             const MethodContext& context);
+// The Delta Tuning survey's sequential combination: the members of a trained delta file first
+// (its tensors loaded; frozen when `freeze`), then the new members of `method`, trained on top.
+// The method is named after all of them ("coop+vpt"). A member in both is an Error.
+std::unique_ptr<engine::Method> make_method_on(const std::string& init_delta,
+                                               const std::string& method,
+                                               const core::ResolvedConfig& config,
+                                               const MethodContext& context, bool freeze);
+
 // The delta alone: the lone member, or a DeltaStack of the members.
 std::shared_ptr<delta::Delta> make_delta(const std::string& method,
                                          const core::ResolvedConfig& config,

@@ -177,6 +177,13 @@ std::map<std::string, std::string> DeltaStackImpl::hyperparameters() const {
   }
   out["members"] = members;
   out["sequential"] = options_.sequential() ? "true" : "false";
+  // Which members were held fixed shapes the run (a resume must hold the same ones); only when
+  // some are, so the files of simultaneous stacks keep their keys.
+  std::string frozen;
+  for (const auto& n : names_) {
+    if (frozen_.count(n)) frozen += (frozen.empty() ? "" : ",") + n;
+  }
+  if (!frozen.empty()) out["frozen"] = frozen;
   return out;
 }
 

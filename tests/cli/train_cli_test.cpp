@@ -5,6 +5,7 @@
 
 #include <sstream>
 
+#include "src/core/safetensors.h"
 #include "tests/cli/cli_test_support.h"
 
 namespace vlprompt::testing {
@@ -80,6 +81,37 @@ TEST(TrainCli, TheMethodIsNamedAndStacksAreChecked) {
     EXPECT_EQ(r.status, 1) << r.output;
     EXPECT_NE(r.output.find(says), std::string::npos) << r.output;
   }
+}
+
+// CoOp then VPT (the Delta Tuning survey's sequential combination): the second run trains visual
+// prompts on top of the first run's context, which stays exactly as it was; the delta file holds
+// both, and evaluating it runs the images through the visual prompts.
+TEST(TrainCli, SequentialStackKeepsTheInitDeltaFixed) {
+  VLP_REQUIRE_FASHION_MNIST();
+  const std::string first = unified_run(1);
+  const std::string dir = scratch_dir("sequential") + "/run";
+  std::filesystem::remove_all(dir);
+  std::string args = train_args(dir, "--init-delta " + quoted(first + "/delta.safetensors") +
+                                         " --freeze-init --no-augment train.max_epoch=2");
+  const CliResult r = run_cli(args.replace(args.find("--method coop"), 13, "--method vpt"));
+  ASSERT_EQ(r.status, 0) << r.output;
+  const nlohmann::json results = read_json(dir + "/results.json");
+  EXPECT_EQ(results["hyperparameters"]["members"], "coop,vpt");
+  EXPECT_EQ(results["hyperparameters"]["frozen"], "coop");
+  EXPECT_EQ(results["training"]["train_data"],
+            "center-view images (no augmentation), image tower in the loop");
+  const core::TensorMap before = core::read_safetensors(first + "/delta.safetensors").tensors;
+  const core::TensorMap after = core::read_safetensors(dir + "/delta.safetensors").tensors;
+  EXPECT_TRUE(at::equal(before.at("coop.ctx"), after.at("coop.ctx")));
+  ASSERT_TRUE(after.count("vpt.prompts"));
+  const std::string eval_dir = scratch_dir("sequential") + "/eval";
+  const CliResult e = run_cli("eval --delta " + quoted(dir + "/delta.safetensors") + " --model " +
+                              quoted(tiny_model()) + " --vocab " + quoted(vocab()) +
+                              " --dataset fashion_mnist --out " + quoted(eval_dir));
+  ASSERT_EQ(e.status, 0) << e.output;
+  EXPECT_DOUBLE_EQ(read_json(eval_dir + "/results.json")["test"]["top1"].get<double>(),
+                   results["test"]["top1"].get<double>())
+      << "eval must see the images through the stack's visual prompts, as train's test did";
 }
 
 TEST(TrainCli, RefusesToOverwriteARun) {

@@ -14,6 +14,7 @@
 #include "src/text/clip_tokenizer.h"
 #include "tools/cli/command.h"
 #include "tools/pipeline/bench_coop.h"
+#include "tools/pipeline/bench_prompts.h"
 #include "tools/pipeline/bench_util.h"
 
 namespace vlprompt::cli {
@@ -22,6 +23,7 @@ namespace {
 struct BenchArgs {
   std::string what = "all", config = "ViT-B-16", vocab, out;
   int64_t batch = 8;
+  std::vector<int64_t> classes{10, 100};
   int iters = 3, warmup = 1;
 };
 
@@ -104,11 +106,18 @@ int run_bench(const BenchArgs& a) {
                      {"blas", blas_json()}, {"weights", "random (shapes only)"}};
   if (a.what == "all" || a.what == "image-tower") out["image_tower"] = bench_image(model, a);
   if (a.what == "all" || a.what == "text-tower") out["text_tower"] = bench_text(model, a);
-  if (a.what == "coop-step") {
+  if (a.what == "coop-step" || a.what == "cocoop-step") {
     auto tok = std::make_shared<const text::ClipTokenizer>(
         text::ClipTokenizer::from_file(text::find_vocab(a.vocab, "")));
-    out["coop_step"] = pipeline::bench_coop_step(model, tok, a.batch, a.warmup, a.iters);
+    if (a.what == "coop-step") {
+      out["coop_step"] = pipeline::bench_coop_step(model, tok, a.batch, a.warmup, a.iters);
+    } else {
+      out["cocoop_step"] =
+          pipeline::bench_cocoop_step(model, tok, a.batch, a.classes, a.warmup, a.iters);
+    }
   }
+  if (a.what == "vpt-step")
+    out["vpt_step"] = pipeline::bench_vpt_step(model, a.batch, a.warmup, a.iters);
   out["peak_rss_mib"] = pipeline::peak_rss_mib();
   std::cout << out.dump(2) << "\n";
   if (!a.out.empty()) core::atomic_write(a.out, out.dump(2) + "\n");
@@ -117,9 +126,12 @@ int run_bench(const BenchArgs& a) {
 
 Runner setup_bench(CLI::App& app) {
   auto a = std::make_shared<BenchArgs>();
-  app.add_option("what", a->what, "all | image-tower | text-tower | coop-step")
+  app.add_option("what", a->what,
+                 "all | image-tower | text-tower | coop-step | cocoop-step | vpt-step")
       ->default_val("all")
-      ->check(CLI::IsMember({"all", "image-tower", "text-tower", "coop-step"}));
+      ->check(CLI::IsMember(
+          {"all", "image-tower", "text-tower", "coop-step", "cocoop-step", "vpt-step"}));
+  app.add_option("--classes", a->classes, "class counts for cocoop-step (default 10 100)");
   app.add_option("--config", a->config, "architecture (models/configs)")->default_val("ViT-B-16");
   app.add_option("--vocab", a->vocab, "BPE vocabulary for the text prompts");
   app.add_option("--batch", a->batch, "images per batch")->default_val(8);
@@ -128,7 +140,9 @@ Runner setup_bench(CLI::App& app) {
   app.add_option("--out", a->out, "also write the JSON here");
   app.footer(
       "Example:\n  vlprompt bench image-tower --config ViT-B-16 --batch 8\n"
-      "  vlprompt bench coop-step --config ViT-B-16 --batch 32");
+      "  vlprompt bench coop-step --config ViT-B-16 --batch 32\n"
+      "  vlprompt bench cocoop-step --config ViT-B-16 --batch 32 --classes 10 100\n"
+      "  vlprompt bench vpt-step --config ViT-B-16 --batch 8");
   return [a] { return run_bench(*a); };
 }
 

@@ -77,6 +77,9 @@ int run_train(TrainArgs a) {
       resumed ? prompts::read_resolved_config(a.out + "/config.yaml", a.method)
               : prompts::resolve_run_config(
                     {a.method, a.dataset, a.shots, a.seed, a.config_file, a.overrides});
+  if (a.freeze_init && a.init_delta.empty()) {
+    throw Error("train: --freeze-init needs --init-delta (the delta to hold fixed)");
+  }
   if (!resumed) {
     core::atomic_write(a.out + "/run.json", a.to_json().dump(2) + "\n");
     core::atomic_write(a.out + "/config.yaml", core::dump_config(config));
@@ -94,7 +97,10 @@ int run_train(TrainArgs a) {
 
   prompts::MethodContext context{clip, m.tokenizer, splits.train.classnames, a.seed,
                                  splits.train.template_text};
-  std::unique_ptr<engine::Method> method = prompts::make_method(a.method, config, context);
+  std::unique_ptr<engine::Method> method =
+      a.init_delta.empty()
+          ? prompts::make_method(a.method, config, context)
+          : prompts::make_method_on(a.init_delta, a.method, config, context, a.freeze_init);
   engine::FeatureOptions fo;
   fo.batch_size = a.eval_batch_size;
   // The hand-written baseline is always scored on cached test features; val features feed
@@ -144,6 +150,11 @@ Runner setup_train(CLI::App& app) {
   app.add_option("--out", a->out, "run folder");
   app.add_option("--resume", a->resume, "continue the run in this folder from its checkpoint");
   app.add_option("--device", a->device, "cpu | cuda | cuda:N")->default_val("cpu");
+  app.add_option("--init-delta", a->init_delta,
+                 "stack --method's deltas on this trained delta (its members come first)")
+      ->check(CLI::ExistingFile);
+  app.add_flag("--freeze-init", a->freeze_init,
+               "keep the --init-delta members fixed: a sequential combination");
   app.add_flag("--no-augment", a->no_augment, "train on cached center-view image features");
   app.add_option("--aug-views", a->aug_views,
                  "encode K augmented views per image once and sample among them")

@@ -14,4 +14,10 @@ double peak_rss_mib() {
   return 0;
 }
 
+void reset_peak_rss() {
+  // "5" resets the peak resident set size (Linux >= 4.0), so each measurement gets its own peak.
+  std::ofstream out("/proc/self/clear_refs");
+  out << "5";
+}
+
 }  // namespace vlprompt::pipeline

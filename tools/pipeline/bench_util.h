@@ -16,5 +16,7 @@ using engine::median_seconds;
 
 // Peak resident memory of this process so far, in MiB (VmHWM).
 double peak_rss_mib();
+// Starts a new peak (the high-water mark drops to the current resident size).
+void reset_peak_rss();
 
 }  // namespace vlprompt::pipeline

@@ -20,7 +20,9 @@ nlohmann::json TrainArgs::to_json() const {
           {"seed", seed},
           {"no_augment", no_augment},
           {"aug_views", aug_views},
-          {"eval_batch_size", eval_batch_size}};
+          {"eval_batch_size", eval_batch_size},
+          {"init_delta", init_delta},
+          {"freeze_init", freeze_init}};
 }
 
 TrainArgs TrainArgs::from_json(const nlohmann::json& j, const std::string& where) {
@@ -42,6 +44,9 @@ TrainArgs TrainArgs::from_json(const nlohmann::json& j, const std::string& where
     a.no_augment = j.at("no_augment");
     a.aug_views = j.at("aug_views");
     a.eval_batch_size = j.at("eval_batch_size");
+    // Runs made before sequential composition have neither key.
+    a.init_delta = j.value("init_delta", std::string());
+    a.freeze_init = j.value("freeze_init", false);
   } catch (const nlohmann::json::exception& e) {
     throw FileError(where, std::string("not a vlprompt run.json: ") + e.what());
   }

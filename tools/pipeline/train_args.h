@@ -20,6 +20,8 @@ struct TrainArgs {
   bool no_augment = false;
   int64_t aug_views = 0;
   int64_t eval_batch_size = 64;
+  std::string init_delta;    // a trained delta the new members are stacked on
+  bool freeze_init = false;  // ... kept frozen (sequential combination)
 
   nlohmann::json to_json() const;
   static TrainArgs from_json(const nlohmann::json& j, const std::string& where);
