@@ -144,20 +144,13 @@ at::Tensor CoCoOpImpl::loss_term(const delta::LossContext& context) {
                                  context.manual_text_features);
 }
 
-CoCoOpOptions read_cocoop_options(const core::ResolvedConfig& config, const std::string& section,
-                                  uint64_t run_seed) {
-  CoCoOpOptions o = core::read_config<CoCoOpOptions>(config, section);
-  if (!config.has(section.empty() ? "seed" : section + ".seed")) o.seed(run_seed);
-  return o;
-}
-
 namespace {
 
 std::shared_ptr<delta::Delta> make_cocoop(const core::ResolvedConfig& config,
                                           const std::string& section,
                                           const MethodContext& context) {
-  return CoCoOp(read_cocoop_options(config, section, context.seed), context.clip, context.tokenizer,
-                context.classnames)
+  return CoCoOp(read_delta_options<CoCoOpOptions>(config, section, context.seed), context.clip,
+                context.tokenizer, context.classnames)
       .ptr();
 }
 

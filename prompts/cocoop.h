@@ -92,7 +92,4 @@ class CoCoOpImpl : public delta::Delta {
 };
 TORCH_MODULE(CoCoOp);
 
-CoCoOpOptions read_cocoop_options(const core::ResolvedConfig& config, const std::string& section,
-                                  uint64_t run_seed);
-
 }  // namespace vlprompt::prompts

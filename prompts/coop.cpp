@@ -175,11 +175,9 @@ at::Tensor CoOpImpl::loss_term(const delta::LossContext& context) {
 
 CoOpOptions read_coop_options(const core::ResolvedConfig& config, const std::string& section,
                               uint64_t run_seed) {
-  CoOpOptions o = core::read_config<CoOpOptions>(config, section);
-  const std::string key =
-      section.empty() ? "class_token_position" : section + ".class_token_position";
-  core::check_choice(config, key, o.class_token_position(), class_token_positions());
-  if (!config.has(section.empty() ? "seed" : section + ".seed")) o.seed(run_seed);
+  CoOpOptions o = read_delta_options<CoOpOptions>(config, section, run_seed);
+  core::check_choice(config, core::config_detail::join_key(section, "class_token_position"),
+                     o.class_token_position(), class_token_positions());
   return o;
 }
 

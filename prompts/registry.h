@@ -112,6 +112,16 @@ delta::DeltaFileInfo delta_info(const engine::Method& method, const models::Clip
                                 const std::vector<std::string>& classnames,
                                 const std::string& prompt_template);
 
+// A delta's options (a struct with visit() and a `seed` setter) from its config section; without
+// a `seed` key there, the run seed seeds the delta's initialisation.
+template <class Options>
+Options read_delta_options(const core::ResolvedConfig& config, const std::string& section,
+                           uint64_t run_seed) {
+  Options o = core::read_config<Options>(config, section);
+  if (!config.has(core::config_detail::join_key(section, "seed"))) o.seed(run_seed);
+  return o;
+}
+
 struct MethodRegistrar {
   explicit MethodRegistrar(MethodEntry entry) { register_method(std::move(entry)); }
 };

@@ -72,18 +72,11 @@ std::map<std::string, std::string> VptImpl::hyperparameters() const {
           {"init_std", c10::str(options_.init_std())}, {"seed", std::to_string(options_.seed())}};
 }
 
-VptOptions read_vpt_options(const core::ResolvedConfig& config, const std::string& section,
-                            uint64_t run_seed) {
-  VptOptions o = core::read_config<VptOptions>(config, section);
-  if (!config.has(section.empty() ? "seed" : section + ".seed")) o.seed(run_seed);
-  return o;
-}
-
 namespace {
 
 std::shared_ptr<delta::Delta> make_vpt(const core::ResolvedConfig& config,
                                        const std::string& section, const MethodContext& context) {
-  return Vpt(read_vpt_options(config, section, context.seed), context.clip).ptr();
+  return Vpt(read_delta_options<VptOptions>(config, section, context.seed), context.clip).ptr();
 }
 
 }  // namespace

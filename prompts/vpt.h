@@ -66,7 +66,4 @@ class VptImpl : public delta::Delta {
 };
 TORCH_MODULE(Vpt);
 
-VptOptions read_vpt_options(const core::ResolvedConfig& config, const std::string& section,
-                            uint64_t run_seed);
-
 }  // namespace vlprompt::prompts
