@@ -34,7 +34,9 @@ std::map<std::string, std::string> without_seed(const json& hyperparameters) {
   std::map<std::string, std::string> out;
   if (!hyperparameters.is_object()) return out;
   for (const auto& [k, v] : hyperparameters.items()) {
-    if (k != "seed") out[k] = v.is_string() ? v.get<std::string>() : v.dump();
+    // A stack's members each have one ("coop.seed"): all follow the run seed.
+    const bool seed = k == "seed" || (k.size() > 5 && k.compare(k.size() - 5, 5, ".seed") == 0);
+    if (!seed) out[k] = v.is_string() ? v.get<std::string>() : v.dump();
   }
   return out;
 }

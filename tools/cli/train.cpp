@@ -108,7 +108,7 @@ int run_train(TrainArgs a) {
   const engine::SplitFeatures test = engine::encode_split(clip, splits.test, fo);
   const engine::SplitFeatures val = engine::encode_split(clip, splits.val, fo);
 
-  nlohmann::json results = pipeline::run_header(a, m, splits);
+  nlohmann::json results = pipeline::run_header(a, method->name(), m, splits);
   std::vector<engine::EpochRecord> history;
   if (auto* fitted = dynamic_cast<prompts::FittedMethod*>(method.get())) {
     const engine::SplitFeatures train = engine::encode_split(clip, splits.train, fo);

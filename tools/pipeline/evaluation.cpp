@@ -18,12 +18,12 @@ nlohmann::json model_json(const ModelBundle& m) {
           {"vocab", m.vocab_path}};
 }
 
-nlohmann::json run_header(const TrainArgs& a, const ModelBundle& m,
+nlohmann::json run_header(const TrainArgs& a, const std::string& method, const ModelBundle& m,
                           const datasets::RunSplits& splits) {
   return {{"command", "train"},
-          {"title", a.method + " " + std::to_string(a.shots) + "-shot seed " +
+          {"title", method + " " + std::to_string(a.shots) + "-shot seed " +
                         std::to_string(a.seed) + " on " + a.dataset + " (" + a.subsample + ")"},
-          {"method", a.method},
+          {"method", method},
           {"dataset", a.dataset},
           {"subsample", a.subsample},
           {"shots", a.shots},

@@ -16,7 +16,8 @@
 namespace vlprompt::pipeline {
 
 nlohmann::json model_json(const ModelBundle& m);
-nlohmann::json run_header(const TrainArgs& a, const ModelBundle& m,
+// `method`: the trained method's name (a stack built on --init-delta names all its members).
+nlohmann::json run_header(const TrainArgs& a, const std::string& method, const ModelBundle& m,
                           const datasets::RunSplits& splits);
 
 // results["test"] = the method's metrics on `method_data` (its test batches: features or images,
