@@ -76,6 +76,36 @@ def text_forward_backward(model, eot_positions, length, context, warmup, iters):
     return median_seconds(step, warmup, iters)
 
 
+def vpt_step(visual, pixels, n_ctx, depth, warmup, iters):
+    """Deep VPT on the image tower: n_ctx prompts after the class token, replaced before each
+    layer < depth by that layer's own; forward alone (no grad) and forward+backward to the
+    prompts (the frozen weights take no gradient)."""
+    width = visual.class_embedding.shape[0]
+    prompts = (torch.randn(depth, n_ctx, width) * 0.02).requires_grad_(True)
+    n = pixels.shape[0]
+
+    def forward():
+        x = visual.conv1(pixels).flatten(2).transpose(1, 2)
+        cls = visual.class_embedding.reshape(1, 1, -1).expand(n, 1, width)
+        x = torch.cat([cls, x], dim=1) + visual.positional_embedding
+        x = torch.cat([x[:, :1], prompts[0].expand(n, -1, -1), x[:, 1:]], dim=1)
+        x = visual.ln_pre(x).permute(1, 0, 2)
+        for layer, block in enumerate(visual.transformer.resblocks):
+            if 0 < layer < depth:
+                x = torch.cat([x[:1], prompts[layer].unsqueeze(1).expand(-1, n, -1),
+                               x[1 + n_ctx:]], dim=0)
+            x = block(x)
+        return visual.ln_post(x.permute(1, 0, 2)[:, 0]) @ visual.proj
+
+    def train():
+        prompts.grad = None
+        forward().sum().backward()
+
+    with torch.no_grad():
+        fwd = median_seconds(forward, warmup, iters)
+    return {"forward_no_grad": fwd, "forward_backward_to_prompts": median_seconds(train, warmup, iters)}
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--config", default="ViT-B-16")
@@ -86,6 +116,8 @@ def main():
                     help="comma-separated end-of-text positions of the text prompts (from vlprompt)")
     ap.add_argument("--threads", type=int, default=os.cpu_count(),
                     help="intra-op threads (Debian's torch starts with 1; vlprompt uses all cores)")
+    ap.add_argument("--vpt-batch", type=int, default=0,
+                    help="also time deep VPT (8 tokens, all layers) at this batch")
     ap.add_argument("--out")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
@@ -107,6 +139,10 @@ def main():
                            "images_per_s": a.batch / image_s},
            "text_forward_backward": {"prompts": len(eots), "tokens_truncated": max(eots) + 1,
                                      "seconds_truncated": trunc_s, "seconds_full_77": full_s}}
+    if a.vpt_batch:
+        vpt_pixels = torch.randn(a.vpt_batch, 3, res, res)
+        out["vpt_step"] = dict(batch=a.vpt_batch, **vpt_step(
+            model.visual, vpt_pixels, 8, config["vision"]["layers"], a.warmup, a.iters))
     text = json.dumps(out, indent=2)
     print(text)
     if a.out:

@@ -26,13 +26,16 @@ echo "== vlprompt bench ($CONFIG, batch $BATCH)" >&2
 "$VLP" bench image-tower --config "$CONFIG" --batch "$BATCH" --iters "$ITERS" \
   --out "$OUT/vlprompt_image.json" >/dev/null
 "$VLP" bench text-tower --config "$CONFIG" --iters "$ITERS" --out "$OUT/vlprompt_text.json" >/dev/null
+"$VLP" bench vpt-step --config "$CONFIG" --batch "$BATCH" --iters "$ITERS" \
+  --out "$OUT/vlprompt_vpt.json" >/dev/null
 EOTS="$(/usr/bin/python3 -c 'import json,sys; print(",".join(map(str, json.load(open(sys.argv[1]))["text_tower"]["forward_backward_coop_10_classes"]["eot_positions"])))' "$OUT/vlprompt_text.json")"
 
 THREADS="$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["threads"])' "$OUT/vlprompt_image.json")"
 
 echo "== PyTorch eager peer (same shapes, $THREADS threads like vlprompt)" >&2
 /usr/bin/python3 tools/bench_vs_pytorch.py --config "$CONFIG" --batch "$BATCH" --iters "$ITERS" \
-  --threads "$THREADS" --eot-positions "$EOTS" --out "$OUT/pytorch.json" >/dev/null
+  --threads "$THREADS" --eot-positions "$EOTS" --vpt-batch "$BATCH" --out "$OUT/pytorch.json" \
+  >/dev/null
 
 /usr/bin/python3 - "$OUT" <<'PY'
 import json, os, sys
@@ -40,6 +43,7 @@ out = sys.argv[1]
 img = json.load(open(os.path.join(out, "vlprompt_image.json")))
 txt = json.load(open(os.path.join(out, "vlprompt_text.json")))
 pt = json.load(open(os.path.join(out, "pytorch.json")))
+vpt = json.load(open(os.path.join(out, "vlprompt_vpt.json")))["vpt_step"]
 v_img = img["image_tower"]["seconds_per_batch"]
 v_fb = txt["text_tower"]["forward_backward_coop_10_classes"]
 p_fb = pt["text_forward_backward"]
@@ -51,6 +55,11 @@ rows = [
     ("text fwd+bwd, 10 prompts x 77 tokens", v_fb["seconds_full_77"], p_fb["seconds_full_77"]),
     ("text fwd+bwd: vlprompt truncated vs PyTorch 77 (what each does by default)",
      v_fb["seconds_truncated"], p_fb["seconds_full_77"]),
+    ("deep VPT (8 tokens, all layers) image forward, batch %d" % vpt["batch"],
+     vpt["forward_no_grad"]["seconds_per_step"], pt["vpt_step"]["forward_no_grad"]),
+    ("deep VPT image forward+backward to the prompts, batch %d" % vpt["batch"],
+     vpt["forward_backward_to_prompts"]["seconds_per_step"],
+     pt["vpt_step"]["forward_backward_to_prompts"]),
 ]
 result = {"config": img["config"], "vlprompt_blas": img["blas"], "pytorch_blas": pt["blas_libraries"],
           "threads": {"vlprompt": img["threads"], "pytorch": pt["threads"]},
