@@ -15,51 +15,48 @@ using json = nlohmann::json;
 
 // transformers' CLIPTextConfig / CLIPVisionConfig / CLIPConfig defaults, used for keys a
 // config.json omits (or sets to null, which transformers also reads as "the default").
-struct HfTextConfig {
-  int64_t hidden_size = 512;
-  int64_t intermediate_size = 2048;
-  int64_t num_attention_heads = 8;
-  int64_t num_hidden_layers = 12;
-  int64_t max_position_embeddings = 77;
-  int64_t vocab_size = 49408;
+// The keys both towers' configs have; each tower sets its own defaults.
+struct HfTowerKeys {
+  int64_t hidden_size, intermediate_size, num_attention_heads, num_hidden_layers;
   std::string hidden_act = "quick_gelu";
   double layer_norm_eps = 1e-5;
 
   template <class V>
-  void visit(V& v) {
+  void visit_tower(V& v) {
     v("hidden_size", hidden_size, "transformer width");
     v("intermediate_size", intermediate_size, "MLP width (4 x hidden_size in CLIP)");
     v("num_attention_heads", num_attention_heads, "attention heads");
     v("num_hidden_layers", num_hidden_layers, "transformer layers");
-    v("max_position_embeddings", max_position_embeddings, "context length");
-    v("vocab_size", vocab_size, "BPE vocabulary size");
     v("hidden_act", hidden_act, "MLP activation (quick_gelu in CLIP)");
     v("layer_norm_eps", layer_norm_eps, "LayerNorm epsilon (1e-5 in CLIP)");
   }
 };
 
-struct HfVisionConfig {
-  int64_t hidden_size = 768;
-  int64_t intermediate_size = 3072;
-  int64_t num_attention_heads = 12;
-  int64_t num_hidden_layers = 12;
-  int64_t image_size = 224;
-  int64_t patch_size = 32;
-  int64_t num_channels = 3;
-  std::string hidden_act = "quick_gelu";
-  double layer_norm_eps = 1e-5;
+struct HfTextConfig : HfTowerKeys {
+  HfTextConfig() : HfTowerKeys{512, 2048, 8, 12} {}
+  int64_t max_position_embeddings = 77;
+  int64_t vocab_size = 49408;
 
   template <class V>
   void visit(V& v) {
-    v("hidden_size", hidden_size, "transformer width");
-    v("intermediate_size", intermediate_size, "MLP width (4 x hidden_size in CLIP)");
-    v("num_attention_heads", num_attention_heads, "attention heads");
-    v("num_hidden_layers", num_hidden_layers, "transformer layers");
+    visit_tower(v);
+    v("max_position_embeddings", max_position_embeddings, "context length");
+    v("vocab_size", vocab_size, "BPE vocabulary size");
+  }
+};
+
+struct HfVisionConfig : HfTowerKeys {
+  HfVisionConfig() : HfTowerKeys{768, 3072, 12, 12} {}
+  int64_t image_size = 224;
+  int64_t patch_size = 32;
+  int64_t num_channels = 3;
+
+  template <class V>
+  void visit(V& v) {
+    visit_tower(v);
     v("image_size", image_size, "input image side in pixels");
     v("patch_size", patch_size, "patch side in pixels");
     v("num_channels", num_channels, "input channels (3: RGB)");
-    v("hidden_act", hidden_act, "MLP activation (quick_gelu in CLIP)");
-    v("layer_norm_eps", layer_norm_eps, "LayerNorm epsilon (1e-5 in CLIP)");
   }
 };
 
