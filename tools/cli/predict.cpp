@@ -1,13 +1,16 @@
-// vlprompt predict: top-k labels and probabilities for image files, from class names given on
-// the command line or a dataset's class list, with the dataset's (or a given) template.
+// vlprompt predict: top-k labels and probabilities for image files (or preprocessed pixels), from
+// class names given on the command line or a dataset's class list: zero-shot with the dataset's
+// (or a given) template, or through a trained delta (--delta), whatever its towers.
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "datasets/loader.h"
+#include "prompts/registry.h"
 #include "prompts/templates.h"
 #include "prompts/zeroshot_classifier.h"
 #include "src/core/error.h"
+#include "src/core/npy.h"
 #include "src/engine/feature_cache.h"
 #include "tools/cli/command.h"
 #include "tools/pipeline/model_loading.h"
@@ -17,7 +20,7 @@ namespace {
 
 struct PredictArgs {
   pipeline::ModelArgs model;
-  std::string classes, dataset, data_root, templates = "manual";
+  std::string classes, dataset, data_root, templates = "manual", delta, pixels, logits_out;
   std::vector<std::string> images;
   int64_t top_k = 5;
   bool json = false;
@@ -53,21 +56,53 @@ int run_predict(const PredictArgs& a) {
     classnames = split_commas(a.classes);
   }
   if (classnames.size() < 2) throw Error("predict: need at least two class names");
+  if (a.images.empty() == a.pixels.empty())
+    throw Error("predict: give either image files or --pixels X.npy");
   pipeline::ModelBundle m = pipeline::load_model_bundle(a.model);
-  const auto ts = prompts::load_template_set(a.templates, manual);
+  models::Clip& clip = m.clip.model;
+  const int64_t res = clip->config().vision.image_resolution;
+  at::Tensor pixels;
+  std::vector<std::string> names = a.images;
+  if (!a.pixels.empty()) {
+    pixels = core::read_npy(a.pixels);
+    if (pixels.dim() != 4 || pixels.size(1) != 3 || pixels.size(2) != res ||
+        pixels.size(3) != res || pixels.scalar_type() != at::kFloat) {
+      throw FileError(a.pixels, "expected float32 pixels [N, 3, " + std::to_string(res) + ", " +
+                                    std::to_string(res) +
+                                    "] (as `vlprompt preprocess` writes), got " +
+                                    c10::str(pixels.scalar_type(), " ", pixels.sizes()));
+    }
+    names.clear();
+    for (int64_t i = 0; i < pixels.size(0); ++i)
+      names.push_back(a.pixels + "[" + std::to_string(i) + "]");
+  } else {
+    std::vector<datasets::ImageRecord> items;
+    for (const auto& p : a.images) items.push_back({p, {}, 0, ""});
+    pixels = engine::load_clip_images(items, res, false, nullptr, nullptr);
+  }
   at::NoGradGuard no_grad;
-  const at::Tensor w =
-      prompts::zeroshot_weights(m.clip.model, *m.tokenizer, classnames, ts.templates);
-  std::vector<datasets::ImageRecord> items;
-  for (const auto& p : a.images) items.push_back({p, {}, 0, ""});
-  const at::Tensor f = m.clip.model->encode_image(engine::load_clip_images(
-      items, m.clip.model->config().vision.image_resolution, false, nullptr, nullptr));
-  const at::Tensor probs = m.clip.model->logits(f, w).softmax(-1);
+  at::Tensor logits;
+  if (!a.delta.empty()) {
+    prompts::MethodContext context;
+    context.clip = clip;
+    context.tokenizer = m.tokenizer;
+    context.classnames = classnames;
+    context.text_template = manual;
+    prompts::LoadedMethod loaded = prompts::method_from_delta(a.delta, context);
+    loaded.method->set_training(false);
+    logits = loaded.method->forward({pixels, at::zeros({pixels.size(0)}, at::kLong), false});
+  } else {
+    const auto ts = prompts::load_template_set(a.templates, manual);
+    const at::Tensor w = prompts::zeroshot_weights(clip, *m.tokenizer, classnames, ts.templates);
+    logits = clip->logits(clip->encode_image(pixels), w);
+  }
+  if (!a.logits_out.empty()) core::write_npy(a.logits_out, logits.to(at::kFloat).contiguous());
+  const at::Tensor probs = logits.softmax(-1);
   const int64_t k = std::min<int64_t>(a.top_k, static_cast<int64_t>(classnames.size()));
   const auto [p, idx] = probs.topk(k, 1);
-  for (size_t i = 0; i < a.images.size(); ++i) {
-    nlohmann::json j{{"image", a.images[i]}, {"top", nlohmann::json::array()}};
-    if (!a.json) std::printf("%s\n", a.images[i].c_str());
+  for (size_t i = 0; i < names.size(); ++i) {
+    nlohmann::json j{{"image", names[i]}, {"top", nlohmann::json::array()}};
+    if (!a.json) std::printf("%s\n", names[i].c_str());
     for (int64_t r = 0; r < k; ++r) {
       const auto& name = classnames[idx[i][r].item<int64_t>()];
       const double prob = p[i][r].item<double>();
@@ -88,9 +123,19 @@ Runner setup_predict(CLI::App& app) {
   app.add_option("--templates", a->templates, "manual, select7, imagenet80 or a file")
       ->default_val("manual");
   app.add_option("--top-k", a->top_k)->default_val(5);
+  app.add_option("--delta", a->delta, "predict through a trained delta (RUN/delta.safetensors)")
+      ->check(CLI::ExistingFile);
+  app.add_option("--pixels", a->pixels,
+                 "float32 [N,3,R,R] already preprocessed (vlprompt preprocess), instead of images")
+      ->check(CLI::ExistingFile);
+  app.add_option("--logits-out", a->logits_out,
+                 "write the raw logits, float32 [N,C] in the class order given, as .npy");
   app.add_flag("--json", a->json, "one JSON object per image");
-  app.add_option("images", a->images, "image files")->required();
-  app.footer("Example:\n  vlprompt predict --model ViT-B-16.pt --classes \"cat,dog,bird\" pet.jpg");
+  app.add_option("images", a->images, "image files");
+  app.footer(
+      "Example:\n  vlprompt predict --model ViT-B-16.pt --classes \"cat,dog,bird\" pet.jpg\n"
+      "  vlprompt predict --model ViT-B-16.pt --delta runs/coop/delta.safetensors --dataset "
+      "fashion_mnist --pixels x.npy --logits-out y.npy");
   return [a] { return run_predict(*a); };
 }
 
