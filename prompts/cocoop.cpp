@@ -9,7 +9,6 @@
 #include "prompts/kgcoop.h"
 #include "prompts/registry.h"
 #include "src/core/error.h"
-#include "src/core/strings.h"
 
 namespace vlprompt::prompts {
 
@@ -65,32 +64,14 @@ CoCoOpImpl::CoCoOpImpl(CoCoOpOptions options, models::Clip clip,
   if (classnames.empty()) throw Error("cocoop: the class list is empty");
   const auto& config = clip_->config();
   const at::Device device = models::weights_device(clip_);
-  auto generator = at::make_generator<at::CPUGeneratorImpl>(options_.seed());
-  at::Tensor init;
-  if (!options_.ctx_init().empty()) {
-    options_.ctx_init(core::spaces_for_underscores(options_.ctx_init()));
-    const std::vector<int64_t> ids = tokenizer_->encode(options_.ctx_init());
-    if (ids.empty()) throw Error("cocoop: ctx_init '" + options_.ctx_init() + "' has no tokens");
-    options_.n_ctx(static_cast<int64_t>(ids.size()));
-    prefix_text_ = options_.ctx_init();
-    at::NoGradGuard no_grad;
-    init = clip_->embed_tokens(at::tensor(ids, at::kLong).view({1, -1}).to(device))[0]
-               .to(at::kFloat)
-               .clone();
-  } else {
-    if (options_.n_ctx() <= 0) {
-      throw Error("cocoop: n_ctx is " + std::to_string(options_.n_ctx()) + ", expected >= 1");
-    }
-    if (!(options_.init_std() > 0)) {
-      throw Error("cocoop: init_std is " + c10::str(options_.init_std()) + ", expected > 0");
-    }
-    prefix_text_ = "X";
-    for (int64_t i = 1; i < options_.n_ctx(); ++i) prefix_text_ += " X";
-    init = at::empty({options_.n_ctx(), config.text.width}, at::kFloat)
-               .normal_(0.0, options_.init_std(), generator)
-               .to(device);
-  }
-  ctx = register_parameter("ctx", init);
+  ContextStart start = context_start("cocoop", options_.ctx_init(), options_.n_ctx(),
+                                     options_.init_std(), options_.seed(), 0, clip_, *tokenizer_);
+  options_.ctx_init(options_.ctx_init().empty() ? "" : start.prefix_text);
+  options_.n_ctx(start.n_ctx);
+  prefix_text_ = start.prefix_text;
+  // The meta-net draws from its own stream of the delta's seed.
+  auto generator = at::make_generator<at::CPUGeneratorImpl>(options_.seed() + 1);
+  ctx = register_parameter("ctx", start.vectors);
   const int64_t vis = config.embed_dim;  // the meta-net reads the projected image feature
   meta_net =
       register_module("meta_net", MetaNet(vis, std::max<int64_t>(1, vis / 16), config.text.width));

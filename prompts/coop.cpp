@@ -50,7 +50,6 @@ class CoOpTextSites : public nn::DeltaSites {
 };
 
 namespace {
-using core::spaces_for_underscores;
 
 std::string join_names(const std::vector<std::string>& names) {
   std::string out;
@@ -74,56 +73,21 @@ CoOpImpl::CoOpImpl(CoOpOptions options, models::Clip clip,
   if (!tokenizer_) throw Error("coop: no tokenizer given");
   check_class_token_position(options_.class_token_position());
   if (classnames.empty()) throw Error("coop: the class list is empty");
-  if (!options_.ctx_init().empty()) {
-    options_.ctx_init(spaces_for_underscores(options_.ctx_init()));
-    prefix_ids_ = tokenizer_->encode(options_.ctx_init());
-    if (prefix_ids_.empty()) {
-      throw Error("coop: ctx_init '" + options_.ctx_init() + "' has no tokens");
-    }
-    options_.n_ctx(static_cast<int64_t>(prefix_ids_.size()));
-    prefix_text_ = options_.ctx_init();
-  } else {
-    if (options_.n_ctx() <= 0) {
-      throw Error("coop: n_ctx is " + std::to_string(options_.n_ctx()) + ", expected >= 1");
-    }
-    // The reference's placeholder words; their ids sit under the context and are overwritten.
-    prefix_text_ = "X";
-    for (int64_t i = 1; i < options_.n_ctx(); ++i) prefix_text_ += " X";
-  }
-  if (!(options_.init_std() > 0)) {
-    throw Error("coop: init_std is " + c10::str(options_.init_std()) + ", expected > 0");
-  }
+  ContextStart start = context_start(
+      "coop", options_.ctx_init(), options_.n_ctx(), options_.init_std(), options_.seed(),
+      options_.csc() ? static_cast<int64_t>(classnames.size()) : 0, clip_, *tokenizer_);
+  options_.ctx_init(options_.ctx_init().empty() ? "" : start.prefix_text);
+  options_.n_ctx(start.n_ctx);
+  prefix_text_ = start.prefix_text;
   const at::Device device = models::weights_device(clip_);
   const int64_t context = clip_->config().text.context_length;
   token_ids_ = register_buffer("token_ids", at::zeros({1, context}, at::kLong).to(device));
   ctx_cols_ = register_buffer("ctx_cols", at::zeros({1, 1}, at::kLong).to(device));
   set_classnames(classnames);
-  ctx = register_parameter("ctx", initial_context(static_cast<int64_t>(classnames.size())));
+  ctx = register_parameter("ctx", start.vectors);
 }
 
 CoOpImpl::~CoOpImpl() = default;
-
-at::Tensor CoOpImpl::initial_context(int64_t num_classes) {
-  const int64_t n_ctx = options_.n_ctx();
-  const int64_t width = clip_->config().text.width;
-  const at::Device device = token_ids_.device();
-  at::NoGradGuard no_grad;
-  at::Tensor init;
-  if (!options_.ctx_init().empty()) {
-    // The words' own embeddings. (With csc each class starts from them; the reference code
-    // silently drops csc when ctx_init is set.)
-    const at::Tensor ids = at::tensor(prefix_ids_, at::kLong).view({1, n_ctx}).to(device);
-    init = clip_->embed_tokens(ids)[0].to(at::kFloat).clone();
-    if (options_.csc()) init = init.unsqueeze(0).repeat({num_classes, 1, 1});
-  } else {
-    auto generator = at::make_generator<at::CPUGeneratorImpl>(options_.seed());
-    const std::vector<int64_t> shape = options_.csc()
-                                           ? std::vector<int64_t>{num_classes, n_ctx, width}
-                                           : std::vector<int64_t>{n_ctx, width};
-    init = at::empty(shape, at::kFloat).normal_(0.0, options_.init_std(), generator).to(device);
-  }
-  return init;
-}
 
 void CoOpImpl::set_classnames(const std::vector<std::string>& classnames) {
   if (options_.csc() && ctx.defined() && classnames != classnames_) {

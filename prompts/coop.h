@@ -99,16 +99,14 @@ class CoOpImpl : public delta::Delta {
   at::Tensor ctx;
 
  private:
-  at::Tensor initial_context(int64_t num_classes);
   friend class CoOpTextSites;
 
   CoOpOptions options_;
   models::Clip clip_;
   std::shared_ptr<const text::ClipTokenizer> tokenizer_;
   std::vector<std::string> classnames_;
-  std::string prefix_text_;          // text at the context positions (ctx_init, or "X X ...")
-  std::vector<int64_t> prefix_ids_;  // ctx_init's tokens, whose embeddings initialise ctx
-  at::Tensor token_ids_;             // buffers; replaced in place by set_classnames
+  std::string prefix_text_;  // text at the context positions (ctx_init, or "X X ...")
+  at::Tensor token_ids_;     // buffers; replaced in place by set_classnames
   at::Tensor ctx_cols_;
   int64_t last_ctx_col_ = 0;  // the tokens must reach this column (checked without a sync)
   std::unique_ptr<CoOpTextSites> text_sites_;

@@ -1,5 +1,7 @@
 #include "prompts/coop_layout.h"
 
+#include <ATen/CPUGeneratorImpl.h>
+
 #include <algorithm>
 
 #include "src/core/error.h"
@@ -31,6 +33,43 @@ void check_class_token_position(const std::string& position) {
     throw Error("coop: class_token_position is '" + position +
                 "', expected one of: end, middle, front");
   }
+}
+
+ContextStart context_start(const std::string& method, const std::string& ctx_init, int64_t n_ctx,
+                           double init_std, uint64_t seed, int64_t copies, models::Clip& clip,
+                           const ClipTokenizer& tokenizer) {
+  if (!(init_std > 0)) {
+    throw Error(method + ": init_std is " + c10::str(init_std) + ", expected > 0");
+  }
+  const at::Device device = models::weights_device(clip);
+  ContextStart out;
+  at::NoGradGuard no_grad;
+  if (!ctx_init.empty()) {
+    out.prefix_text = spaces_for_underscores(ctx_init);
+    const std::vector<int64_t> ids = tokenizer.encode(out.prefix_text);
+    if (ids.empty()) throw Error(method + ": ctx_init '" + out.prefix_text + "' has no tokens");
+    out.n_ctx = static_cast<int64_t>(ids.size());
+    // The words' own embeddings. (With one set per class each starts from them; the reference
+    // code silently drops class-specific context when ctx_init is set.)
+    out.vectors = clip->embed_tokens(at::tensor(ids, at::kLong).view({1, out.n_ctx}).to(device))[0]
+                      .to(at::kFloat)
+                      .clone();
+    if (copies > 0) out.vectors = out.vectors.unsqueeze(0).repeat({copies, 1, 1});
+    return out;
+  }
+  if (n_ctx <= 0) {
+    throw Error(method + ": n_ctx is " + std::to_string(n_ctx) + ", expected >= 1");
+  }
+  // The reference's placeholder words; their ids sit under the context and are overwritten.
+  out.prefix_text = "X";
+  for (int64_t i = 1; i < n_ctx; ++i) out.prefix_text += " X";
+  out.n_ctx = n_ctx;
+  const int64_t width = clip->config().text.width;
+  const std::vector<int64_t> shape =
+      copies > 0 ? std::vector<int64_t>{copies, n_ctx, width} : std::vector<int64_t>{n_ctx, width};
+  auto generator = at::make_generator<at::CPUGeneratorImpl>(seed);
+  out.vectors = at::empty(shape, at::kFloat).normal_(0.0, init_std, generator).to(device);
+  return out;
 }
 
 at::Tensor write_context(const at::Tensor& tokens, const at::Tensor& values,

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "models/clip/clip_model.h"
 #include "src/text/clip_tokenizer.h"
 
 namespace vlprompt::prompts {
@@ -25,6 +26,19 @@ struct CoOpLayout {
 CoOpLayout coop_layout(const text::ClipTokenizer& tokenizer, const std::string& prefix_text,
                        int64_t n_ctx, const std::vector<std::string>& classnames,
                        const std::string& position, int64_t context_length);
+
+// Where a CoOp-family context starts, as the reference code sets it up: from `ctx_init`'s words
+// ('_' reads as a space; their token embeddings, n_ctx = their token count) or from n_ctx "X"
+// placeholders with vectors ~ N(0, init_std) drawn from `seed`. `copies` > 0 gives one set per
+// class, [copies, n_ctx, D] (class-specific context), else [n_ctx, D]. Errors name `method`.
+struct ContextStart {
+  std::string prefix_text;  // the words standing at the context positions
+  int64_t n_ctx = 0;
+  at::Tensor vectors;  // float32, on the model's device
+};
+ContextStart context_start(const std::string& method, const std::string& ctx_init, int64_t n_ctx,
+                           double init_std, uint64_t seed, int64_t copies, models::Clip& clip,
+                           const text::ClipTokenizer& tokenizer);
 
 // Writes learned context vectors into a batch of class-prompt embeddings with one index_put: row b
 // gets values[b * n_ctx + k] at column cols[b][k]. tokens [B, L, D]; values [B * n_ctx, D];
