@@ -121,8 +121,9 @@ std::map<std::string, std::string> CoCoOpImpl::hyperparameters() const {
 }
 
 at::Tensor CoCoOpImpl::loss_term(const delta::LossContext& context) {
+  if (options_.kg_weight() == 0) return {};
   return knowledge_guidance_term(options_.kg_weight(), context.text_features,
-                                 context.manual_text_features);
+                                 context.manual_text_features());
 }
 
 namespace {

@@ -133,8 +133,9 @@ std::map<std::string, std::string> CoOpImpl::hyperparameters() const {
 }
 
 at::Tensor CoOpImpl::loss_term(const delta::LossContext& context) {
+  if (options_.kg_weight() == 0) return {};
   return knowledge_guidance_term(options_.kg_weight(), context.text_features,
-                                 context.manual_text_features);
+                                 context.manual_text_features());
 }
 
 CoOpOptions read_coop_options(const core::ResolvedConfig& config, const std::string& section,

@@ -131,7 +131,7 @@ at::Tensor PromptedClipMethod::loss(const at::Tensor& logits, const engine::Batc
   at::Tensor loss = Method::loss(logits, batch);
   delta::LossContext context;
   context.text_features = last_text_;
-  context.manual_text_features = manual_text_features();
+  context.manual_text_features = [this] { return manual_text_features(); };
   const at::Tensor term = stack_->loss_term(context);
   return term.defined() ? loss + term : loss;
 }

@@ -7,6 +7,7 @@
 #include <ATen/ATen.h>
 #include <torch/nn/module.h>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -39,8 +40,9 @@ struct LossContext {
   // The learned class text features of that pass (not normalised): [C, D], or [N, C, D] when the
   // prompts are conditioned on each of N images.
   at::Tensor text_features;
-  // The classes' hand-written prompts through the frozen text tower, [C, D] (not normalised).
-  at::Tensor manual_text_features;
+  // The classes' hand-written prompts through the frozen text tower, [C, D] (not normalised);
+  // computed on first call (once per class list), so terms that do not need it cost nothing.
+  std::function<at::Tensor()> manual_text_features;
 };
 
 class Delta : public torch::nn::Module {
