@@ -8,6 +8,7 @@
 #include "prompts/coop_layout.h"
 #include "prompts/kgcoop.h"
 #include "prompts/registry.h"
+#include "prompts/seeded_linear.h"
 #include "src/core/error.h"
 
 namespace vlprompt::prompts {
@@ -75,17 +76,8 @@ CoCoOpImpl::CoCoOpImpl(CoCoOpOptions options, models::Clip clip,
   const int64_t vis = config.embed_dim;  // the meta-net reads the projected image feature
   meta_net =
       register_module("meta_net", MetaNet(vis, std::max<int64_t>(1, vis / 16), config.text.width));
-  {
-    // PyTorch's nn.Linear initialisation (uniform within 1/sqrt(fan_in)), from the delta's seed
-    // instead of the global generator, so a delta's start depends on its seed alone.
-    at::NoGradGuard no_grad;
-    for (torch::nn::Linear& linear : {std::ref(meta_net->linear1), std::ref(meta_net->linear2)}) {
-      const double bound = 1.0 / std::sqrt(static_cast<double>(linear->weight.size(1)));
-      for (at::Tensor& p : {std::ref(linear->weight), std::ref(linear->bias)}) {
-        p.copy_(at::empty(p.sizes(), at::kFloat).uniform_(-bound, bound, generator));
-      }
-    }
-  }
+  reset_linear(meta_net->linear1, generator);
+  reset_linear(meta_net->linear2, generator);
   meta_net->to(device);
   const int64_t context = config.text.context_length;
   token_ids_ = register_buffer("token_ids", at::zeros({1, context}, at::kLong).to(device));

@@ -61,7 +61,7 @@ TEST(MethodResume, EveryDeltaEndsBitIdenticalAfterAnInterruptAndResume) {
   const at::Tensor labels = at::arange(8, at::kLong).remainder(3);
   const at::Tensor images = at::randn({8, 3, 64, 64});
   const at::Tensor features = at::randn({8, 64});
-  for (const std::string method : {"coop", "cocoop", "vpt", "coop+vpt"}) {
+  for (const std::string method : {"coop", "cocoop", "vpt", "coop+vpt", "maple", "ivlp"}) {
     SCOPED_TRACE(method);
     const bool needs_images = make(method, 1)->data_needs().images_in_loop;
     engine::TensorData data(needs_images ? images : features, labels, !needs_images, 4);

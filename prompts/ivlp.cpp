@@ -1,0 +1,109 @@
+#include "prompts/ivlp.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+
+#include "prompts/registry.h"
+#include "src/core/error.h"
+
+namespace vlprompt::prompts {
+namespace {
+
+torch::nn::ParameterList normal_prompts(int64_t count, int64_t n, int64_t width, double std,
+                                        at::Generator& generator, at::Device device) {
+  torch::nn::ParameterList list;
+  for (int64_t i = 0; i < count; ++i) {
+    // append() keeps the tensor's requires_grad flag.
+    list->append(
+        at::empty({n, width}, at::kFloat).normal_(0.0, std, generator).to(device).requires_grad_());
+  }
+  return list;
+}
+
+}  // namespace
+
+IvlpImpl::IvlpImpl(IvlpOptions options, models::Clip clip,
+                   std::shared_ptr<const text::ClipTokenizer> tokenizer,
+                   const std::vector<std::string>& classnames)
+    : Delta("ivlp"),
+      options_(std::move(options)),
+      clip_(std::move(clip)),
+      tokenizer_(std::move(tokenizer)),
+      text_sites_(DeepPromptPlacement::kAfterStartOfText, false, options_.half_round()),
+      image_sites_(DeepPromptPlacement::kAppended, options_.half_round(), options_.half_round()) {
+  if (!clip_ || !tokenizer_) throw Error("ivlp: needs a CLIP model and a tokenizer");
+  if (classnames.empty()) throw Error("ivlp: the class list is empty");
+  if (options_.n_ctx_vision() < 1) {
+    throw Error("ivlp: n_ctx_vision is " + std::to_string(options_.n_ctx_vision()) +
+                ", expected >= 1");
+  }
+  const auto& config = clip_->config();
+  options_.depth_text(
+      prompt_depth("ivlp", "depth_text", options_.depth_text(), config.text.layers));
+  options_.depth_vision(
+      prompt_depth("ivlp", "depth_vision", options_.depth_vision(), config.vision.layers));
+  const at::Device device = models::weights_device(clip_);
+  auto generator = at::make_generator<at::CPUGeneratorImpl>(options_.seed());
+  DeepTextContext start = deep_text_context("ivlp", options_.ctx_init(), options_.n_ctx_text(),
+                                            options_.init_std(), generator, clip_, *tokenizer_);
+  if (options_.n_ctx_text() > 4) options_.ctx_init("");  // the words were not used
+  prefix_text_ = start.prefix_text;
+  ctx = register_parameter("ctx", start.vectors);
+  visual_ctx = register_parameter(
+      "visual_ctx", at::empty({options_.n_ctx_vision(), config.vision.width}, at::kFloat)
+                        .normal_(0.0, options_.init_std(), generator)
+                        .to(device));
+  text_deep = register_module(
+      "text_deep", normal_prompts(options_.depth_text() - 1, options_.n_ctx_text(),
+                                  config.text.width, options_.init_std(), generator, device));
+  visual_deep = register_module(
+      "visual_deep", normal_prompts(options_.depth_vision() - 1, options_.n_ctx_vision(),
+                                    config.vision.width, options_.init_std(), generator, device));
+  token_ids_ = register_buffer("token_ids",
+                               at::zeros({1, config.text.context_length}, at::kLong).to(device));
+  set_classnames(classnames);
+}
+
+void IvlpImpl::set_classnames(const std::vector<std::string>& classnames) {
+  at::NoGradGuard no_grad;
+  const at::Tensor ids = front_context_prompt_ids(*tokenizer_, prefix_text_, classnames,
+                                                  clip_->config().text.context_length);
+  token_ids_.set_(ids.to(token_ids_.device()));
+}
+
+nn::DeltaSites* IvlpImpl::sites(delta::Tower tower, const delta::SiteContext&) {
+  const bool text = tower == delta::Tower::kText;
+  std::vector<at::Tensor> layers{text ? ctx : visual_ctx};
+  for (const auto& p : (text ? text_deep : visual_deep)->parameters()) layers.push_back(p);
+  DeepPromptSites& sites = text ? text_sites_ : image_sites_;
+  sites.bind(std::move(layers));
+  return &sites;
+}
+
+std::map<std::string, std::string> IvlpImpl::hyperparameters() const {
+  return {{"n_ctx_text", std::to_string(options_.n_ctx_text())},
+          {"n_ctx_vision", std::to_string(options_.n_ctx_vision())},
+          {"ctx_init", options_.ctx_init()},
+          {"depth_text", std::to_string(options_.depth_text())},
+          {"depth_vision", std::to_string(options_.depth_vision())},
+          {"init_std", c10::str(options_.init_std())},
+          {"half_round", options_.half_round() ? "true" : "false"},
+          {"seed", std::to_string(options_.seed())}};
+}
+
+namespace {
+
+std::shared_ptr<delta::Delta> make_ivlp(const core::ResolvedConfig& config,
+                                        const std::string& section, const MethodContext& context) {
+  return Ivlp(read_delta_options<IvlpOptions>(config, section, context.seed), context.clip,
+              context.tokenizer, context.classnames)
+      .ptr();
+}
+
+}  // namespace
+
+VLPROMPT_DELTA(ivlp,
+               "IVLP: independent deep prompts in the text and image towers (Khattak et al., "
+               "CVPR 2023 baseline)",
+               make_ivlp);
+
+}  // namespace vlprompt::prompts

@@ -1,0 +1,108 @@
+#include "prompts/maple.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+
+#include "prompts/registry.h"
+#include "prompts/seeded_linear.h"
+#include "src/core/error.h"
+
+namespace vlprompt::prompts {
+
+MapleImpl::MapleImpl(MapleOptions options, models::Clip clip,
+                     std::shared_ptr<const text::ClipTokenizer> tokenizer,
+                     const std::vector<std::string>& classnames)
+    : Delta("maple"),
+      options_(std::move(options)),
+      clip_(std::move(clip)),
+      tokenizer_(std::move(tokenizer)),
+      text_sites_(DeepPromptPlacement::kAfterStartOfText, false, options_.half_round()),
+      image_sites_(DeepPromptPlacement::kAppended, options_.half_round(), options_.half_round()) {
+  if (!clip_ || !tokenizer_) throw Error("maple: needs a CLIP model and a tokenizer");
+  if (classnames.empty()) throw Error("maple: the class list is empty");
+  const auto& config = clip_->config();
+  options_.depth(prompt_depth("maple", "depth", options_.depth(),
+                              std::min(config.text.layers, config.vision.layers)));
+  const at::Device device = models::weights_device(clip_);
+  auto generator = at::make_generator<at::CPUGeneratorImpl>(options_.seed());
+  DeepTextContext start = deep_text_context("maple", options_.ctx_init(), options_.n_ctx(),
+                                            options_.init_std(), generator, clip_, *tokenizer_);
+  if (options_.n_ctx() > 4) options_.ctx_init("");  // the words were not used
+  prefix_text_ = start.prefix_text;
+  const int64_t text_width = config.text.width, image_width = config.vision.width;
+  ctx = register_parameter("ctx", start.vectors);
+  proj = register_module("proj", torch::nn::Linear(text_width, image_width));
+  reset_linear(proj, generator);
+  compound_prompts_text = register_module("compound_prompts_text", torch::nn::ParameterList());
+  for (int64_t i = 0; i + 1 < options_.depth(); ++i) {
+    compound_prompts_text->append(at::empty({options_.n_ctx(), text_width}, at::kFloat)
+                                      .normal_(0.0, options_.init_std(), generator)
+                                      .requires_grad_());  // append() keeps the tensor's flag
+  }
+  // The official code clones one initialised layer, so every projection starts the same.
+  torch::nn::Linear first(text_width, image_width);
+  reset_linear(first, generator);
+  compound_prompt_projections =
+      register_module("compound_prompt_projections", torch::nn::ModuleList());
+  for (int64_t i = 0; i + 1 < options_.depth(); ++i) {
+    compound_prompt_projections->push_back(
+        std::dynamic_pointer_cast<torch::nn::LinearImpl>(first->clone()));
+  }
+  proj->to(device);
+  compound_prompts_text->to(device);
+  compound_prompt_projections->to(device);
+  token_ids_ = register_buffer("token_ids",
+                               at::zeros({1, config.text.context_length}, at::kLong).to(device));
+  set_classnames(classnames);
+}
+
+void MapleImpl::set_classnames(const std::vector<std::string>& classnames) {
+  at::NoGradGuard no_grad;
+  const at::Tensor ids = front_context_prompt_ids(*tokenizer_, prefix_text_, classnames,
+                                                  clip_->config().text.context_length);
+  token_ids_.set_(ids.to(token_ids_.device()));
+}
+
+nn::DeltaSites* MapleImpl::sites(delta::Tower tower, const delta::SiteContext&) {
+  const int64_t deep = options_.depth() - 1;
+  std::vector<at::Tensor> layers;
+  if (tower == delta::Tower::kText) {
+    layers.push_back(ctx);
+    for (int64_t i = 0; i < deep; ++i) layers.push_back(compound_prompts_text[i]);
+    text_sites_.bind(std::move(layers));
+    return &text_sites_;
+  }
+  layers.push_back(proj->forward(ctx));
+  for (int64_t i = 0; i < deep; ++i) {
+    layers.push_back(compound_prompt_projections[i]->as<torch::nn::LinearImpl>()->forward(
+        compound_prompts_text[i]));
+  }
+  image_sites_.bind(std::move(layers));
+  return &image_sites_;
+}
+
+std::map<std::string, std::string> MapleImpl::hyperparameters() const {
+  return {{"n_ctx", std::to_string(options_.n_ctx())},
+          {"ctx_init", options_.ctx_init()},
+          {"depth", std::to_string(options_.depth())},
+          {"init_std", c10::str(options_.init_std())},
+          {"half_round", options_.half_round() ? "true" : "false"},
+          {"seed", std::to_string(options_.seed())}};
+}
+
+namespace {
+
+std::shared_ptr<delta::Delta> make_maple(const core::ResolvedConfig& config,
+                                         const std::string& section, const MethodContext& context) {
+  return Maple(read_delta_options<MapleOptions>(config, section, context.seed), context.clip,
+               context.tokenizer, context.classnames)
+      .ptr();
+}
+
+}  // namespace
+
+VLPROMPT_DELTA(maple,
+               "MaPLe: deep prompts in both towers, the image's projected from the text's "
+               "(Khattak et al., CVPR 2023)",
+               make_maple);
+
+}  // namespace vlprompt::prompts
