@@ -163,6 +163,10 @@ engine::StepOutput PromptedClipMethod::train_step(const engine::Batch& batch,
 
 at::Tensor PromptedClipMethod::forward(const engine::Batch& batch) {
   const at::Tensor image = image_features(batch);
+  if (stack_->has_head()) {
+    last_text_ = at::Tensor();
+    return stack_->head_logits(image);
+  }
   if (stack_->conditions_on_image()) return conditional_logits(image);
   const at::Tensor text = class_text_features();
   return clip_->logits(image.to(text.device(), text.scalar_type()), text);

@@ -3,6 +3,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 
 #include "prompts/registry.h"
+#include "prompts/seeded_linear.h"
 #include "src/core/error.h"
 
 namespace vlprompt::prompts {
@@ -34,9 +35,11 @@ class VptImageSites : public nn::DeltaSites {
   VptImpl& vpt_;
 };
 
-VptImpl::VptImpl(VptOptions options, const models::Clip& clip)
+VptImpl::VptImpl(VptOptions options, const models::Clip& clip,
+                 const std::vector<std::string>& classnames)
     : Delta("vpt"),
       options_(std::move(options)),
+      classnames_(classnames),
       image_sites_(std::make_unique<VptImageSites>(*this)) {
   if (!clip) throw Error("vpt: no CLIP model given");
   const auto& vision = clip->config().vision;
@@ -52,12 +55,42 @@ VptImpl::VptImpl(VptOptions options, const models::Clip& clip)
   if (!(options_.init_std() > 0)) {
     throw Error("vpt: init_std is " + c10::str(options_.init_std()) + ", expected > 0");
   }
+  if (options_.head() != "text" && options_.head() != "linear") {
+    throw Error("vpt: head is '" + options_.head() + "', expected text or linear");
+  }
+  if (options_.head() == "linear" && classnames_.empty()) {
+    throw Error("vpt: a linear head needs the class list");
+  }
   options_.depth(options_.deep() ? std::min(options_.depth(), vision.layers) : 1);
   auto generator = at::make_generator<at::CPUGeneratorImpl>(options_.seed());
   prompts = register_parameter(
       "prompts", at::empty({options_.depth(), options_.n_ctx(), vision.width}, at::kFloat)
                      .normal_(0.0, options_.init_std(), generator)
                      .to(models::weights_device(clip)));
+  if (options_.head() == "linear") {
+    // Its own stream of the seed, so the prompts start as they do with the text head.
+    auto head_generator = at::make_generator<at::CPUGeneratorImpl>(options_.seed() + 1);
+    head = register_module("head", torch::nn::Linear(clip->config().embed_dim,
+                                                     static_cast<int64_t>(classnames_.size())));
+    reset_linear(head, head_generator);
+    head->to(models::weights_device(clip));
+  }
+}
+
+at::Tensor VptImpl::head_logits(const at::Tensor& image_features) {
+  if (head.is_empty()) return Delta::head_logits(image_features);
+  return head->forward(image_features.to(head->weight.scalar_type()));
+}
+
+void VptImpl::set_classnames(const std::vector<std::string>& classnames) {
+  if (head.is_empty() || classnames == classnames_) return;
+  auto list = [](const std::vector<std::string>& names) {
+    std::string out;
+    for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+    return std::to_string(names.size()) + " classes (" + out + ")";
+  };
+  throw Error("vpt: its linear head was trained on " + list(classnames_) + " and cannot classify " +
+              list(classnames) + "; a VPT delta with head: text transfers to other class lists");
 }
 
 VptImpl::~VptImpl() = default;
@@ -67,16 +100,22 @@ nn::DeltaSites* VptImpl::sites(delta::Tower tower, const delta::SiteContext&) {
 }
 
 std::map<std::string, std::string> VptImpl::hyperparameters() const {
-  return {{"n_ctx", std::to_string(options_.n_ctx())}, {"deep", options_.deep() ? "true" : "false"},
-          {"depth", std::to_string(options_.depth())}, {"dropout", c10::str(options_.dropout())},
-          {"init_std", c10::str(options_.init_std())}, {"seed", std::to_string(options_.seed())}};
+  std::map<std::string, std::string> out{
+      {"n_ctx", std::to_string(options_.n_ctx())}, {"deep", options_.deep() ? "true" : "false"},
+      {"depth", std::to_string(options_.depth())}, {"dropout", c10::str(options_.dropout())},
+      {"init_std", c10::str(options_.init_std())}, {"seed", std::to_string(options_.seed())}};
+  // Only when set: files of text-head runs stay as they were.
+  if (!head.is_empty()) out["head"] = options_.head();
+  return out;
 }
 
 namespace {
 
 std::shared_ptr<delta::Delta> make_vpt(const core::ResolvedConfig& config,
                                        const std::string& section, const MethodContext& context) {
-  return Vpt(read_delta_options<VptOptions>(config, section, context.seed), context.clip).ptr();
+  return Vpt(read_delta_options<VptOptions>(config, section, context.seed), context.clip,
+             context.classnames)
+      .ptr();
 }
 
 }  // namespace

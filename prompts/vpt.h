@@ -8,10 +8,12 @@
 
 #include <ATen/ATen.h>
 #include <torch/arg.h>
+#include <torch/nn/modules/linear.h>
 #include <torch/nn/pimpl.h>
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "models/clip/clip_model.h"
 #include "src/core/config.h"
@@ -29,6 +31,10 @@ struct VptOptions {
   // Dropout on the prompt tokens while training.
   TORCH_ARG(double, dropout) = 0.0;
   TORCH_ARG(double, init_std) = 0.02;
+  // "text": classify with the frozen text features of the hand-written prompts (the delta then
+  // transfers to any class list); "linear": a linear head on the image feature (the projected
+  // class token), as in the VPT paper, tied to the training classes.
+  TORCH_ARG(std::string, head) = "text";
   TORCH_ARG(uint64_t, seed) = 0;
 
  public:
@@ -39,6 +45,7 @@ struct VptOptions {
     v("depth", depth_, "layers with their own tokens when deep (capped at the tower's layers)");
     v("dropout", dropout_, "dropout on the prompt tokens while training");
     v("init_std", init_std_, "std of the prompts' normal initialisation");
+    v("head", head_, "classifier: text (hand-written prompts, frozen) | linear (VPT paper)");
     v("seed", seed_, "seed of the initialisation (default: the run seed)");
   }
 };
@@ -47,21 +54,29 @@ class VptImageSites;
 
 class VptImpl : public delta::Delta {
  public:
-  VptImpl(VptOptions options, const models::Clip& clip);
+  // `classnames` sizes the linear head (head: linear); the text head needs none.
+  VptImpl(VptOptions options, const models::Clip& clip,
+          const std::vector<std::string>& classnames = {});
   ~VptImpl() override;
 
   nn::DeltaSites* sites(delta::Tower tower, const delta::SiteContext& context) override;
   bool touches(delta::Tower tower) const override { return tower == delta::Tower::kImage; }
+  bool has_head() const override { return !head.is_empty(); }
+  at::Tensor head_logits(const at::Tensor& image_features) override;
+  // A linear head refuses another class list, naming both.
+  void set_classnames(const std::vector<std::string>& classnames) override;
   // n_ctx, deep, depth (the layers that have tokens), dropout, init_std, seed.
   std::map<std::string, std::string> hyperparameters() const override;
   const VptOptions& options() const { return options_; }
 
   // [depth, n_ctx, width]: row 0 enters with the input, row l replaces them before layer l.
   at::Tensor prompts;
+  torch::nn::Linear head{nullptr};  // [embed_dim -> C] with head: linear
 
  private:
   friend class VptImageSites;
   VptOptions options_;
+  std::vector<std::string> classnames_;
   std::unique_ptr<VptImageSites> image_sites_;
 };
 TORCH_MODULE(Vpt);

@@ -68,6 +68,12 @@ class Delta : public torch::nn::Module {
   // hand-written template per class.
   virtual at::Tensor class_prompt_ids() const { return {}; }
 
+  // True when the delta classifies with a head of its own (VPT's linear head) instead of CLIP's
+  // image-text similarity; the text tower is then not used.
+  virtual bool has_head() const { return false; }
+  // Logits [N, C] from image features [N, embed_dim]; called only when has_head().
+  virtual at::Tensor head_logits(const at::Tensor& image_features);
+
   // A term added to the method's cross-entropy (a regulariser), or undefined for none.
   virtual at::Tensor loss_term(const LossContext& context) { return {}; }
 

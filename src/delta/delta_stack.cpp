@@ -67,6 +67,18 @@ void DeltaStackImpl::add(const std::string& name, std::shared_ptr<Delta> delta) 
       }
     }
   }
+  for (size_t i = 0; i < members_.size(); ++i) {
+    const auto& m = members_[i];
+    const bool head_beside_text =
+        (delta->has_head() && (m->has_head() || m->touches(Tower::kText))) ||
+        (m->has_head() && delta->touches(Tower::kText));
+    if (head_beside_text) {
+      throw Error("delta stack: members '" + names_[i] + "' and '" + name +
+                  "' cannot be combined: one classifies with its own head, so the other's " +
+                  (m->has_head() && delta->has_head() ? "head" : "text prompts") +
+                  " would never be used");
+    }
+  }
   if (options_.sequential()) {
     for (const auto& earlier : names_) freeze(earlier);
   }
@@ -142,6 +154,20 @@ bool DeltaStackImpl::conditions_on_image() const {
     if (m->conditions_on_image()) return true;
   }
   return false;
+}
+
+bool DeltaStackImpl::has_head() const {
+  for (const auto& m : members_) {
+    if (m->has_head()) return true;
+  }
+  return false;
+}
+
+at::Tensor DeltaStackImpl::head_logits(const at::Tensor& image_features) {
+  for (const auto& m : members_) {
+    if (m->has_head()) return m->head_logits(image_features);
+  }
+  return Delta::head_logits(image_features);
 }
 
 at::Tensor DeltaStackImpl::class_prompt_ids() const {

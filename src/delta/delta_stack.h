@@ -64,6 +64,10 @@ class DeltaStackImpl : public Delta {
   at::Tensor class_prompt_ids() const override;
   void set_classnames(const std::vector<std::string>& classnames) override;
   // The sum of the members' terms (undefined when none has one).
+  // The one member with a classifier head (add() refuses a second, and text-side members beside
+  // it: the text tower would not be used).
+  bool has_head() const override;
+  at::Tensor head_logits(const at::Tensor& image_features) override;
   at::Tensor loss_term(const LossContext& context) override;
 
   // "members" (comma-separated, in order), "sequential", and each member's own hyper-parameters
