@@ -82,6 +82,17 @@ TEST(InferenceMlp, OnePassQuickGeluMatchesTheDefinition) {
   }
   EXPECT_TRUE(at::allclose(fast, expected, 1e-5, 1e-5));
   EXPECT_TRUE(at::allclose(mlp->forward(x), expected, 1e-5, 1e-5));  // the graph path
+
+  // The gradient a prompt gets through the frozen MLP equals the literal formula's.
+  const at::Tensor xg = x.clone().requires_grad_();
+  const at::Tensor w = at::randn({2, 5, 16});
+  (mlp->forward(xg) * w).sum().backward();
+  const at::Tensor xr = x.clone().requires_grad_();
+  const at::Tensor hr = at::linear(xr, mlp->c_fc->weight, mlp->c_fc->bias);
+  (at::linear(hr * at::sigmoid(1.702 * hr), mlp->c_proj->weight, mlp->c_proj->bias) * w)
+      .sum()
+      .backward();
+  EXPECT_TRUE(at::allclose(xg.grad(), xr.grad(), 1e-4, 1e-5));
 }
 
 }  // namespace
