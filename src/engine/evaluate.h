@@ -4,15 +4,21 @@
 
 #include <ATen/ATen.h>
 
+#include <string>
+
 #include "src/engine/evaluator.h"
 #include "src/engine/method.h"
 #include "src/engine/precision.h"
+#include "src/engine/progress.h"
 #include "src/engine/train_data.h"
 
 namespace vlprompt::engine {
 
-// No gradients, method in eval mode. Error when `data` has no batches.
+// No gradients, method in eval mode. Error when `data` has no batches. `progress` shows the
+// batches done (a conditional method's test split is B x C text passes per batch: minutes).
 ClassificationMetrics evaluate(Method& method, EvalData& data, const at::Device& device,
-                               Precision precision = Precision::kFp32);
+                               Precision precision = Precision::kFp32,
+                               ProgressMode progress = ProgressMode::kOff,
+                               const std::string& label = "eval");
 
 }  // namespace vlprompt::engine

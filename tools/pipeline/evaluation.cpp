@@ -43,7 +43,9 @@ void evaluate_against_manual(engine::Method& method, engine::EvalData& method_da
                              const engine::SplitFeatures& features, const at::Device& device,
                              nlohmann::json* results) {
   const nlohmann::json learned =
-      engine::evaluate(method, method_data, device).to_json(test.classnames);
+      engine::evaluate(method, method_data, device, engine::Precision::kFp32,
+                       engine::ProgressMode::kAuto, "test")
+          .to_json(test.classnames);
   models::Clip clip = m.clip.model;  // a handle copy: zeroshot_weights takes a mutable handle
   const at::Tensor w =
       prompts::zeroshot_weights(clip, *m.tokenizer, test.classnames, {test.template_text});
