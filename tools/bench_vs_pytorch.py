@@ -106,6 +106,50 @@ def vpt_step(visual, pixels, n_ctx, depth, warmup, iters):
     return {"forward_no_grad": fwd, "forward_backward_to_prompts": median_seconds(train, warmup, iters)}
 
 
+def cocoop_loop_step(model, batch, classes, n_ctx, eot, warmup, iters):
+    """The official CoCoOp training step (KaiyangZhou/CoOp trainers/cocoop.py, CustomCLIP.forward):
+    per image, ctx + meta_net(f), its C prompts of 77 tokens through the text encoder, its logits;
+    the batch's cross-entropy back to ctx and the meta-net. Image features are given (the image
+    tower is frozen and outside the loop), as in `vlprompt bench cocoop-step`."""
+    embed = model.text_projection.shape[1]
+    width = model.ln_final.weight.shape[0]
+    context = model.positional_embedding.shape[0]
+    ctx = (torch.randn(n_ctx, width) * 0.02).requires_grad_(True)
+    meta = torch.nn.Sequential(torch.nn.Linear(embed, max(1, embed // 16)), torch.nn.ReLU(),
+                               torch.nn.Linear(max(1, embed // 16), width))
+    ids = torch.randint(1, 49000, (classes, context))
+    ids[:, eot] = 49407
+    ids[:, eot + 1:] = 0
+    embedded = model.token_embedding(ids).detach()
+    prefix, suffix = embedded[:, :1], embedded[:, 1 + n_ctx:]
+    mask = torch.full((context, context), float("-inf")).triu(1)
+    for block in model.transformer.resblocks:
+        block.attn_mask = mask
+    feats = torch.randn(batch, embed)
+    labels = torch.randint(0, classes, (batch,))
+    scale = model.logit_scale.exp()
+
+    def encode_text(prompts):
+        h = model.transformer((prompts + model.positional_embedding).permute(1, 0, 2))
+        h = model.ln_final(h.permute(1, 0, 2))
+        return h[torch.arange(classes), ids.argmax(-1)] @ model.text_projection
+
+    def step():
+        ctx.grad = None
+        meta.zero_grad()
+        f = feats / feats.norm(dim=-1, keepdim=True)
+        bias = meta(f)
+        rows = []
+        for i in range(batch):
+            c = (ctx + bias[i].unsqueeze(0)).unsqueeze(0).expand(classes, -1, -1)
+            t = encode_text(torch.cat([prefix, c, suffix], dim=1))
+            t = t / t.norm(dim=-1, keepdim=True)
+            rows.append(scale * f[i] @ t.t())
+        torch.nn.functional.cross_entropy(torch.stack(rows), labels).backward()
+
+    return median_seconds(step, warmup, iters)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--config", default="ViT-B-16")
@@ -118,6 +162,10 @@ def main():
                     help="intra-op threads (Debian's torch starts with 1; vlprompt uses all cores)")
     ap.add_argument("--vpt-batch", type=int, default=0,
                     help="also time deep VPT (8 tokens, all layers) at this batch")
+    ap.add_argument("--cocoop-batch", type=int, default=0,
+                    help="also time the official CoCoOp per-image loop at this batch")
+    ap.add_argument("--cocoop-classes", default="10",
+                    help="comma-separated class counts for the CoCoOp loop")
     ap.add_argument("--out")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
@@ -143,6 +191,13 @@ def main():
         vpt_pixels = torch.randn(a.vpt_batch, 3, res, res)
         out["vpt_step"] = dict(batch=a.vpt_batch, **vpt_step(
             model.visual, vpt_pixels, 8, config["vision"]["layers"], a.warmup, a.iters))
+    if a.cocoop_batch:
+        out["cocoop_loop"] = []
+        for classes in [int(c) for c in a.cocoop_classes.split(",")]:
+            sec = cocoop_loop_step(model, a.cocoop_batch, classes, 4, 9, a.warmup, a.iters)
+            out["cocoop_loop"].append({"classes": classes, "batch": a.cocoop_batch,
+                                       "seconds_per_step": sec,
+                                       "seconds_per_image": sec / a.cocoop_batch})
     text = json.dumps(out, indent=2)
     print(text)
     if a.out:

@@ -8,6 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CONFIG=ViT-B-16; BATCH=8; ITERS=3; OUT=runs/bench_vs_pytorch
+COCOOP_BATCH=32  # CoCoOp: the issue's shapes (batch 32, 10 classes, n_ctx 4); one timed step
 while [ $# -gt 0 ]; do
   case "$1" in
     --config) CONFIG="$2"; shift 2 ;;
@@ -28,13 +29,16 @@ echo "== vlprompt bench ($CONFIG, batch $BATCH)" >&2
 "$VLP" bench text-tower --config "$CONFIG" --iters "$ITERS" --out "$OUT/vlprompt_text.json" >/dev/null
 "$VLP" bench vpt-step --config "$CONFIG" --batch "$BATCH" --iters "$ITERS" \
   --out "$OUT/vlprompt_vpt.json" >/dev/null
+"$VLP" bench cocoop-step --config "$CONFIG" --batch "$COCOOP_BATCH" --classes 10 --iters 1 \
+  --out "$OUT/vlprompt_cocoop.json" >/dev/null
 EOTS="$(/usr/bin/python3 -c 'import json,sys; print(",".join(map(str, json.load(open(sys.argv[1]))["text_tower"]["forward_backward_coop_10_classes"]["eot_positions"])))' "$OUT/vlprompt_text.json")"
 
 THREADS="$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["threads"])' "$OUT/vlprompt_image.json")"
 
 echo "== PyTorch eager peer (same shapes, $THREADS threads like vlprompt)" >&2
 /usr/bin/python3 tools/bench_vs_pytorch.py --config "$CONFIG" --batch "$BATCH" --iters "$ITERS" \
-  --threads "$THREADS" --eot-positions "$EOTS" --vpt-batch "$BATCH" --out "$OUT/pytorch.json" \
+  --threads "$THREADS" --eot-positions "$EOTS" --vpt-batch "$BATCH" \
+  --cocoop-batch "$COCOOP_BATCH" --cocoop-classes 10 --out "$OUT/pytorch.json" \
   >/dev/null
 
 /usr/bin/python3 - "$OUT" <<'PY'
@@ -61,6 +65,11 @@ rows = [
      vpt["forward_backward_to_prompts"]["seconds_per_step"],
      pt["vpt_step"]["forward_backward_to_prompts"]),
 ]
+coc = json.load(open(os.path.join(out, "vlprompt_cocoop.json")))["cocoop_step"][0]
+rows.append(("CoCoOp step, batch %d x %d classes: vlprompt batched vs PyTorch official loop"
+             % (coc["batch"], coc["classes"]),
+             coc["batched_truncated"]["seconds_per_step"],
+             pt["cocoop_loop"][0]["seconds_per_step"]))
 result = {"config": img["config"], "vlprompt_blas": img["blas"], "pytorch_blas": pt["blas_libraries"],
           "threads": {"vlprompt": img["threads"], "pytorch": pt["threads"]},
           "image_tower_ratio_to_blas": img["image_tower"]["ratio_to_blas"],
