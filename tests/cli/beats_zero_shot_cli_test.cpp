@@ -1,7 +1,8 @@
 // Each method learns something the hand-written prompt does not know: trained few-shot on
 // Fashion-MNIST with the demo model (`vlprompt init --config tiny --seed 0`, random weights), its
 // test top-1 beats the zero-shot top-1 of the dataset's manual template that the same run
-// reports. The test split is cut to its first 1,000 images (IDX files written here, read through
+// reports, and its training loss falls. The test split is cut to its first 1,000 images (IDX files
+// written here, read through
 // --data-root) so the image-in-the-loop methods evaluate in seconds.
 //
 // Random frozen towers make this a low bar and a real one: the hand-written prompt scores 8.1
