@@ -169,6 +169,20 @@ TEST(OfficialImport, RefusesAForbiddenGlobalWithoutRunningIt) {
   }
 }
 
+TEST(OfficialImport, OnlyTheOptimizerAndSchedulerClassesAreBuiltAsRecords) {
+  VLP_REQUIRE_SHARED(kTinyVit);
+  // NEWOBJ of subprocess.Popen where a checkpoint's optimizer would sit.
+  std::string pkl = "\x80\x02}(X";
+  pkl += std::string("\x09\x00\x00\x00", 4) + "optimizer";
+  pkl += "csubprocess\nPopen\n)\x81u.";
+  const std::string path = scratch("popen/model.pth.tar-1");
+  core::atomic_write(path,
+                     core::zip_stored({{"model.pth/data.pkl", pkl}, {"model.pth/version", "3\n"}}));
+  const std::string e = testing::error_of([&] { import("coop", path); });
+  EXPECT_NE(e.find(path), std::string::npos) << e;
+  EXPECT_NE(e.find("refusing to instantiate global 'subprocess.Popen'"), std::string::npos) << e;
+}
+
 TEST(OfficialImport, RefusesTruncatedAndCorruptArchives) {
   VLP_REQUIRE_SHARED(kCoopCheckpoint);
   VLP_REQUIRE_SHARED(kTinyVit);
