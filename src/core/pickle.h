@@ -40,9 +40,9 @@ struct PickleValue {
   std::string text;                                      // String, Bytes; Global: "module.name"
   std::vector<PickleRef> items;                          // List, Tuple
   std::vector<std::pair<PickleRef, PickleRef>> entries;  // Dict (in insertion order)
-  std::string class_name;                                // Object: its class global
-  PickleRef state;    // Object, Dict: what BUILD gave it (or null)
-  at::Tensor tensor;  // Tensor (and storages, as 1-d tensors)
+  std::string class_name;  // Object: its class global; Dict: "collections.OrderedDict" or ""
+  PickleRef state;         // Object, Dict: what BUILD gave it (or null)
+  at::Tensor tensor;       // Tensor (and storages, as 1-d tensors)
 
   static PickleRef make(Kind kind);
   const char* kind_name() const;

@@ -147,7 +147,9 @@ class ArchiveReader {
       return a[0];
     };
     r.reducers["collections.OrderedDict"] = [](const std::vector<PickleRef>& a) {
-      return PickleValue::make(Kind::Dict);  // entries follow as SETITEMS
+      PickleRef d = PickleValue::make(Kind::Dict);  // entries follow as SETITEMS
+      d->class_name = "collections.OrderedDict";
+      return d;
     };
     r.allow_object = [torchscript_objects](const std::string& cls) {
       return torchscript_objects && cls.rfind("__torch__.", 0) == 0;
@@ -164,13 +166,34 @@ class ArchiveReader {
 
 }  // namespace
 
-TorchArchive read_torch_archive(const std::string& path, bool torchscript_objects) {
-  ArchiveReader reader(path);
+namespace {
+
+TorchArchive read_with(ArchiveReader& reader, const UnpicklerRules& rules,
+                       const std::string& path) {
   TorchArchive archive;
   archive.records = reader.records();
-  const UnpicklerRules rules = reader.rules(torchscript_objects);
   archive.root = unpickle(reader.record("data.pkl"), rules, path + " (data.pkl)");
   return archive;
+}
+
+}  // namespace
+
+TorchArchive read_torch_archive(const std::string& path, bool torchscript_objects) {
+  ArchiveReader reader(path);
+  return read_with(reader, reader.rules(torchscript_objects), path);
+}
+
+TorchArchive read_torch_archive(const std::string& path, const ArchiveAllowList& allow) {
+  ArchiveReader reader(path);
+  UnpicklerRules rules = reader.rules(/*torchscript_objects=*/false);
+  for (const auto& [name, reducer] : allow.reducers) {
+    // torch's own rebuilding functions stay as they are: a caller cannot loosen their checks.
+    rules.reducers.emplace(name, reducer);
+  }
+  rules.allow_object = [classes = allow.inert_classes](const std::string& cls) {
+    return std::find(classes.begin(), classes.end(), cls) != classes.end();
+  };
+  return read_with(reader, rules, path);
 }
 
 bool has_record(const TorchArchive& archive, const std::string& name) {

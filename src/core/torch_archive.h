@@ -4,6 +4,7 @@
 // Nothing in an archive is executed; TorchScript code records are never read.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,15 @@ struct TorchArchive {
 // `torchscript_objects` allows NEWOBJ of "__torch__.*" classes (TorchScript modules), built as
 // inert records holding their attribute dict. Throws FileError naming the path and the cause.
 TorchArchive read_torch_archive(const std::string& path, bool torchscript_objects);
+
+// What a caller's archives may hold beyond torch's tensor rebuilding (e.g. a training checkpoint's
+// optimizer and scheduler): classes NEWOBJ may build as inert records (their state kept as data,
+// no code of theirs run) and functions whose REDUCE the caller turns into a plain value.
+struct ArchiveAllowList {
+  std::vector<std::string> inert_classes;                   // "torch.optim.sgd.SGD"
+  std::map<std::string, UnpicklerRules::Reducer> reducers;  // "collections.defaultdict"
+};
+TorchArchive read_torch_archive(const std::string& path, const ArchiveAllowList& allow);
 
 bool has_record(const TorchArchive& archive, const std::string& name);
 

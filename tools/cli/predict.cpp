@@ -3,7 +3,6 @@
 // (or a given) template, or through a trained delta (--delta), whatever its towers.
 #include <cstdio>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "datasets/loader.h"
 #include "prompts/registry.h"
@@ -13,6 +12,7 @@
 #include "src/core/npy.h"
 #include "src/engine/feature_cache.h"
 #include "tools/cli/command.h"
+#include "tools/pipeline/class_names.h"
 #include "tools/pipeline/model_loading.h"
 
 namespace vlprompt::cli {
@@ -26,36 +26,11 @@ struct PredictArgs {
   bool json = false;
 };
 
-std::vector<std::string> split_commas(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream ss(s);
-  for (std::string item; std::getline(ss, item, ',');) {
-    const size_t b = item.find_first_not_of(' '), e = item.find_last_not_of(' ');
-    if (b != std::string::npos) out.push_back(item.substr(b, e - b + 1));
-  }
-  return out;
-}
-
 int run_predict(const PredictArgs& a) {
-  if (a.classes.empty() == a.dataset.empty())
-    throw Error("predict: give either --classes or --dataset");
-  std::vector<std::string> classnames;
-  std::string manual = "a photo of a {}.";
-  if (!a.dataset.empty()) {
-    const auto entry = datasets::load_catalog_entry(a.dataset);
-    classnames = entry.classnames;
-    manual = entry.template_text;
-    // Layouts that keep class names in their split files need the data to name the classes;
-    // only the names are used here, so images missing from the split do not matter.
-    if (classnames.empty()) {
-      datasets::LoadOptions names_only;
-      names_only.skip_missing = true;
-      classnames = datasets::load_split(a.dataset, a.data_root, "test", names_only).classnames;
-    }
-  } else {
-    classnames = split_commas(a.classes);
-  }
-  if (classnames.size() < 2) throw Error("predict: need at least two class names");
+  const pipeline::ClassList class_list =
+      pipeline::resolve_classes("predict", a.classes, a.dataset, a.data_root);
+  const std::vector<std::string>& classnames = class_list.classnames;
+  const std::string& manual = class_list.template_text;
   if (a.images.empty() == a.pixels.empty())
     throw Error("predict: give either image files or --pixels X.npy");
   pipeline::ModelBundle m = pipeline::load_model_bundle(a.model);
