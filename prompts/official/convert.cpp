@@ -16,6 +16,7 @@ LoadedMethod import_checkpoint(const std::string& from, const std::string& check
   import_context.clip = context.clip;
   import_context.classnames = context.classnames;
   import_context.position = position;
+  import_context.tokenizer = context.tokenizer;
   const ImportedState state = format.import_state(file, import_context);
   // The method is built from the hyper-parameters as a delta file's are, then loaded: its own
   // constructor and load_state check everything once more (widths, class counts).

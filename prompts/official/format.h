@@ -25,6 +25,8 @@ struct ImportContext {
   models::Clip clip{nullptr};
   std::vector<std::string> classnames;
   std::string position;  // CoOp's class-token position; "" when not given
+  // For formats that must recognise the words a checkpoint's prompts were built from (MaPLe).
+  std::shared_ptr<const text::ClipTokenizer> tokenizer;
 };
 
 // A delta as the method's own delta file holds it: hyper-parameters (delta-file keys, strings)

@@ -87,16 +87,39 @@ TEST(OfficialCli, ImportedCocoopPredictsTheOfficialLogits) {
 
 TEST(OfficialCli, UnknownFormatsAreRefusedByName) {
   const auto r =
-      run_cli("import --from dapl " + testing::quoted(testing::vocab()) +
+      run_cli("import --from vpt " + testing::quoted(testing::vocab()) +
               " --model tiny --classes a,b --out " + testing::quoted(scratch("x.safetensors")));
   EXPECT_NE(r.status, 0);
-  EXPECT_NE(r.output.find("no official checkpoint format 'dapl'; known: cocoop, coop"),
+  EXPECT_NE(r.output.find("no official checkpoint format 'vpt'; known: cocoop, coop"),
             std::string::npos)
       << r.output;
-  const auto e = run_cli("export --to maple " + testing::quoted(testing::vocab()) +
+  for (const char* known : {"maple", "ivlp"}) {
+    EXPECT_NE(r.output.find(known), std::string::npos) << r.output;
+  }
+  const auto e = run_cli("export --to vpt " + testing::quoted(testing::vocab()) +
                          " --model tiny --out " + testing::quoted(scratch("model.pth.tar-1")));
   EXPECT_NE(e.status, 0);
   EXPECT_NE(e.output.find("known: cocoop, coop"), std::string::npos) << e.output;
+}
+
+// MaPLe through the CLI: the official-format checkpoint (tests/fixtures/maple) imported and
+// predicted gives the official logits; exported again and re-imported it predicts the same.
+TEST(OfficialCli, ImportedMapleExportsAndImportsBackToTheOfficialLogits) {
+  VLP_REQUIRE_SHARED(kTinyVit);
+  const std::string fixture = testing::source_path("tests/fixtures/maple/maple/");
+  const at::Tensor expected = core::read_npy(fixture + "logits.npy");
+  EXPECT_LE(max_abs(import_and_predict("maple", fixture + "model.pth.tar-5",
+                                       scratch("maple.safetensors")),
+                    expected),
+            1e-4);
+  const std::string exported = scratch("maple-export/model.pth.tar-5");
+  std::filesystem::create_directories(scratch("maple-export"));
+  const auto e = run_cli("export --to maple " + testing::quoted(scratch("maple.safetensors")) +
+                         " " + model_args() + " --out " + testing::quoted(exported));
+  ASSERT_EQ(e.status, 0) << e.output;
+  EXPECT_LE(
+      max_abs(import_and_predict("maple", exported, scratch("maple-again.safetensors")), expected),
+      1e-4);
 }
 
 // For each (checkpoint, folder) pair: loads the checkpoint with torch.load and writes info.json

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "models/clip/load_clip.h"
+#include "prompts/official/convert.h"
 #include "prompts/registry.h"
 #include "src/core/npy.h"
 #include "src/engine/method.h"
@@ -118,6 +119,38 @@ TEST(Ivlp, OfficialLogits) {
   EXPECT_LE(max_abs_diff(logits_of(*ivlp.method, ivlp.pixels),
                          core::read_npy(fixture("ivlp", "logits.npy"))),
             1e-4);
+}
+
+// `vlprompt import --from maple|ivlp` of the official-format checkpoints the generator saved
+// (Dassl keys, the frozen CLIP's keys beside the learned ones, optimizer and scheduler state):
+// the official logits, the depth and context words recovered from the file.
+TEST(Maple, ImportedCheckpointsGiveTheOfficialLogits) {
+  VLP_REQUIRE_SHARED("data/clip/reference_tiny_vit/tiny_vit.pt");
+  VLP_REQUIRE_SHARED("data/parity/inputs/pixels.npy");
+  prompts::MethodContext context;
+  context.clip = models::load_clip(shared_path("data/clip/reference_tiny_vit/tiny_vit.pt")).model;
+  context.tokenizer = clip_tokenizer();
+  context.classnames = kCifar10;
+  const at::Tensor pixels = core::read_npy(shared_path("data/parity/inputs/pixels.npy"));
+  for (const std::string method : {"maple", "ivlp"}) {
+    SCOPED_TRACE(method);
+    prompts::LoadedMethod m = prompts::official::import_checkpoint(
+        method, fixture(method, "model.pth.tar-5"), context, "", clip_vocab());
+    EXPECT_EQ(m.info.method, method);
+    EXPECT_EQ(m.info.hyperparameters.at("ctx_init"), "a photo of a");
+    EXPECT_EQ(m.info.hyperparameters.at(method == "maple" ? "depth" : "depth_vision"), "2");
+    m.method->set_training(false);
+    EXPECT_LE(
+        max_abs_diff(logits_of(*m.method, pixels), core::read_npy(fixture(method, "logits.npy"))),
+        1e-4);
+  }
+  // A CoOp checkpoint is not a MaPLe one: its keys are named.
+  const std::string wrong = error_of([&] {
+    prompts::official::import_checkpoint(
+        "maple", shared_path("data/parity/coop_nctx4_rand_end/prompt_learner/model.pth.tar-50"),
+        context, "", clip_vocab());
+  });
+  EXPECT_NE(wrong.find("prompt_learner.ctx"), std::string::npos) << wrong;
 }
 
 TEST(Maple, GradientsReachEveryPromptAndNoFrozenWeight) {
