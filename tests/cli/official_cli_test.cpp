@@ -224,4 +224,33 @@ TEST(OfficialCli, ExportedCocoopReadsBackInTorchAndImportsIdentically) {
              official);
 }
 
+TEST(OfficialCli, ExportedTrainedClassSpecificCoopImportsIdentically) {
+  // A delta trained by `vlprompt train` (class-specific context, [C, n_ctx, D]) goes out and back.
+  VLP_REQUIRE_FASHION_MNIST();
+  const std::string delta = testing::csc_run() + "/delta.safetensors";
+  const std::string dir = scratch("trained_export");
+  std::filesystem::remove_all(dir);
+  const std::string exported = dir + "/prompt_learner/model.pth.tar-60";
+  const std::string model = "--model " + testing::quoted(testing::tiny_model()) + " --vocab " +
+                            testing::quoted(testing::vocab());
+  const auto r = run_cli("export --to coop " + testing::quoted(delta) + " " + model + " --out " +
+                         testing::quoted(exported));
+  ASSERT_EQ(r.status, 0) << r.output;
+  const std::string back = dir + "/back.safetensors";
+  const auto again = run_cli("import --from coop " + testing::quoted(exported) + " " + model +
+                             " --dataset fashion_mnist --out " + testing::quoted(back));
+  ASSERT_EQ(again.status, 0) << again.output;
+  const delta::DeltaFile trained = delta::read_delta(delta), reread = delta::read_delta(back);
+  ASSERT_EQ(trained.tensors.at("coop.ctx").dim(), 3);
+  EXPECT_TRUE(at::equal(reread.tensors.at("coop.ctx"), trained.tensors.at("coop.ctx")));
+  for (const std::string key : {"n_ctx", "csc", "class_token_position", "ctx_init"}) {
+    EXPECT_EQ(reread.info.hyperparameters.at(key), trained.info.hyperparameters.at(key)) << key;
+  }
+  EXPECT_EQ(reread.info.classnames, trained.info.classnames);
+  if (!python_has_torch()) GTEST_SKIP() << "/usr/bin/python3 cannot `import torch`";
+  read_with_torch({{exported, dir + "/torch"}});
+  EXPECT_EQ(testing::read_json(dir + "/torch/info.json")["epoch"], 60);
+  EXPECT_TRUE(at::equal(core::read_npy(dir + "/torch/ctx.npy"), trained.tensors.at("coop.ctx")));
+}
+
 }  // namespace vlprompt::official_cli_test
