@@ -42,6 +42,15 @@ core::ArchiveAllowList dassl_allow_list() {
   allow.reducers["collections.defaultdict"] = [](const std::vector<PickleRef>&) {
     return PickleValue::make(Kind::Dict);
   };
+  // Newer torch pickles a Parameter carrying Python attributes (the optimizer's `params`, inside a
+  // pickled scheduler) this way: keep its tensor, drop the attributes (never set on anything).
+  allow.reducers["torch._utils._rebuild_parameter_with_state"] =
+      [](const std::vector<PickleRef>& a) {
+        if (a.empty() || a[0]->kind != Kind::Tensor) {
+          throw Error("_rebuild_parameter_with_state without a tensor");
+        }
+        return a[0];
+      };
   return allow;
 }
 
@@ -67,7 +76,14 @@ const at::Tensor* DasslCheckpoint::find(const std::string& key) const {
 }
 
 DasslCheckpoint read_dassl_checkpoint(const std::string& path) {
-  const core::TorchArchive archive = core::read_torch_archive(path, dassl_allow_list());
+  core::TorchArchive archive;
+  try {
+    archive = core::read_torch_archive(path, dassl_allow_list());
+  } catch (const FileError&) {
+    throw;
+  } catch (const Error& e) {  // from an allow-list reducer: name the file
+    throw FileError(path, e.what());
+  }
   const PickleRef& root = archive.root;
   if (root->kind != Kind::Dict) {
     throw FileError(path, std::string("holds a ") + root->kind_name() +

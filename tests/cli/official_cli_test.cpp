@@ -147,6 +147,12 @@ def read(path, out):
           n, e = struct.unpack("<HH", f.read(4))
           aligned = aligned and (i.header_offset + 30 + n + e) % 64 == 0
   info["aligned"] = aligned
+  # Plain data only: torch's safe loader (the default of torch.load from torch 2.6) takes it.
+  try:
+    torch.load(path, map_location="cpu", weights_only=True)
+    info["weights_only"] = True
+  except Exception:
+    info["weights_only"] = False
   json.dump(info, open(os.path.join(out, "info.json"), "w"))
 
 for i in range(1, len(sys.argv), 2):
@@ -187,6 +193,10 @@ void round_trip(const std::string& format, const std::string& delta,
   EXPECT_EQ(info["state_keys"], nlohmann::json(expected_keys));
   EXPECT_TRUE(info["stored"]);
   EXPECT_TRUE(info["aligned"]);
+  EXPECT_TRUE(info["weights_only"]);
+  // The official file pickles its optimizer and scheduler objects, which the safe loader refuses:
+  // the check above can fail.
+  EXPECT_FALSE(testing::read_json(dir + "/official/info.json")["weights_only"]);
   EXPECT_EQ(info["names"][0], "model.pth/data.pkl");
 
   const delta::DeltaFile file = delta::read_delta(delta);
@@ -235,6 +245,35 @@ TEST(OfficialCli, ExportedCocoopReadsBackInTorchAndImportsIdentically) {
              {"ctx", "meta_net.linear1.weight", "meta_net.linear1.bias", "meta_net.linear2.weight",
               "meta_net.linear2.bias", "token_prefix", "token_suffix"},
              official);
+}
+
+TEST(OfficialCli, ExportedTrainedClassSpecificCoopImportsIdentically) {
+  // A delta trained by `vlprompt train` (class-specific context, [C, n_ctx, D]) goes out and back.
+  VLP_REQUIRE_FASHION_MNIST();
+  const std::string delta = testing::csc_run() + "/delta.safetensors";
+  const std::string dir = scratch("trained_export");
+  std::filesystem::remove_all(dir);
+  const std::string exported = dir + "/prompt_learner/model.pth.tar-60";
+  const std::string model = "--model " + testing::quoted(testing::tiny_model()) + " --vocab " +
+                            testing::quoted(testing::vocab());
+  const auto r = run_cli("export --to coop " + testing::quoted(delta) + " " + model + " --out " +
+                         testing::quoted(exported));
+  ASSERT_EQ(r.status, 0) << r.output;
+  const std::string back = dir + "/back.safetensors";
+  const auto again = run_cli("import --from coop " + testing::quoted(exported) + " " + model +
+                             " --dataset fashion_mnist --out " + testing::quoted(back));
+  ASSERT_EQ(again.status, 0) << again.output;
+  const delta::DeltaFile trained = delta::read_delta(delta), reread = delta::read_delta(back);
+  ASSERT_EQ(trained.tensors.at("coop.ctx").dim(), 3);
+  EXPECT_TRUE(at::equal(reread.tensors.at("coop.ctx"), trained.tensors.at("coop.ctx")));
+  for (const std::string key : {"n_ctx", "csc", "class_token_position", "ctx_init"}) {
+    EXPECT_EQ(reread.info.hyperparameters.at(key), trained.info.hyperparameters.at(key)) << key;
+  }
+  EXPECT_EQ(reread.info.classnames, trained.info.classnames);
+  if (!python_has_torch()) GTEST_SKIP() << "/usr/bin/python3 cannot `import torch`";
+  read_with_torch({{exported, dir + "/torch"}});
+  EXPECT_EQ(testing::read_json(dir + "/torch/info.json")["epoch"], 60);
+  EXPECT_TRUE(at::equal(core::read_npy(dir + "/torch/ctx.npy"), trained.tensors.at("coop.ctx")));
 }
 
 }  // namespace vlprompt::official_cli_test

@@ -113,6 +113,22 @@ TEST(OfficialImport, CocoopCheckpointGivesTheOfficialLogits) {
   EXPECT_LE(max_abs(logits_of(*words), logits), 1e-6);
 }
 
+TEST(OfficialImport, ClassSpecificMiddleContextGivesTheOfficialLogits) {
+  // Official CoOp with CSC and the class token in the middle (coop_csc_fixture.py); its context
+  // is written into a Dassl checkpoint here, the fixed token vectors left out (import ignores
+  // them).
+  VLP_REQUIRE_SHARED(kTinyVit);
+  const std::string dir = testing::source_path("tests/fixtures/official/coop_csc_middle/");
+  const at::Tensor ctx = core::read_npy(dir + "ctx.npy");
+  ASSERT_EQ(ctx.sizes(), at::IntArrayRef({10, 4, 64}));
+  const std::string path = scratch("csc_middle/model.pth.tar-5");
+  prompts::official::write_dassl_checkpoint(path, {{"ctx", ctx}}, 5);
+  prompts::LoadedMethod m = import("coop", path, "middle");
+  EXPECT_EQ(m.info.hyperparameters.at("csc"), "true");
+  EXPECT_EQ(m.info.hyperparameters.at("class_token_position"), "middle");
+  EXPECT_LE(max_abs(logits_of(*m.method), core::read_npy(dir + "logits.npy")), 1e-4);
+}
+
 TEST(OfficialImport, PositionIsCoopsAndChangesThePrompts) {
   VLP_REQUIRE_SHARED(kCoopCheckpoint);
   VLP_REQUIRE_SHARED(kTinyVit);
