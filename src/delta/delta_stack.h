@@ -65,6 +65,15 @@ class DeltaStackImpl : public Delta {
   void set_classnames(const std::vector<std::string>& classnames) override;
   // The sum of the members' terms (undefined when none has one).
   at::Tensor loss_term(const LossContext& context) override;
+  // The domains of the member that lays out the class prompts (empty when none or it has none).
+  std::vector<std::string> domains() const override;
+  std::string default_domain() const override;
+  // The sum of the members' terms (undefined when none has one).
+  at::Tensor unlabelled_loss(const UnlabelledContext& context) override;
+  // The first member's that has them.
+  at::Tensor pseudo_labels(const UnlabelledContext& context) override;
+  // Every member's numbers, keys as the members name them.
+  std::map<std::string, double> epoch_metrics() override;
 
   // "members" (comma-separated, in order), "sequential", and each member's own hyper-parameters
   // as "<member>.<key>" with "<member>.method".

@@ -21,6 +21,7 @@ namespace {
 struct PredictArgs {
   pipeline::ModelArgs model;
   std::string classes, dataset, data_root, templates = "manual", delta, pixels, logits_out;
+  std::string domain;  // domain-adaptation deltas: whose prompts classify ("" = the target)
   std::vector<std::string> images;
   int64_t top_k = 5;
   bool json = false;
@@ -39,10 +40,12 @@ std::vector<std::string> split_commas(const std::string& s) {
 int run_predict(const PredictArgs& a) {
   if (a.classes.empty() == a.dataset.empty())
     throw Error("predict: give either --classes or --dataset");
+  if (!a.domain.empty() && a.delta.empty())
+    throw Error("predict: --domain picks a domain-adaptation delta's prompts; give --delta too");
   std::vector<std::string> classnames;
   std::string manual = "a photo of a {}.";
   if (!a.dataset.empty()) {
-    const auto entry = datasets::load_catalog_entry(a.dataset);
+    const auto entry = datasets::load_catalog_entry(datasets::parse_dataset_ref(a.dataset).name);
     classnames = entry.classnames;
     manual = entry.template_text;
     // Layouts that keep class names in their split files need the data to name the classes;
@@ -90,6 +93,7 @@ int run_predict(const PredictArgs& a) {
     context.text_template = manual;
     prompts::LoadedMethod loaded = prompts::method_from_delta(a.delta, context);
     loaded.method->set_training(false);
+    if (!a.domain.empty()) loaded.method->set_domain(a.domain);
     logits = loaded.method->forward({pixels, at::zeros({pixels.size(0)}, at::kLong), false});
   } else {
     const auto ts = prompts::load_template_set(a.templates, manual);
@@ -123,6 +127,9 @@ Runner setup_predict(CLI::App& app) {
   app.add_option("--templates", a->templates, "manual, select7, imagenet80 or a file")
       ->default_val("manual");
   app.add_option("--top-k", a->top_k)->default_val(5);
+  app.add_option("--domain", a->domain,
+                 "with a domain-adaptation --delta (dapl): classify with this domain's prompts "
+                 "(default: its target)");
   app.add_option("--delta", a->delta, "predict through a trained delta (RUN/delta.safetensors)")
       ->check(CLI::ExistingFile);
   app.add_option("--pixels", a->pixels,
