@@ -84,6 +84,7 @@ TEST(DaplCli, DigitsPairEndToEnd) {
   const delta::DeltaFile file = delta::read_delta(run + "/delta.safetensors");
   EXPECT_EQ(file.info.method, "dapl");
   EXPECT_EQ(file.info.hyperparameters.at("domains"), "opencv,sklearn");
+  EXPECT_EQ(file.info.training.value("target", std::string()), "digits-sklearn");
   EXPECT_EQ(file.tensors.at("dapl.dmx").sizes(), (std::vector<int64_t>{2, 2, 64}));
 }
 
@@ -246,6 +247,30 @@ TEST(DaplCli, EvalAndPredictUseTheChosenDomainsPrompts) {
                             "sklearn"),
             std::string::npos)
       << bad.output;
+}
+
+TEST(DaplCli, TargetNeedsOneLabelSetAndADomainAwareMethod) {
+  VLP_REQUIRE_SHARED("data/digits/sklearn_digits_8x8.csv.gz");
+  VLP_REQUIRE_SHARED("data/cifar10/train");
+  const std::string base = testing::scratch_dir("dapl_target_errors");
+  std::filesystem::remove_all(base);
+  const std::string model =
+      " --model " + quoted(testing::tiny_model()) + " --vocab " + quoted(testing::vocab());
+  const testing::CliResult classes =
+      run_cli("train --method dapl" + model + " --dataset digits-opencv --data-root " +
+              quoted(testing::shared_path("data/digits")) + " --target cifar10-sketch " +
+              "--target-data-root " + quoted(testing::shared_path("data")) + " --shots 1 --out " +
+              quoted(base + "/classes"));
+  EXPECT_NE(classes.status, 0);
+  EXPECT_NE(classes.output.find("domain adaptation needs one label set"), std::string::npos)
+      << classes.output;
+  const testing::CliResult coop = run_cli(
+      "train --method coop" + model + " --dataset digits-opencv --target digits-sklearn " +
+      "--data-root " + quoted(testing::shared_path("data/digits")) +
+      " --shots 1 --target-max 10 --no-augment train.max_epoch=1 --out " + quoted(base + "/coop"));
+  EXPECT_NE(coop.status, 0);
+  EXPECT_NE(coop.output.find("does not adapt to a target domain"), std::string::npos)
+      << coop.output;
 }
 
 }  // namespace vlprompt::dapl_cli_test
