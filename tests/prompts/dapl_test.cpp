@@ -133,6 +133,55 @@ TEST(DaplPseudoLabels, EqualASoftmaxAtTemperatureThresholdedAtTau) {
   }
 }
 
+TEST(DaplLoss, TargetTermIsTheMaskedMeanCrossEntropyOverTheTargetPrompts) {
+  // 3 classes, domains [src, tgt]; text rows 0..2 are the source's prompts, 3..5 the target's.
+  const at::Tensor image =
+      at::tensor({1.0f, 0.0f, 0.0f, 0.2f, 0.3f, 0.1f, 0.0f, 0.0f, 2.0f}).view({3, 3});
+  const at::Tensor zero_shot_text = at::eye(3) * 3.0;
+  const at::Tensor text = at::tensor({9.f, 9.f, 9.f, 9.f, 9.f, 9.f, 9.f, 9.f, 9.f,  // source
+                                      0.5f, 0.f, 0.f, 0.f, 1.f, 0.f, 0.f, 0.f, 2.f})
+                              .view({6, 3});
+  const double t = 1.0, tau = 0.6, u = 0.7;
+  Dapl dapl(DaplOptions().n_ctx(1).n_dmx(1).t(t).tau(tau).u(u).domains("src,tgt"), tiny_clip(),
+            clip_tokenizer(), std::vector<std::string>{"cat", "dog", "bird"});
+  delta::UnlabelledContext context;
+  context.image_features = image;
+  context.text_features = text;
+  context.frozen_text = [&](const at::Tensor&) { return zero_shot_text; };
+  context.logits = [](const at::Tensor& i, const at::Tensor& x) { return at::matmul(i, x.t()); };
+  // Written out: pseudo-label and keep from the zero-shot logits, CE on the target logits.
+  double sum = 0, kept = 0;
+  for (int n = 0; n < 3; ++n) {
+    double z = 0, best = -1, zt = 0;
+    int arg = 0;
+    for (int k = 0; k < 3; ++k) z += std::exp(3.0 * image[n][k].item<double>() / t);
+    for (int k = 0; k < 3; ++k) {
+      const double p = std::exp(3.0 * image[n][k].item<double>() / t) / z;
+      if (p > best) best = p, arg = k;
+    }
+    if (best < tau) continue;
+    double target_logit[3];
+    for (int k = 0; k < 3; ++k) {
+      target_logit[k] = 0;
+      for (int e = 0; e < 3; ++e) {
+        target_logit[k] += image[n][e].item<double>() * text[3 + k][e].item<double>();
+      }
+      zt += std::exp(target_logit[k]);
+    }
+    sum += std::log(zt) - target_logit[arg];
+    kept += 1;
+  }
+  ASSERT_EQ(kept, 2);  // image 1 is too uncertain at tau 0.6
+  const at::Tensor loss = dapl->unlabelled_loss(context);
+  EXPECT_NEAR(loss.item<double>(), u * sum / kept, 1e-5);
+  EXPECT_NEAR(dapl->epoch_metrics().at("pseudo_share"), 2.0 / 3.0, 1e-12);
+  EXPECT_TRUE(dapl->epoch_metrics().empty());  // the count starts again
+  // Nothing kept: 0, not the reference's 0 / 0.
+  Dapl strict(DaplOptions().n_ctx(1).n_dmx(1).tau(0.999).domains("src,tgt"), tiny_clip(),
+              clip_tokenizer(), std::vector<std::string>{"cat", "dog", "bird"});
+  EXPECT_EQ(strict->unlabelled_loss(context).item<double>(), 0.0);
+}
+
 // Frozen tiny-CLIP features of a split's center views.
 at::Tensor features_of(models::Clip& clip, const datasets::DatasetSplit& split, size_t limit) {
   std::vector<at::Tensor> pixels;
