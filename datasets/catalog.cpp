@@ -18,8 +18,10 @@ namespace {
 namespace fs = std::filesystem;
 
 const std::set<std::string>& known_layouts() {
-  static const std::set<std::string> layouts{"image_folder", "cifar10", "coop_split",
-                                             "variant_lists", "fashion_mnist_idx"};
+  static const std::set<std::string> layouts{
+      "image_folder",      "cifar10",      "coop_split",        "variant_lists",
+      "fashion_mnist_idx", "digits_sheet", "digits_csv",        "sketch",
+      "domain_folders",    "domain_lists", "domain_image_lists"};
   return layouts;
 }
 
@@ -76,6 +78,16 @@ void validate(const CatalogEntry& e) {
     require(!e.classnames.empty(), p, l, "'classnames'");
   }
   if (l == "variant_lists") require(!e.classnames_file.empty(), p, l, "'classnames_file'");
+  if (l == "digits_sheet" || l == "digits_csv") {
+    require(!e.data_file.empty(), p, l, "'data_file'");
+    require(e.classnames.size() == 10, p, l, "'classnames' with 10 names (digits 0..9)");
+    require(e.test_fraction > 0 && e.test_fraction < 1, p, l, "'test_fraction' in (0, 1)");
+  }
+  if (l == "sketch") require(!e.base.empty() && e.base != e.name, p, l, "'base' (another entry)");
+  if (l == "domain_image_lists") {
+    require(!e.domains.empty() && e.domain_dirs.size() == e.domains.size(), p, l,
+            "'domains' and one 'domain_dirs' folder per domain");
+  }
   if (l != "coop_split") {
     require(e.splits.count("train") && e.splits.count("test"), p, l,
             "'splits' with at least 'train' and 'test'");
@@ -136,6 +148,22 @@ CatalogEntry parse_catalog_file(const std::string& path) {
         e.num_classes = v.as<int64_t>();
       } else if (key == "template") {
         e.template_text = scalar(v, path, key);
+      } else if (key == "domains") {
+        e.domains = string_list(v, path, key);
+      } else if (key == "domain_dirs") {
+        e.domain_dirs = string_list(v, path, key);
+      } else if (key == "domain") {
+        e.domain = scalar(v, path, key);
+      } else if (key == "data_file") {
+        e.data_file = scalar(v, path, key);
+      } else if (key == "base") {
+        e.base = scalar(v, path, key);
+      } else if (key == "list_dir") {
+        e.list_dir = scalar(v, path, key);
+      } else if (key == "split_seed") {
+        e.split_seed = v.as<int64_t>();
+      } else if (key == "test_fraction") {
+        e.test_fraction = v.as<double>();
       } else {
         throw FileError(path, "unknown key '" + key + "'");
       }

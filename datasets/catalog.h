@@ -16,6 +16,16 @@ namespace vlprompt::datasets {
 //   coop_split         <dir>/<split_file> (CoOp's split_zhou_*.json), images under <image_dir>
 //   variant_lists      <dir>/<splits[split]> lines "<id> <class name>", names from classnames_file
 //   fashion_mnist_idx  <dir>/<splits[split]>-{images-idx3,labels-idx1}-ubyte[.gz]
+//   digits_sheet       <dir>/<data_file>: OpenCV's digits.png, 20x20 cells, 5 rows per digit
+//   digits_csv         <dir>/<data_file>: scikit-learn's digits.csv.gz, 64 values 0..16 + label
+//                      (both: a fixed per-class split of test_fraction, seeded by split_seed)
+//   sketch             the `base` dataset's images as edge drawings (image/sketch.h), in memory
+//   domain_folders     <dir>/<domain>/<class folder>/* (Office-Home); train = test = the domain
+//   domain_lists       <dir>/<list_dir>/<domain>_<splits[split]>.txt, "<relpath> <label>" lines,
+//                      paths under <dir> (DomainNet, mini-DomainNet)
+//   domain_image_lists <dir>/<domain_dirs[i]>/image_list.txt, "<relpath> <label>", relative to
+//                      that folder (VisDA-2017); train = test = the domain
+// Multi-domain layouts need a domain: "office_home:Art" (see loader.h).
 // where <dir> is <data root>/<dataset_dir> when that folder exists, else the data root itself.
 struct CatalogEntry {
   std::string name;                           // file stem: "oxford_pets"
@@ -32,6 +42,14 @@ struct CatalogEntry {
   std::vector<std::string> class_folders;  // on-disk folder per label when it differs from the name
   int64_t num_classes = 0;                 // expected class count; 0 = not checked
   std::string template_text;               // default manual prompt with "{}" for the class name
+  std::vector<std::string> domains;        // multi-domain layouts: the domains ([] = from disk)
+  std::vector<std::string> domain_dirs;    // domain_image_lists: the folder of each domain
+  std::string domain;                      // single-domain datasets: its domain name ("" = name)
+  std::string data_file;                   // digits_sheet, digits_csv
+  std::string base;                        // sketch: the catalog entry drawn from
+  std::string list_dir;                    // domain_lists: folder of the list files
+  int64_t split_seed = 1;                  // digits_*: seed of the fixed train/test split
+  double test_fraction = 0.25;             // digits_*: share of each class held out as test
   std::string source;                      // the YAML file this entry was read from
 };
 

@@ -23,6 +23,9 @@ struct DatasetSplit {
   std::vector<ImageRecord> items;
   std::string template_text;  // the catalog's default manual template, "a photo of a {}."
   std::string root;           // the folder the paths were resolved against
+  // The domain every item comes from: the one chosen of a multi-domain dataset ("Art"), else the
+  // catalog's `domain` key, else the dataset's name. Domain-adaptation prompts read it.
+  std::string domain;
   // Files a split list named but the disk lacked, dropped because LoadOptions::skip_missing was
   // set; kept so a run can report how much of the benchmark it really evaluated.
   std::vector<std::string> skipped;

@@ -3,11 +3,15 @@
 #include <filesystem>
 
 #include "datasets/coop_split.h"
+#include "datasets/digits.h"
+#include "datasets/domain_layouts.h"
 #include "datasets/idx.h"
 #include "datasets/image_folder.h"
 #include "datasets/paths.h"
 #include "datasets/variant_lists.h"
 #include "src/core/error.h"
+#include "src/image/clip_preprocess.h"
+#include "src/image/sketch.h"
 
 namespace vlprompt::datasets {
 namespace {
@@ -33,7 +37,11 @@ bool looks_like_path(const std::string& dataset) {
 // <root>/<dataset_dir> when that folder exists, else <root> itself, so users may pass either
 // CoOp's DATASET.ROOT or the dataset's own folder.
 std::string resolve_dir(const CatalogEntry& entry, const std::string& data_root) {
-  const std::string root = data_root.empty() ? entry.default_root : data_root;
+  std::string root = data_root.empty() ? entry.default_root : data_root;
+  // A relative catalog root ("../shared/data/digits") is relative to the source tree.
+  if (data_root.empty() && !root.empty() && fs::path(root).is_relative()) {
+    root = join_path(VLPROMPT_SOURCE_DIR, root);
+  }
   if (root.empty()) {
     throw Error("dataset '" + entry.name + "' has no default location: pass its data root (" +
                 "the folder holding " +
@@ -78,13 +86,36 @@ DatasetSplit load_layout(const CatalogEntry& entry, const std::string& dir,
   }
   if (entry.layout == "variant_lists") return load_variant_lists(entry, dir, split, opts);
   if (entry.layout == "fashion_mnist_idx") return load_idx_split(entry, dir, split);
+  if (entry.layout == "digits_sheet" || entry.layout == "digits_csv") {
+    return load_digits(entry, dir, split);
+  }
   throw FileError(entry.source, "unknown layout '" + entry.layout + "'");
+}
+
+// The base dataset's split with every image redrawn as a sketch, held in memory.
+DatasetSplit load_sketch(const CatalogEntry& entry, const std::string& data_root,
+                         const std::string& split, const LoadOptions& opts) {
+  DatasetSplit out = load_split(entry.base, data_root, split, opts);
+  out.domain.clear();  // a domain of its own: the entry's `domain` key, or its name
+  for (auto& r : out.items) {
+    r.pixels = image::edge_sketch(r.pixels.defined() ? r.pixels : image::decode_rgb(r.path));
+    r.path.clear();
+  }
+  return out;
 }
 
 }  // namespace
 
-DatasetSplit load_split(const std::string& dataset, const std::string& data_root,
+DatasetRef parse_dataset_ref(const std::string& dataset) {
+  const size_t colon = dataset.rfind(':');
+  if (colon == std::string::npos || looks_like_path(dataset)) return {dataset, ""};
+  return {dataset.substr(0, colon), dataset.substr(colon + 1)};
+}
+
+DatasetSplit load_split(const std::string& dataset_spec, const std::string& data_root,
                         const std::string& split, const LoadOptions& opts) {
+  const DatasetRef ref = parse_dataset_ref(dataset_spec);
+  const std::string& dataset = ref.name;
   if (split != "train" && split != "val" && split != "test") {
     throw Error("unknown split '" + split + "' for dataset '" + dataset +
                 "' (expected train, val or test)");
@@ -98,12 +129,36 @@ DatasetSplit load_split(const std::string& dataset, const std::string& data_root
   const CatalogEntry entry =
       adhoc ? adhoc_image_folder_entry(dataset) : load_catalog_entry(dataset);
   check_split_offered(entry, split);
-  const std::string dir = adhoc ? dataset : resolve_dir(entry, data_root);
-  DatasetSplit out = load_layout(entry, dir, split, opts);
-  out.dataset = entry.name;
+  if (!ref.domain.empty() && !is_multi_domain(entry)) {
+    throw Error("dataset '" + entry.name + "' has one domain; '" + dataset_spec +
+                "' names a domain (only multi-domain datasets take <name>:<domain>)");
+  }
+  DatasetSplit out;
+  if (entry.layout == "sketch") {
+    out = load_sketch(entry, data_root, split, opts);
+  } else {
+    const std::string dir = adhoc ? dataset : resolve_dir(entry, data_root);
+    if (is_multi_domain(entry)) {
+      if (ref.domain.empty()) {
+        throw Error("dataset '" + entry.name + "' has several domains; name one: " + entry.name +
+                    ":<domain>, with <domain> one of: " + [&] {
+                      std::string d;
+                      for (const auto& n : available_domains(entry, dir)) {
+                        d += (d.empty() ? "" : ", ") + n;
+                      }
+                      return d;
+                    }());
+      }
+      out = load_domain_split(entry, dir, ref.domain, split, opts);
+    } else {
+      out = load_layout(entry, dir, split, opts);
+    }
+    out.root = dir;
+  }
+  out.dataset = ref.domain.empty() ? entry.name : entry.name + ":" + ref.domain;
+  if (out.domain.empty()) out.domain = entry.domain.empty() ? entry.name : entry.domain;
   out.split = split;
   out.template_text = entry.template_text;
-  out.root = dir;
   return out;
 }
 

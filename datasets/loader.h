@@ -18,7 +18,17 @@ namespace vlprompt::datasets {
 // is ignored for a folder path. `split` is "train", "val" or "test". Layouts without a
 // validation split (image folders, CIFAR-10, Fashion-MNIST, ImageNet) refuse "val": carve it
 // out of train rather than evaluate on test.
+// Multi-domain datasets name the domain after a colon: "office_home:Art", "domainnet:clipart",
+// "visda17:real" (an unknown or missing domain is an Error listing them). Every split records
+// its domain (DatasetSplit::domain).
 DatasetSplit load_split(const std::string& dataset, const std::string& data_root,
                         const std::string& split, const LoadOptions& opts = {});
+
+// "office_home:Art" -> {"office_home", "Art"}; a name without a colon (or a folder path) has an
+// empty domain.
+struct DatasetRef {
+  std::string name, domain;
+};
+DatasetRef parse_dataset_ref(const std::string& dataset);
 
 }  // namespace vlprompt::datasets

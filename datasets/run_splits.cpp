@@ -15,7 +15,7 @@ bool has_val_split(const std::string& dataset, const std::string& data_root) {
   if (std::filesystem::is_directory(dataset)) {
     return std::filesystem::is_directory(std::filesystem::path(dataset) / "val");
   }
-  return datasets::load_catalog_entry(dataset).splits.count("val") > 0;
+  return datasets::load_catalog_entry(parse_dataset_ref(dataset).name).splits.count("val") > 0;
 }
 
 void check_subsample(const std::string& subsample) {

@@ -1,7 +1,10 @@
 #include "prompts/prompted_clip.h"
 
+#include <algorithm>
+
 #include "prompts/templates.h"
 #include "src/core/error.h"
+#include "src/engine/train_data.h"
 
 namespace vlprompt::prompts {
 
@@ -29,6 +32,27 @@ PromptedClipMethod::PromptedClipMethod(models::Clip clip,
                 " image tower; use a ViT backbone or a text-side method");
   }
   tokenize_template();
+  const std::vector<std::string> domains = stack_->domains();
+  if (!domains.empty()) {
+    if (stack_->conditions_on_image()) {
+      throw Error(name() + ": per-domain prompts cannot also be conditioned on the image");
+    }
+    set_domain(stack_->default_domain());
+  }
+}
+
+void PromptedClipMethod::set_domain(const std::string& domain) {
+  const std::vector<std::string> domains = stack_->domains();
+  const auto it = std::find(domains.begin(), domains.end(), domain);
+  if (it == domains.end()) {
+    if (domains.empty()) return Method::set_domain(domain);
+    std::string names;
+    for (const auto& d : domains) names += (names.empty() ? "" : ", ") + d;
+    throw Error(name() + ": no prompts for domain '" + domain +
+                "'; this delta's domains: " + names);
+  }
+  domain_ = domain;
+  domain_row_ = it - domains.begin();
 }
 
 std::string PromptedClipMethod::name() const {
@@ -127,13 +151,60 @@ at::Tensor PromptedClipMethod::manual_text_features() {
   return manual_text_;
 }
 
+delta::UnlabelledContext PromptedClipMethod::unlabelled_context(const at::Tensor& image) {
+  delta::UnlabelledContext context;
+  context.image_features = image;
+  context.text_features = last_text_;
+  context.logits = [this](const at::Tensor& i, const at::Tensor& t) {
+    return clip_->logits(i.to(t.device(), t.scalar_type()), t);
+  };
+  context.frozen_text = [this](const at::Tensor& ids) {
+    at::NoGradGuard no_grad;
+    return clip_->encode_text(ids);
+  };
+  return context;
+}
+
 at::Tensor PromptedClipMethod::loss(const at::Tensor& logits, const engine::Batch& batch) {
   at::Tensor loss = Method::loss(logits, batch);
   delta::LossContext context;
   context.text_features = last_text_;
   context.manual_text_features = [this] { return manual_text_features(); };
   const at::Tensor term = stack_->loss_term(context);
-  return term.defined() ? loss + term : loss;
+  if (term.defined()) loss = loss + term;
+  // The unlabelled stream (domain adaptation's target): its images only, never labels.
+  if (batch.unlabelled) {
+    const at::Tensor u = stack_->unlabelled_loss(
+        unlabelled_context(image_features(*batch.unlabelled).to(logits.device())));
+    if (u.defined()) loss = loss + u;
+  }
+  return loss;
+}
+
+at::Tensor PromptedClipMethod::frozen_image_features(const engine::Batch& batch) {
+  at::NoGradGuard no_grad;
+  return batch.inputs_are_features ? batch.inputs : clip_->encode_image(batch.inputs);
+}
+
+std::map<std::string, double> PromptedClipMethod::epoch_metrics(const engine::HookContext& hook) {
+  std::map<std::string, double> out = stack_->epoch_metrics();
+  if (!unlabelled_reference_) return out;
+  at::NoGradGuard no_grad;
+  engine::EvalData& reference = *unlabelled_reference_;
+  int64_t seen = 0, kept = 0, right = 0;
+  for (int64_t b = 0; b < reference.num_batches(); ++b) {
+    const engine::Batch batch = engine::to_device(reference.batch(b), hook.device);
+    const at::Tensor labels =
+        stack_->pseudo_labels(unlabelled_context(frozen_image_features(batch)));
+    if (!labels.defined()) return out;
+    const at::Tensor keep = labels.ge(0);
+    seen += labels.size(0);
+    kept += keep.sum().item<int64_t>();
+    right += labels.eq(batch.labels.to(labels.device())).logical_and(keep).sum().item<int64_t>();
+  }
+  if (seen > 0) out["pseudo_kept"] = static_cast<double>(kept) / seen;
+  if (kept > 0) out["pseudo_accuracy"] = 100.0 * right / kept;
+  return out;
 }
 
 engine::StepOutput PromptedClipMethod::train_step(const engine::Batch& batch,
@@ -169,7 +240,14 @@ at::Tensor PromptedClipMethod::forward(const engine::Batch& batch) {
   }
   if (stack_->conditions_on_image()) return conditional_logits(image);
   const at::Tensor text = class_text_features();
-  return clip_->logits(image.to(text.device(), text.scalar_type()), text);
+  const at::Tensor features = image.to(text.device(), text.scalar_type());
+  const int64_t domains = static_cast<int64_t>(stack_->domains().size());
+  if (domains == 0) return clip_->logits(features, text);
+  const at::Tensor per_domain = text.view({domains, text.size(0) / domains, text.size(1)});
+  if (!batch.domains.defined()) return clip_->logits(features, per_domain[domain_row_]);
+  // Row i against the prompts of its own domain.
+  return clip_->paired_logits(features,
+                              per_domain.index_select(0, batch.domains.to(text.device())));
 }
 
 std::vector<at::Tensor> PromptedClipMethod::trainable_parameters() {

@@ -60,6 +60,19 @@ class PromptedClipMethod : public engine::Method {
   void set_classnames(const std::vector<std::string>& classnames) override;
   void to(const at::Device& device) override;
 
+  // Domain-aware stacks (a member with Delta::domains(), e.g. DAPL): the text tower encodes every
+  // (domain, class) prompt; a batch's rows are scored against the prompts of their Batch::domains,
+  // or of the chosen domain (the stack's default_domain() until set_domain) when it has none.
+  std::vector<std::string> domains() const override { return stack_->domains(); }
+  void set_domain(const std::string& domain) override;
+  std::string domain() const override { return domain_; }
+  // The members' epoch numbers; with an unlabelled reference also "pseudo_kept" (share of its
+  // images given a pseudo-label) and "pseudo_accuracy" (percent of those that are right).
+  std::map<std::string, double> epoch_metrics(const engine::HookContext& context) override;
+  void set_unlabelled_reference(std::shared_ptr<engine::EvalData> reference) override {
+    unlabelled_reference_ = std::move(reference);
+  }
+
   // Text features [C, embed_dim] of the current classes through the text sites (not
   // normalised). Only for stacks whose prompts do not depend on the image.
   at::Tensor class_text_features();
@@ -81,12 +94,17 @@ class PromptedClipMethod : public engine::Method {
   std::vector<std::string> classnames_;
   PromptedClipOptions options_;
   at::Tensor manual_text_features();
+  delta::UnlabelledContext unlabelled_context(const at::Tensor& image);
+  at::Tensor frozen_image_features(const engine::Batch& batch);
 
   at::Tensor template_ids_;  // [C, L]: the hand-written prompts
   at::Tensor cached_text_;   // class_text_features() while evaluating (no grad, fixed delta)
   at::Tensor last_text_;     // the text features of the last forward, for loss terms
   at::Tensor manual_text_;   // manual_text_features(), once per class list and device
   bool training_ = false;
+  std::string domain_;      // the domain whose prompts classify ("" without domains)
+  int64_t domain_row_ = 0;  // its index in domains()
+  std::shared_ptr<engine::EvalData> unlabelled_reference_;
 };
 
 }  // namespace vlprompt::prompts

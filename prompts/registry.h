@@ -33,6 +33,9 @@ struct MethodContext {
   uint64_t seed = 0;
   // The prompt per class for text towers no member lays out ("a photo of a {}.").
   std::string text_template = "a photo of a {}.";
+  // Domain adaptation: the run's domains, source(s) then target (domain-aware deltas read them;
+  // empty for a single-domain run).
+  std::vector<std::string> domains;
 };
 
 // Builds an untrained delta from the keys under `section` of `config`: a run's YAML section

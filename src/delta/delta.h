@@ -45,6 +45,19 @@ struct LossContext {
   std::function<at::Tensor()> manual_text_features;
 };
 
+// What a delta's term over the unlabelled stream (engine::Batch::unlabelled: domain adaptation's
+// target images, which carry no labels) may read.
+struct UnlabelledContext {
+  // Frozen image features of the unlabelled images, [N, embed_dim] (no graph, not normalised).
+  at::Tensor image_features;
+  // The learned prompts' text features of this step, one row per row of class_prompt_ids().
+  at::Tensor text_features;
+  // CLIP's scaled cosine logits of image features [N, E] against text features [P, E].
+  std::function<at::Tensor(const at::Tensor& image, const at::Tensor& text)> logits;
+  // Token ids [P, L] through the frozen text tower with no delta (no graph): hand-written prompts.
+  std::function<at::Tensor(const at::Tensor& ids)> frozen_text;
+};
+
 class Delta : public torch::nn::Module {
  public:
   explicit Delta(std::string method) : method_(std::move(method)) {}
@@ -76,6 +89,24 @@ class Delta : public torch::nn::Module {
 
   // A term added to the method's cross-entropy (a regulariser), or undefined for none.
   virtual at::Tensor loss_term(const LossContext& context) { return {}; }
+
+  // Domain-aware deltas (domain adaptation) lay out one prompt per (domain, class), domain-major:
+  // class_prompt_ids() then has domains().size() * C rows, row d * C + c being class c as seen in
+  // domain d. Empty for every other delta (one prompt per class).
+  virtual std::vector<std::string> domains() const { return {}; }
+  // The domain whose prompts classify when the caller names none (DAPL: the target it adapted to).
+  virtual std::string default_domain() const { return ""; }
+
+  // A term over a batch's unlabelled stream (pseudo-labels, ...), added to the loss; undefined for
+  // none. Only training batches with an unlabelled stream ask for it.
+  virtual at::Tensor unlabelled_loss(const UnlabelledContext& context) { return {}; }
+  // The pseudo-labels that term trains on, [N] int64 with -1 where none is kept, or undefined for
+  // a delta without them. For reports (their accuracy against labels kept apart from training).
+  virtual at::Tensor pseudo_labels(const UnlabelledContext& context) { return {}; }
+
+  // Numbers to log with the epoch (metrics.jsonl), accumulated since the previous call, which
+  // starts a new count. Empty for none.
+  virtual std::map<std::string, double> epoch_metrics() { return {}; }
 
   // Points the delta at another class list (cross-dataset evaluation). Deltas whose tensors are
   // tied to their classes refuse with an Error naming both lists; the default has nothing to do.

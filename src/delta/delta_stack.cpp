@@ -191,6 +191,45 @@ at::Tensor DeltaStackImpl::loss_term(const LossContext& context) {
   return total;
 }
 
+std::vector<std::string> DeltaStackImpl::domains() const {
+  for (const auto& m : members_) {
+    if (m->class_prompt_ids().defined()) return m->domains();
+  }
+  return {};
+}
+
+std::string DeltaStackImpl::default_domain() const {
+  for (const auto& m : members_) {
+    if (m->class_prompt_ids().defined()) return m->default_domain();
+  }
+  return "";
+}
+
+at::Tensor DeltaStackImpl::unlabelled_loss(const UnlabelledContext& context) {
+  at::Tensor total;
+  for (const auto& m : members_) {
+    const at::Tensor term = m->unlabelled_loss(context);
+    if (term.defined()) total = total.defined() ? total + term : term;
+  }
+  return total;
+}
+
+at::Tensor DeltaStackImpl::pseudo_labels(const UnlabelledContext& context) {
+  for (const auto& m : members_) {
+    at::Tensor labels = m->pseudo_labels(context);
+    if (labels.defined()) return labels;
+  }
+  return {};
+}
+
+std::map<std::string, double> DeltaStackImpl::epoch_metrics() {
+  std::map<std::string, double> out;
+  for (const auto& m : members_) {
+    for (const auto& [key, value] : m->epoch_metrics()) out[key] = value;
+  }
+  return out;
+}
+
 std::map<std::string, std::string> DeltaStackImpl::hyperparameters() const {
   std::map<std::string, std::string> out;
   std::string members;

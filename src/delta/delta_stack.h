@@ -69,6 +69,15 @@ class DeltaStackImpl : public Delta {
   bool has_head() const override;
   at::Tensor head_logits(const at::Tensor& image_features) override;
   at::Tensor loss_term(const LossContext& context) override;
+  // The domains of the member that lays out the class prompts (empty when none or it has none).
+  std::vector<std::string> domains() const override;
+  std::string default_domain() const override;
+  // The sum of the members' terms (undefined when none has one).
+  at::Tensor unlabelled_loss(const UnlabelledContext& context) override;
+  // The first member's that has them.
+  at::Tensor pseudo_labels(const UnlabelledContext& context) override;
+  // Every member's numbers, keys as the members name them.
+  std::map<std::string, double> epoch_metrics() override;
 
   // "members" (comma-separated, in order), "sequential", and each member's own hyper-parameters
   // as "<member>.<key>" with "<member>.method".

@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <set>
 
 #include "src/core/error.h"
 #include "src/core/file_io.h"
@@ -84,12 +85,14 @@ Checkpoint parse_index(const std::string& path, const nlohmann::json& j) {
 }  // namespace
 
 nlohmann::json EpochRecord::to_json() const {
-  return {{"epoch", epoch},
-          {"lr", lr},
-          {"loss", loss},
-          {"train_acc", train_acc},
-          {"val_top1", val_top1 ? nlohmann::json(*val_top1) : nlohmann::json(nullptr)},
-          {"seconds", seconds}};
+  nlohmann::json j = {{"epoch", epoch},
+                      {"lr", lr},
+                      {"loss", loss},
+                      {"train_acc", train_acc},
+                      {"val_top1", val_top1 ? nlohmann::json(*val_top1) : nlohmann::json(nullptr)},
+                      {"seconds", seconds}};
+  for (const auto& [key, value] : extra) j[key] = value;
+  return j;
 }
 
 EpochRecord EpochRecord::from_json(const nlohmann::json& j, const std::string& where) {
@@ -101,6 +104,11 @@ EpochRecord EpochRecord::from_json(const nlohmann::json& j, const std::string& w
     r.train_acc = j.at("train_acc").get<double>();
     if (!j.at("val_top1").is_null()) r.val_top1 = j.at("val_top1").get<double>();
     r.seconds = j.at("seconds").get<double>();
+    for (const auto& [key, value] : j.items()) {
+      static const std::set<std::string> kFixed{"epoch",     "lr",       "loss",
+                                                "train_acc", "val_top1", "seconds"};
+      if (!kFixed.count(key) && value.is_number()) r.extra[key] = value.get<double>();
+    }
   } catch (const nlohmann::json::exception& e) {
     throw FileError(where, std::string("bad epoch record ") + j.dump() + ": " + e.what());
   }

@@ -9,6 +9,7 @@
 // it, then older tensor files are removed: a crash at any moment leaves a consistent checkpoint.
 #pragma once
 
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -26,6 +27,8 @@ struct EpochRecord {
   double train_acc = 0;            // percent of training samples classified right during the epoch
   std::optional<double> val_top1;  // percent; absent without val data (null in JSON)
   double seconds = 0;
+  // The method's own numbers for the epoch (Method::epoch_metrics), written beside the above.
+  std::map<std::string, double> extra;
 
   nlohmann::json to_json() const;
   // Error naming `where` and the missing or mistyped field.

@@ -20,6 +20,12 @@ StepOutput Method::train_step(const Batch& batch, const std::string& where) {
   return {loss.detach(), logits.detach()};
 }
 
+void Method::set_domain(const std::string& domain) {
+  throw Error("method '" + name() +
+              "' has no per-domain prompts, so it cannot classify as domain '" + domain +
+              "' (only domain-adaptation methods such as dapl have domains)");
+}
+
 void Method::set_classnames(const std::vector<std::string>& classnames) {
   throw Error("method '" + name() + "' cannot be applied to another class list");
 }

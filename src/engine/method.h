@@ -77,6 +77,19 @@ class Method {
   // (before validation and the checkpoint): pseudo-labels, schedules of the method's own.
   virtual void before_train(const HookContext& context) {}
   virtual void after_epoch(const HookContext& context) {}
+  // Numbers of the epoch just ended, logged in metrics.jsonl beside loss and accuracy (pseudo-label
+  // shares, ...); called after after_epoch. Keys must not be the record's own ("loss", ...).
+  virtual std::map<std::string, double> epoch_metrics(const HookContext& context) { return {}; }
+
+  // Domain adaptation. The domains whose prompts the method holds (sources, then the target), or
+  // empty; set_domain picks whose prompts classify batches without Batch::domains (an unknown name
+  // is an Error listing them; the default refuses, as a method without domains has none).
+  virtual std::vector<std::string> domains() const { return {}; }
+  virtual void set_domain(const std::string& domain);
+  virtual std::string domain() const { return ""; }  // the chosen one ("" without domains)
+  // Labelled copies of the unlabelled stream's images, for reporting only (how good the
+  // pseudo-labels are): never read by train_step or loss. Methods without pseudo-labels ignore it.
+  virtual void set_unlabelled_reference(std::shared_ptr<EvalData> reference) {}
 
   // Moves the method's modules (frozen backbone included) to `device`. Called by the trainer
   // and the evaluator before any batch; a method without tensors of its own ignores it.

@@ -56,6 +56,7 @@ struct TrainConfig {
   std::string select = "last";
   std::string precision = "fp32";
   std::string progress = "auto";
+  int64_t target_batch_size = 32;
 
   template <class V>
   void visit(V& v) {
@@ -67,6 +68,8 @@ struct TrainConfig {
     v("select", select, "final state: last | best_val (highest val top-1)");
     v("precision", precision, "fp32 | bf16 (CUDA autocast)");
     v("progress", progress, "auto | bar | lines | off");
+    v("target_batch_size", target_batch_size,
+      "unlabelled target images drawn with each batch (domain adaptation, --target)");
   }
 };
 

@@ -275,6 +275,7 @@ void Trainer::report_interrupt(const Run& r, const std::string& where) const {
 void Trainer::finish_epoch(Run& r, int64_t epoch, EpochRecord record) {
   const auto start = Clock::now();
   r.method.after_epoch({r.train, r.val, options_.device(), epoch});
+  record.extra = r.method.epoch_metrics({r.train, r.val, options_.device(), epoch});
   if (r.val) {
     const double top1 = evaluate(r.method, *r.val, options_.device(), options_.precision()).top1;
     record.val_top1 = top1;

@@ -25,6 +25,7 @@ struct EvalArgs {
   std::string delta;
   pipeline::ModelArgs model;
   std::string dataset, data_root, subsample = "all", split = "test", device = "cpu", out;
+  std::string domain;  // domain-adaptation deltas: whose prompts classify ("" = the target)
   int64_t batch_size = 64;
 };
 
@@ -66,6 +67,7 @@ int run_eval(const EvalArgs& a) {
         a.delta, "cannot evaluate on " + a.dataset + " (" + a.subsample + " classes): " + e.what());
   }
   loaded.method->set_training(false);
+  if (!a.domain.empty()) loaded.method->set_domain(a.domain);
 
   engine::FeatureOptions fo;
   fo.batch_size = a.batch_size;
@@ -89,6 +91,10 @@ int run_eval(const EvalArgs& a) {
                          {"delta", delta_record},
                          {"model", pipeline::model_json(m)},
                          {"n", {{"test", test.items.size()}}}};
+  if (!loaded.method->domains().empty()) {
+    results["domain"] = loaded.method->domain();
+    results["domains"] = loaded.method->domains();
+  }
   auto method_data =
       engine::make_eval_data(loaded.method->data_needs(), clip, test, features, a.batch_size);
   pipeline::evaluate_against_manual(*loaded.method, *method_data, m, test, features, device,
@@ -113,6 +119,9 @@ Runner setup_eval(CLI::App& app) {
   app.add_option("--subsample", a->subsample, "classes: all | base | new")->default_val("all");
   app.add_option("--split", a->split, "split to evaluate")->default_val("test");
   app.add_option("--device", a->device, "cpu | cuda | cuda:N")->default_val("cpu");
+  app.add_option("--domain", a->domain,
+                 "domain-adaptation deltas (dapl): classify with this domain's prompts "
+                 "(default: the target the delta was trained for)");
   app.add_option("--batch-size", a->batch_size, "images per image-tower batch")->default_val(64);
   app.add_option("--out", a->out, "output folder for results.json and report.html")->required();
   app.footer(

@@ -21,12 +21,15 @@ namespace {
 struct PredictArgs {
   pipeline::ModelArgs model;
   std::string classes, dataset, data_root, templates = "manual", delta, pixels, logits_out;
+  std::string domain;  // domain-adaptation deltas: whose prompts classify ("" = the target)
   std::vector<std::string> images;
   int64_t top_k = 5;
   bool json = false;
 };
 
 int run_predict(const PredictArgs& a) {
+  if (!a.domain.empty() && a.delta.empty())
+    throw Error("predict: --domain picks a domain-adaptation delta's prompts; give --delta too");
   const pipeline::ClassList class_list =
       pipeline::resolve_classes("predict", a.classes, a.dataset, a.data_root);
   const std::vector<std::string>& classnames = class_list.classnames;
@@ -65,6 +68,7 @@ int run_predict(const PredictArgs& a) {
     context.text_template = manual;
     prompts::LoadedMethod loaded = prompts::method_from_delta(a.delta, context);
     loaded.method->set_training(false);
+    if (!a.domain.empty()) loaded.method->set_domain(a.domain);
     logits = loaded.method->forward({pixels, at::zeros({pixels.size(0)}, at::kLong), false});
   } else {
     const auto ts = prompts::load_template_set(a.templates, manual);
@@ -98,6 +102,9 @@ Runner setup_predict(CLI::App& app) {
   app.add_option("--templates", a->templates, "manual, select7, imagenet80 or a file")
       ->default_val("manual");
   app.add_option("--top-k", a->top_k)->default_val(5);
+  app.add_option("--domain", a->domain,
+                 "with a domain-adaptation --delta (dapl): classify with this domain's prompts "
+                 "(default: its target)");
   app.add_option("--delta", a->delta, "predict through a trained delta (RUN/delta.safetensors)")
       ->check(CLI::ExistingFile);
   app.add_option("--pixels", a->pixels,

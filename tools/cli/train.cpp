@@ -16,6 +16,7 @@
 #include "src/engine/train_config.h"
 #include "src/engine/trainer.h"
 #include "tools/cli/command.h"
+#include "tools/pipeline/domain_adaptation.h"
 #include "tools/pipeline/evaluation.h"
 
 namespace vlprompt::cli {
@@ -28,7 +29,8 @@ using pipeline::TrainArgs;
 bool train_method(engine::Method& method, const TrainArgs& a, bool resumed,
                   const core::ResolvedConfig& config, const at::Device& device, models::Clip& clip,
                   const datasets::RunSplits& splits, const engine::SplitFeatures& val,
-                  std::vector<engine::EpochRecord>* history, nlohmann::json* results) {
+                  const pipeline::TargetData* target, std::vector<engine::EpochRecord>* history,
+                  nlohmann::json* results) {
   engine::TrainDataRequest request;
   request.augment = !a.no_augment;
   request.aug_views = a.aug_views;
@@ -38,6 +40,19 @@ bool train_method(engine::Method& method, const TrainArgs& a, bool resumed,
       engine::make_train_data(method.data_needs(), method.name(), clip, splits.train, request);
   auto val_data =
       engine::make_eval_data(method.data_needs(), clip, splits.val, val, a.eval_batch_size);
+  if (target) {
+    // The labelled copy goes to reports only; training sees target.unlabelled (labels -1).
+    engine::FeatureOptions fo;
+    fo.batch_size = a.eval_batch_size;
+    const engine::SplitFeatures reference = engine::encode_split(clip, target->reference, fo);
+    method.set_unlabelled_reference(engine::make_eval_data(
+        method.data_needs(), clip, target->reference, reference, a.eval_batch_size));
+    train.data = pipeline::pair_with_target(
+        std::move(train.data), method, clip, *target, request,
+        core::read_config<engine::TrainConfig>(config, "train").target_batch_size, a.seed);
+    val_data = pipeline::source_val(std::move(val_data), method, *target);
+    train.kind += "; unlabelled target " + a.target + " beside each batch";
+  }
   engine::Trainer trainer(engine::make_trainer_options(config, a.out, device));
   const engine::TrainResult r = resumed ? trainer.resume(method, *train.data, val_data.get())
                                         : trainer.fit(method, *train.data, val_data.get());
@@ -51,6 +66,13 @@ bool train_method(engine::Method& method, const TrainArgs& a, bool resumed,
                             {"train_data", train.kind},
                             {"resumed", resumed},
                             {"final_loss", history->empty() ? 0.0 : history->back().loss}};
+  // What the final state was selected on: never the test set (the reference DAPL code picks its
+  // best epoch on the target test set; we do not).
+  const bool best_val = trainer.options().select() == engine::Select::kBestVal;
+  (*results)["training"]["selected"] = engine::select_name(trainer.options().select());
+  (*results)["training"]["selected_on"] =
+      best_val ? "the labelled val split of " + a.dataset + " (top-1)"
+               : "nothing: the last epoch (no test or target data is used to select)";
   return true;
 }
 
@@ -90,6 +112,14 @@ int run_train(TrainArgs a) {
   const datasets::RunSplits splits =
       datasets::load_run_splits(a.dataset, a.data_root, a.shots, a.seed, a.subsample, a.out);
   for (const auto& w : splits.warnings) std::cerr << "[vlprompt] warning: " << w << "\n";
+  std::unique_ptr<pipeline::TargetData> target;
+  if (!a.target.empty()) {
+    target = std::make_unique<pipeline::TargetData>(pipeline::load_target(a, splits.train));
+    std::cerr << "[vlprompt] domain adaptation " << target->domains[0] << " -> "
+              << target->domains[1] << ": " << target->unlabelled.items.size()
+              << " unlabelled target images, target test " << target->test.items.size() << "\n";
+  }
+  const datasets::DatasetSplit& test_split = target ? target->test : splits.test;
   std::cerr << "[vlprompt] " << a.shots << "-shot " << a.subsample << ": train "
             << splits.train.items.size() << ", val " << splits.val.items.size() << ", test "
             << splits.test.items.size() << " images, " << splits.train.classnames.size()
@@ -97,6 +127,7 @@ int run_train(TrainArgs a) {
 
   prompts::MethodContext context{clip, m.tokenizer, splits.train.classnames, a.seed,
                                  splits.train.template_text};
+  if (target) context.domains = target->domains;
   std::unique_ptr<engine::Method> method =
       a.init_delta.empty()
           ? prompts::make_method(a.method, config, context)
@@ -105,7 +136,7 @@ int run_train(TrainArgs a) {
   fo.batch_size = a.eval_batch_size;
   // The hand-written baseline is always scored on cached test features; val features feed
   // text-side methods (and fitted baselines).
-  const engine::SplitFeatures test = engine::encode_split(clip, splits.test, fo);
+  const engine::SplitFeatures test = engine::encode_split(clip, test_split, fo);
   const engine::SplitFeatures val = engine::encode_split(clip, splits.val, fo);
 
   nlohmann::json results = pipeline::run_header(a, method->name(), m, splits);
@@ -114,16 +145,28 @@ int run_train(TrainArgs a) {
     const engine::SplitFeatures train = engine::encode_split(clip, splits.train, fo);
     results["training"] = fitted->fit(train.features, train.labels, val.features, val.labels);
     results["training"]["train_data"] = "center-view features";
-  } else if (!train_method(*method, a, resumed, config, device, clip, splits, val, &history,
-                           &results)) {
+  } else if (!train_method(*method, a, resumed, config, device, clip, splits, val, target.get(),
+                           &history, &results)) {
     std::cerr << "[vlprompt] interrupted; continue with: vlprompt train --resume " << a.out << "\n";
     return 130;
   }
   results["hyperparameters"] = method->hyperparameters();
   method->set_training(false);
+  if (target) {
+    results["domain_adaptation"] = {
+        {"source", a.dataset},
+        {"target", a.target},
+        {"domains", target->domains},
+        {"unlabelled_target_images", target->unlabelled.items.size()},
+        {"test",
+         a.target + " test split, classified with the prompts of domain " + target->domains[1]},
+        {"target_labels_read_by_training", false}};
+    results["n"]["test"] = target->test.items.size();
+    results["title"] = results.value("title", std::string()) + " -> " + a.target;
+  }
   auto test_data =
-      engine::make_eval_data(method->data_needs(), clip, splits.test, test, a.eval_batch_size);
-  pipeline::evaluate_against_manual(*method, *test_data, m, splits.test, test, device, &results);
+      engine::make_eval_data(method->data_needs(), clip, test_split, test, a.eval_batch_size);
+  pipeline::evaluate_against_manual(*method, *test_data, m, test_split, test, device, &results);
   delta::DeltaFileInfo info = prompts::delta_info(
       *method, clip, m.vocab_path, splits.train.classnames, splits.train.template_text);
   info.training = pipeline::training_record(results);
@@ -160,6 +203,15 @@ Runner setup_train(CLI::App& app) {
                  "encode K augmented views per image once and sample among them")
       ->default_val(0);
   app.add_option("--eval-batch-size", a->eval_batch_size)->default_val(64);
+  app.add_option("--target", a->target,
+                 "domain adaptation (dapl): the unlabelled target dataset; its labels are never "
+                 "read by training, and the run is tested on its test split");
+  app.add_option("--target-data-root", a->target_data_root,
+                 "where --target lives (default: "
+                 "--data-root)");
+  app.add_option("--target-max", a->target_max,
+                 "use at most this many target train images (a seeded subset; 0 = all)")
+      ->default_val(0);
   app.add_option("overrides", a->overrides, "key=value config overrides (optim.lr=0.01)");
   app.footer(
       "Example:\n  vlprompt train --method coop --model ViT-B-16.pt --dataset fashion_mnist "

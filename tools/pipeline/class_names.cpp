@@ -24,7 +24,7 @@ ClassList resolve_classes(const std::string& command, const std::string& classes
   }
   ClassList out;
   if (!dataset.empty()) {
-    const auto entry = datasets::load_catalog_entry(dataset);
+    const auto entry = datasets::load_catalog_entry(datasets::parse_dataset_ref(dataset).name);
     out.classnames = entry.classnames;
     out.template_text = entry.template_text;
     // Layouts that keep class names in their split files need the data to name the classes;

@@ -68,12 +68,17 @@ void evaluate_against_manual(engine::Method& method, engine::EvalData& method_da
 }
 
 nlohmann::json training_record(const nlohmann::json& results) {
-  return {{"dataset", results.value("dataset", std::string())},
-          {"shots", results.value("shots", 0)},
-          {"seed", results.value("seed", 0)},
-          {"subsample", results.value("subsample", std::string("all"))},
-          {"summary", results.value("training", nlohmann::json::object())},
-          {"test_top1", results["test"].value("top1", 0.0)}};
+  nlohmann::json record{{"dataset", results.value("dataset", std::string())},
+                        {"shots", results.value("shots", 0)},
+                        {"seed", results.value("seed", 0)},
+                        {"subsample", results.value("subsample", std::string("all"))},
+                        {"summary", results.value("training", nlohmann::json::object())},
+                        {"test_top1", results["test"].value("top1", 0.0)}};
+  // Domain adaptation: where it adapted to (its test_top1 is on that target's test split).
+  if (results.contains("domain_adaptation")) {
+    record["target"] = results["domain_adaptation"].value("target", std::string());
+  }
+  return record;
 }
 
 std::vector<std::string> summary_lines(const nlohmann::json& results) {

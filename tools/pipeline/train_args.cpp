@@ -22,7 +22,10 @@ nlohmann::json TrainArgs::to_json() const {
           {"aug_views", aug_views},
           {"eval_batch_size", eval_batch_size},
           {"init_delta", init_delta},
-          {"freeze_init", freeze_init}};
+          {"freeze_init", freeze_init},
+          {"target", target},
+          {"target_data_root", target_data_root},
+          {"target_max", target_max}};
 }
 
 TrainArgs TrainArgs::from_json(const nlohmann::json& j, const std::string& where) {
@@ -47,6 +50,10 @@ TrainArgs TrainArgs::from_json(const nlohmann::json& j, const std::string& where
     // Runs made before sequential composition have neither key.
     a.init_delta = j.value("init_delta", std::string());
     a.freeze_init = j.value("freeze_init", false);
+    // Runs made before domain adaptation have none of these.
+    a.target = j.value("target", std::string());
+    a.target_data_root = j.value("target_data_root", std::string());
+    a.target_max = j.value("target_max", int64_t{0});
   } catch (const nlohmann::json::exception& e) {
     throw FileError(where, std::string("not a vlprompt run.json: ") + e.what());
   }

@@ -22,6 +22,10 @@ struct TrainArgs {
   int64_t eval_batch_size = 64;
   std::string init_delta;    // a trained delta the new members are stacked on
   bool freeze_init = false;  // ... kept frozen (sequential combination)
+  // Domain adaptation: the unlabelled target dataset (its labels are never read by training),
+  // where it lives ("" = data_root), and at most this many of its train images (0 = all).
+  std::string target, target_data_root;
+  int64_t target_max = 0;
 
   nlohmann::json to_json() const;
   static TrainArgs from_json(const nlohmann::json& j, const std::string& where);
