@@ -9,7 +9,8 @@ namespace vlprompt::prompts::official {
 
 LoadedMethod import_checkpoint(const std::string& from, const std::string& checkpoint,
                                const MethodContext& context, const std::string& position,
-                               const std::string& vocab_path) {
+                               const std::string& vocab_path,
+                               const std::vector<std::string>& domains) {
   const OfficialFormat& format = find_official_format(from);  // before touching the file
   const DasslCheckpoint file = read_dassl_checkpoint(checkpoint);
   ImportContext import_context;
@@ -17,6 +18,7 @@ LoadedMethod import_checkpoint(const std::string& from, const std::string& check
   import_context.classnames = context.classnames;
   import_context.position = position;
   import_context.tokenizer = context.tokenizer;
+  import_context.domains = domains;
   const ImportedState state = format.import_state(file, import_context);
   // The method is built from the hyper-parameters as a delta file's are, then loaded: its own
   // constructor and load_state check everything once more (widths, class counts).

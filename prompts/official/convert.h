@@ -15,7 +15,8 @@ namespace vlprompt::prompts::official {
 // `training` saying where it came from. `position` is CoOp's class-token position ("" = default).
 LoadedMethod import_checkpoint(const std::string& from, const std::string& checkpoint,
                                const MethodContext& context, const std::string& position,
-                               const std::string& vocab_path);
+                               const std::string& vocab_path,
+                               const std::vector<std::string>& domains = {});
 
 // Writes the delta file `delta_path` as the official trainer of format `to` saves it, to `out`
 // (atomically), with `epoch`. The delta must have been trained on `context.clip`.

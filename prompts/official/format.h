@@ -27,6 +27,8 @@ struct ImportContext {
   std::string position;  // CoOp's class-token position; "" when not given
   // For formats that must recognise the words a checkpoint's prompts were built from (MaPLe).
   std::shared_ptr<const text::ClipTokenizer> tokenizer;
+  // DAPL's domains, source(s) then target, as --domains names them; empty when not given.
+  std::vector<std::string> domains;
 };
 
 // A delta as the method's own delta file holds it: hyper-parameters (delta-file keys, strings)

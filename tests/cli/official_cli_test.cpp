@@ -122,6 +122,51 @@ TEST(OfficialCli, ImportedMapleExportsAndImportsBackToTheOfficialLogits) {
       1e-4);
 }
 
+// The DAPL checkpoint LeapLabTHU/DAPrompt itself released (VisDA-2017, class-specific context;
+// tests/fixtures/official/dapl_visda17) imports onto a ViT-B/16-shaped model with the values
+// torch.load reads, and exports back to a file that imports to identical tensors. The domains'
+// names are not in the file: without --domains the import says so.
+TEST(OfficialCli, ReleasedDaplCheckpointImportsAndExportsBack) {
+  const std::string checkpoint =
+      testing::source_path("tests/fixtures/official/dapl_visda17/model-best.pth.tar");
+  const std::string model = "--model ViT-B-16 --vocab " + testing::quoted(testing::vocab());
+  const std::string delta = scratch("dapl.safetensors");
+  const std::string common = " " + model + " --dataset visda17 --out ";
+  const auto missing = run_cli("import --from dapl " + testing::quoted(checkpoint) + common +
+                               testing::quoted(delta));
+  EXPECT_NE(missing.status, 0);
+  EXPECT_NE(missing.output.find("--domains SRC,TGT"), std::string::npos) << missing.output;
+
+  const auto imported = run_cli("import --from dapl " + testing::quoted(checkpoint) +
+                                " --domains synthetic,real" + common + testing::quoted(delta));
+  ASSERT_EQ(imported.status, 0) << imported.output;
+  const delta::DeltaFile file = delta::read_delta(delta);
+  EXPECT_EQ(file.info.method, "dapl");
+  EXPECT_EQ(file.info.hyperparameters.at("csc"), "true");
+  EXPECT_EQ(file.info.hyperparameters.at("n_ctx"), "16");
+  EXPECT_EQ(file.info.hyperparameters.at("n_dmx"), "16");
+  EXPECT_EQ(file.info.hyperparameters.at("domains"), "synthetic,real");
+  const at::Tensor ctx = file.tensors.at("dapl.ctx"), dmx = file.tensors.at("dapl.dmx");
+  EXPECT_EQ(ctx.sizes(), (at::IntArrayRef{12, 16, 512}));
+  EXPECT_EQ(dmx.sizes(), (at::IntArrayRef{2, 16, 512}));
+  EXPECT_NEAR(ctx.to(at::kDouble).sum().item<double>(), 5.51513118519307, 1e-9);
+  EXPECT_EQ(ctx[0][0][0].item<float>(), 0.03519149497151375f);
+  EXPECT_NEAR(dmx.to(at::kDouble).sum().item<double>(), -2.658762902221838, 1e-9);
+
+  const std::string exported = scratch("dapl-export/model.pth.tar-25");
+  std::filesystem::create_directories(scratch("dapl-export"));
+  const auto e = run_cli("export --to dapl " + testing::quoted(delta) + " " + model + " --out " +
+                         testing::quoted(exported));
+  ASSERT_EQ(e.status, 0) << e.output;
+  const std::string again = scratch("dapl-again.safetensors");
+  const auto r = run_cli("import --from dapl " + testing::quoted(exported) +
+                         " --domains synthetic,real" + common + testing::quoted(again));
+  ASSERT_EQ(r.status, 0) << r.output;
+  const delta::DeltaFile back = delta::read_delta(again);
+  EXPECT_TRUE(at::equal(back.tensors.at("dapl.ctx"), ctx));
+  EXPECT_TRUE(at::equal(back.tensors.at("dapl.dmx"), dmx));
+}
+
 // For each (checkpoint, folder) pair: loads the checkpoint with torch.load and writes info.json
 // (top-level keys, epoch, the state dict's type and keys, the zip layout) and one .npy per
 // state_dict tensor into the folder. One Python start for all: importing torch takes seconds.

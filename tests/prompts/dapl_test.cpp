@@ -1,5 +1,5 @@
 // DAPL's prompts, pseudo-labels and loss: token ids against the reference code's own prompt text
-// (tokenized independently by tests/fixtures/make_dapl_prompt_ids.py), pseudo-labels against a
+// (tokenized independently by tests/fixtures/dapl_prompt_ids.py), pseudo-labels against a
 // softmax written out here, and a short training on the digits pair whose loss must fall.
 #include "prompts/dapl.h"
 
@@ -22,7 +22,7 @@ using prompts::DaplOptions;
 using testing::clip_tokenizer;
 using testing::tiny_clip;
 
-// ids up to EOT, as make_dapl_prompt_ids.py printed them for n_ctx 2, n_dmx 2, classes
+// ids up to EOT, as dapl_prompt_ids.py printed them for n_ctx 2, n_dmx 2, classes
 // [seven, ice_cream], domains [opencv, Real_World] (the reference's text in the comments).
 const std::vector<std::vector<int64_t>> kReferenceIds{
     // X X X X seven , a opencv image..

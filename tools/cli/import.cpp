@@ -15,7 +15,7 @@ namespace {
 
 struct ImportArgs {
   pipeline::ModelArgs model;
-  std::string from, checkpoint, classes, dataset, data_root, position, out;
+  std::string from, checkpoint, classes, dataset, data_root, position, domains, out;
 };
 
 int run_import(const ImportArgs& a) {
@@ -29,8 +29,8 @@ int run_import(const ImportArgs& a) {
   context.tokenizer = m.tokenizer;
   context.classnames = classes.classnames;
   context.text_template = classes.template_text;
-  const prompts::LoadedMethod imported =
-      prompts::official::import_checkpoint(a.from, a.checkpoint, context, a.position, m.vocab_path);
+  const prompts::LoadedMethod imported = prompts::official::import_checkpoint(
+      a.from, a.checkpoint, context, a.position, m.vocab_path, pipeline::split_commas(a.domains));
   delta::write_delta(a.out, imported.method->state(), imported.info);
   std::string hyper;
   for (const auto& [k, v] : imported.info.hyperparameters) hyper += " " + k + "=" + v;
@@ -60,6 +60,8 @@ Runner setup_import(CLI::App& app) {
   app.add_option("--position", a->position,
                  "CoOp's class-token position (not stored in the checkpoint): end (default), "
                  "middle, front");
+  app.add_option("--domains", a->domains,
+                 "DAPL's domains in the trained order, source(s) then target: SRC,TGT");
   app.add_option("--out", a->out, "the delta file to write (.safetensors)")->required();
   app.footer(
       "Example:\n  vlprompt import --from coop output/prompt_learner/model.pth.tar-50 "
@@ -70,7 +72,8 @@ Runner setup_import(CLI::App& app) {
 
 }  // namespace
 
-VLPROMPT_COMMAND(import, "read an official CoOp/CoCoOp (Dassl) checkpoint into a delta file",
-                 setup_import);
+VLPROMPT_COMMAND(
+    import, "read an official CoOp/CoCoOp/DAPL/MaPLe/IVLP (Dassl) checkpoint into a delta file",
+    setup_import);
 
 }  // namespace vlprompt::cli
