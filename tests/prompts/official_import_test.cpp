@@ -146,9 +146,9 @@ TEST(OfficialImport, PositionIsCoopsAndChangesThePrompts) {
 }
 
 TEST(OfficialImport, UnknownFormatListsTheKnownOnes) {
-  const std::string e = testing::error_of([&] { import("dapl", "/nonexistent/model.pth.tar-1"); });
-  EXPECT_NE(e.find("no official checkpoint format 'dapl'"), std::string::npos) << e;
-  EXPECT_NE(e.find("known: cocoop, coop"), std::string::npos) << e;
+  const std::string e = testing::error_of([&] { import("vpt", "/nonexistent/model.pth.tar-1"); });
+  EXPECT_NE(e.find("no official checkpoint format 'vpt'"), std::string::npos) << e;
+  EXPECT_NE(e.find("known: cocoop, coop, dapl, ivlp, maple"), std::string::npos) << e;
 }
 
 // A pickle whose only content calls os.system: what a hostile "checkpoint" looks like.
