@@ -21,10 +21,7 @@ ImportedState import_cocoop(const DasslCheckpoint& c, const ImportContext& conte
                    {"ctx", kCoCoOpLinears[0], kCoCoOpLinears[1], kCoCoOpLinears[2],
                     kCoCoOpLinears[3], "token_prefix", "token_suffix"},
                    kCoCoOpName);
-  if (!context.position.empty() && context.position != "end") {
-    throw Error("cocoop: --position " + context.position +
-                " is CoOp's; CoCoOp's prompts always end with the class name");
-  }
+  refuse_class_token_position(context, "cocoop");
   const int64_t width = context.clip->config().text.width;
   const int64_t vis = context.clip->config().embed_dim;
   // Our meta-net, like the official one, narrows the image feature to D_img / 16.

@@ -34,9 +34,7 @@ std::string joined(const std::vector<std::string>& items) {
 
 ImportedState import_dapl(const DasslCheckpoint& c, const ImportContext& context) {
   check_state_keys(c, {"ctx", "domain_vectors", "token_prefix", "token_suffix"}, kDaplName);
-  if (!context.position.empty() && context.position != "end") {
-    throw Error("dapl: --position " + context.position + " is CoOp's");
-  }
+  refuse_class_token_position(context, "dapl");
   const auto domains = static_cast<int64_t>(context.domains.size());
   if (domains < 2) {
     throw Error(

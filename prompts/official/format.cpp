@@ -23,6 +23,13 @@ void register_official_format(OfficialFormat format) {
   }
 }
 
+void refuse_class_token_position(const ImportContext& context, const std::string& method) {
+  if (!context.position.empty() && context.position != "end") {
+    throw Error(method + ": --position " + context.position +
+                " is CoOp's; this method's prompts always end with the class name");
+  }
+}
+
 const OfficialFormat& find_official_format(const std::string& name) {
   const auto it = formats().find(name);
   if (it != formats().end()) return it->second;

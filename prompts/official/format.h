@@ -56,6 +56,10 @@ struct OfficialFormat {
   Exporter export_state;
 };
 
+// Refuses --position for a method whose prompts always end with the class name (all but CoOp),
+// naming `method`.
+void refuse_class_token_position(const ImportContext& context, const std::string& method);
+
 // A second format under a taken name, or one without both functions, is an Error.
 void register_official_format(OfficialFormat format);
 // Unknown names are an Error listing the registered ones.

@@ -19,11 +19,7 @@ const std::string kImageLayer = "image_encoder.transformer.resblocks.";
 const std::string kShallow = ".VPT_shallow";
 
 ImportedState import_ivlp(const DasslCheckpoint& c, const ImportContext& context) {
-  if (!context.position.empty() && context.position != "end") {
-    throw Error("ivlp: --position " + context.position +
-                " is CoOp's; IVLP's prompts end with "
-                "the class name");
-  }
+  refuse_class_token_position(context, "ivlp");
   const auto& config = context.clip->config();
   const int64_t text = config.text.width, image = config.vision.width;
   const int64_t text_deep = count_indexed(c, kTextLayer, kShallow, 1);

@@ -19,11 +19,7 @@ const std::string kLearner = "prompt_learner.";
 bool is_learned(const std::string& key) { return key.rfind(kLearner, 0) == 0; }
 
 ImportedState import_maple(const DasslCheckpoint& c, const ImportContext& context) {
-  if (!context.position.empty() && context.position != "end") {
-    throw Error("maple: --position " + context.position +
-                " is CoOp's; MaPLe's prompts end with "
-                "the class name");
-  }
+  refuse_class_token_position(context, "maple");
   const auto& config = context.clip->config();
   const int64_t text = config.text.width, image = config.vision.width;
   const int64_t deep = count_indexed(c, kLearner + "compound_prompts_text.", "");
