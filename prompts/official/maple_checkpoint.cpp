@@ -16,8 +16,6 @@ namespace {
 const char* const kMapleName = "MaPLe";
 const std::string kLearner = "prompt_learner.";
 
-bool is_learned(const std::string& key) { return key.rfind(kLearner, 0) == 0; }
-
 ImportedState import_maple(const DasslCheckpoint& c, const ImportContext& context) {
   refuse_class_token_position(context, "maple");
   const auto& config = context.clip->config();
