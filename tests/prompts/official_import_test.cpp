@@ -146,7 +146,15 @@ TEST(OfficialImport, PositionIsCoopsAndChangesThePrompts) {
 }
 
 TEST(OfficialImport, UnknownFormatListsTheKnownOnes) {
-  const std::string e = testing::error_of([&] { import("vpt", "/nonexistent/model.pth.tar-1"); });
+  // No file and no reference model is needed to be told the format is unknown.
+  prompts::MethodContext c;
+  c.clip = testing::tiny_clip();
+  c.tokenizer = testing::clip_tokenizer();
+  c.classnames = {"a", "b"};
+  const std::string e = testing::error_of([&] {
+    prompts::official::import_checkpoint("vpt", "/nonexistent/model.pth.tar-1", c, "",
+                                         testing::clip_vocab());
+  });
   EXPECT_NE(e.find("no official checkpoint format 'vpt'"), std::string::npos) << e;
   EXPECT_NE(e.find("known: cocoop, coop, dapl, ivlp, maple"), std::string::npos) << e;
 }
