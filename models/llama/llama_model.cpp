@@ -1,0 +1,117 @@
+#include "models/llama/llama_model.h"
+
+#include <string>
+
+#include "src/core/error.h"
+
+namespace vlprompt::models::llama {
+
+LlamaBackboneImpl::LlamaBackboneImpl(const LlamaConfig& config) {
+  embed_tokens =
+      register_module("embed_tokens", torch::nn::Embedding(config.vocab_size, config.hidden_size));
+  layers = register_module("layers", torch::nn::ModuleList());
+  for (int64_t i = 0; i < config.num_hidden_layers; ++i) {
+    layer_list.push_back(LlamaDecoderLayer(config));
+    layers->push_back(layer_list.back());
+  }
+  norm = register_module("norm", RMSNorm(config.hidden_size, config.rms_norm_eps));
+}
+
+LlamaModelImpl::LlamaModelImpl(const LlamaConfig& config) : config_(config) {
+  model = register_module("model", LlamaBackbone(config));
+  if (!config.tie_word_embeddings) {
+    lm_head = register_module(
+        "lm_head",
+        torch::nn::Linear(
+            torch::nn::LinearOptions(config.hidden_size, config.vocab_size).bias(false)));
+  }
+}
+
+at::Tensor LlamaModelImpl::head_weight() const {
+  return lm_head ? lm_head->weight : model->embed_tokens->weight;
+}
+
+void LlamaModelImpl::prefixes(nn::DeltaSites* sites, int64_t batch, std::vector<at::Tensor>& keys,
+                              std::vector<at::Tensor>& values, int64_t* length) {
+  const int64_t layers = config_.num_hidden_layers;
+  keys.assign(layers, at::Tensor());
+  values.assign(layers, at::Tensor());
+  *length = 0;
+  if (!sites) return;
+  const int64_t kv_heads = config_.num_key_value_heads, head_dim = config_.head_dim();
+  int64_t with_prefix = 0;
+  for (int64_t l = 0; l < layers; ++l) {
+    const std::optional<nn::KVPrefix> prefix = sites->kv_prefix(l, batch);
+    if (!prefix) continue;
+    const int64_t p = prefix->key.defined() ? prefix->key.size(1) : -1;
+    for (const at::Tensor* t : {&prefix->key, &prefix->value}) {
+      if (!t->defined() || t->dim() != 3 || t->size(0) != batch || t->size(1) != p ||
+          t->size(2) != config_.kv_width())
+        throw Error("kv_prefix at layer " + std::to_string(l) + ": expected key and value [" +
+                    std::to_string(batch) + ", P, " + std::to_string(config_.kv_width()) +
+                    "] (num_key_value_heads x head_dim), got " +
+                    (t->defined() ? c10::str(t->sizes()) : std::string("undefined")));
+    }
+    if (with_prefix > 0 && p != *length)
+      throw Error("kv_prefix at layer " + std::to_string(l) + " has length " + std::to_string(p) +
+                  ", layer 0's has " + std::to_string(*length) + ": all layers must agree");
+    *length = p;
+    ++with_prefix;
+    keys[l] = prefix->key.view({batch, p, kv_heads, head_dim}).transpose(1, 2);
+    values[l] = prefix->value.view({batch, p, kv_heads, head_dim}).transpose(1, 2);
+  }
+  // Positions count the prefix (HF's past length), so every layer must see the same past.
+  if (with_prefix != 0 && with_prefix != layers)
+    throw Error("kv_prefix given at " + std::to_string(with_prefix) + " of " +
+                std::to_string(layers) + " layers: a LLaMA prefix must cover every layer");
+}
+
+at::Tensor LlamaModelImpl::run_layers(at::Tensor x, nn::DeltaSites* sites,
+                                      std::vector<at::Tensor>& keys,
+                                      std::vector<at::Tensor>& values, int64_t start) {
+  Rotary rotary;
+  for (int64_t l = 0; l < config_.num_hidden_layers; ++l) {
+    if (sites) {
+      const int64_t before = x.size(1);
+      x = sites->layer_tokens(l, x);
+      if (l > 0 && x.size(1) != before)
+        throw Error("layer_tokens at layer " + std::to_string(l) + " changed the length from " +
+                    std::to_string(before) + " to " + std::to_string(x.size(1)));
+    }
+    // Layer 0's layer_tokens may change the length, so the tables follow it.
+    if (l == 0) rotary = rotary_tables(config_.head_dim(), config_.rope_theta, start, x.size(1));
+    x = model->layer_list[l]->forward(x, rotary, keys[l], values[l]);
+  }
+  return at::linear(model->norm->forward(x), head_weight());
+}
+
+at::Tensor LlamaModelImpl::logits(const at::Tensor& ids, nn::DeltaSites* sites,
+                                  int64_t position_offset) {
+  if (ids.dim() != 2)
+    throw Error("llama logits: expected ids [B, L], got " + c10::str(ids.sizes()));
+  at::Tensor x = model->embed_tokens->forward(ids);
+  if (sites) x = sites->input_tokens(x, ids);
+  std::vector<at::Tensor> keys, values;
+  int64_t prefix = 0;
+  prefixes(sites, ids.size(0), keys, values, &prefix);
+  return run_layers(x, sites, keys, values, position_offset + prefix);
+}
+
+at::Tensor LlamaModelImpl::forward_step(const at::Tensor& new_ids, LlamaCache& cache,
+                                        nn::DeltaSites* sites) {
+  if (new_ids.dim() != 2)
+    throw Error("llama forward_step: expected ids [B, L], got " + c10::str(new_ids.sizes()));
+  const bool first = cache.empty();
+  if (first) {
+    int64_t prefix = 0;
+    prefixes(sites, new_ids.size(0), cache.key, cache.value, &prefix);
+  } else if (cache.key.size() != static_cast<size_t>(config_.num_hidden_layers)) {
+    throw Error("llama forward_step: the cache holds " + std::to_string(cache.key.size()) +
+                " layers, the model has " + std::to_string(config_.num_hidden_layers));
+  }
+  at::Tensor x = model->embed_tokens->forward(new_ids);
+  if (first && sites) x = sites->input_tokens(x, new_ids);
+  return run_layers(x, first ? sites : nullptr, cache.key, cache.value, cache.length());
+}
+
+}  // namespace vlprompt::models::llama
