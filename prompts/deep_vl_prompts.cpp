@@ -31,6 +31,40 @@ at::Tensor DeepPromptSites::layer_tokens(int64_t layer, const at::Tensor& x) {
   return place(x, layers_[layer], round_deep_, /*insert=*/false);
 }
 
+DeepVlPromptDelta::DeepVlPromptDelta(const std::string& method, models::Clip clip,
+                                     std::shared_ptr<const text::ClipTokenizer> tokenizer,
+                                     bool half_round)
+    : Delta(method),
+      clip_(std::move(clip)),
+      tokenizer_(std::move(tokenizer)),
+      text_sites_(DeepPromptPlacement::kAfterStartOfText, false, half_round),
+      image_sites_(DeepPromptPlacement::kAppended, half_round, half_round) {
+  if (!clip_ || !tokenizer_) throw Error(method + ": needs a CLIP model and a tokenizer");
+}
+
+void DeepVlPromptDelta::lay_out(std::string prefix_text,
+                                const std::vector<std::string>& classnames) {
+  if (classnames.empty()) throw Error(method() + ": the class list is empty");
+  prefix_text_ = std::move(prefix_text);
+  token_ids_ =
+      register_buffer("token_ids", at::zeros({1, clip_->config().text.context_length}, at::kLong)
+                                       .to(models::weights_device(clip_)));
+  set_classnames(classnames);
+}
+
+void DeepVlPromptDelta::set_classnames(const std::vector<std::string>& classnames) {
+  at::NoGradGuard no_grad;
+  const at::Tensor ids = front_context_prompt_ids(*tokenizer_, prefix_text_, classnames,
+                                                  clip_->config().text.context_length);
+  token_ids_.set_(ids.to(token_ids_.device()));
+}
+
+nn::DeltaSites* DeepVlPromptDelta::bind(delta::Tower tower, std::vector<at::Tensor> layers) {
+  DeepPromptSites& sites = tower == delta::Tower::kText ? text_sites_ : image_sites_;
+  sites.bind(std::move(layers));
+  return &sites;
+}
+
 DeepTextContext deep_text_context(const std::string& method, const std::string& ctx_init,
                                   int64_t n_ctx, double init_std, at::Generator& generator,
                                   models::Clip& clip, const text::ClipTokenizer& tokenizer) {

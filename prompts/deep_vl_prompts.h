@@ -12,10 +12,12 @@
 
 #include <ATen/ATen.h>
 
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "models/clip/clip_model.h"
+#include "src/delta/delta.h"
 #include "src/nn/delta_sites.h"
 #include "src/text/clip_tokenizer.h"
 
@@ -48,6 +50,33 @@ class DeepPromptSites : public nn::DeltaSites {
   DeepPromptPlacement placement_;
   bool round_input_, round_deep_;
   std::vector<at::Tensor> layers_;
+};
+
+// What a MaPLe-family delta is besides its tensors: the frozen model and tokenizer, the class
+// prompts "<prefix_text> <class>." (ids [C, context_length]; any class list), and one
+// DeepPromptSites per tower, fed the layers' prompts of each pass.
+class DeepVlPromptDelta : public delta::Delta {
+ public:
+  bool touches(delta::Tower) const override { return true; }
+  at::Tensor class_prompt_ids() const override { return token_ids_; }
+  void set_classnames(const std::vector<std::string>& classnames) override;
+
+ protected:
+  // Errors name `method` for a missing model or tokenizer.
+  DeepVlPromptDelta(const std::string& method, models::Clip clip,
+                    std::shared_ptr<const text::ClipTokenizer> tokenizer, bool half_round);
+  // Once the context's words are known: lays out `classnames` (an empty list is an Error).
+  void lay_out(std::string prefix_text, const std::vector<std::string>& classnames);
+  // The tower's sites, bound to `layers` (index 0 = input) for the pass about to run.
+  nn::DeltaSites* bind(delta::Tower tower, std::vector<at::Tensor> layers);
+
+  models::Clip clip_;
+  std::shared_ptr<const text::ClipTokenizer> tokenizer_;
+
+ private:
+  std::string prefix_text_;
+  at::Tensor token_ids_;  // [C, context_length]
+  DeepPromptSites text_sites_, image_sites_;
 };
 
 // The text context as the MaPLe repository starts it: from `ctx_init` (when set and n_ctx <= 4)

@@ -24,14 +24,8 @@ torch::nn::ParameterList normal_prompts(int64_t count, int64_t n, int64_t width,
 IvlpImpl::IvlpImpl(IvlpOptions options, models::Clip clip,
                    std::shared_ptr<const text::ClipTokenizer> tokenizer,
                    const std::vector<std::string>& classnames)
-    : Delta("ivlp"),
-      options_(std::move(options)),
-      clip_(std::move(clip)),
-      tokenizer_(std::move(tokenizer)),
-      text_sites_(DeepPromptPlacement::kAfterStartOfText, false, options_.half_round()),
-      image_sites_(DeepPromptPlacement::kAppended, options_.half_round(), options_.half_round()) {
-  if (!clip_ || !tokenizer_) throw Error("ivlp: needs a CLIP model and a tokenizer");
-  if (classnames.empty()) throw Error("ivlp: the class list is empty");
+    : DeepVlPromptDelta("ivlp", std::move(clip), std::move(tokenizer), options.half_round()),
+      options_(std::move(options)) {
   if (options_.n_ctx_vision() < 1) {
     throw Error("ivlp: n_ctx_vision is " + std::to_string(options_.n_ctx_vision()) +
                 ", expected >= 1");
@@ -46,7 +40,6 @@ IvlpImpl::IvlpImpl(IvlpOptions options, models::Clip clip,
   DeepTextContext start = deep_text_context("ivlp", options_.ctx_init(), options_.n_ctx_text(),
                                             options_.init_std(), generator, clip_, *tokenizer_);
   if (options_.n_ctx_text() > 4) options_.ctx_init("");  // the words were not used
-  prefix_text_ = start.prefix_text;
   ctx = register_parameter("ctx", start.vectors);
   visual_ctx = register_parameter(
       "visual_ctx", at::empty({options_.n_ctx_vision(), config.vision.width}, at::kFloat)
@@ -58,25 +51,14 @@ IvlpImpl::IvlpImpl(IvlpOptions options, models::Clip clip,
   visual_deep = register_module(
       "visual_deep", normal_prompts(options_.depth_vision() - 1, options_.n_ctx_vision(),
                                     config.vision.width, options_.init_std(), generator, device));
-  token_ids_ = register_buffer("token_ids",
-                               at::zeros({1, config.text.context_length}, at::kLong).to(device));
-  set_classnames(classnames);
-}
-
-void IvlpImpl::set_classnames(const std::vector<std::string>& classnames) {
-  at::NoGradGuard no_grad;
-  const at::Tensor ids = front_context_prompt_ids(*tokenizer_, prefix_text_, classnames,
-                                                  clip_->config().text.context_length);
-  token_ids_.set_(ids.to(token_ids_.device()));
+  lay_out(start.prefix_text, classnames);
 }
 
 nn::DeltaSites* IvlpImpl::sites(delta::Tower tower, const delta::SiteContext&) {
   const bool text = tower == delta::Tower::kText;
   std::vector<at::Tensor> layers{text ? ctx : visual_ctx};
   for (const auto& p : (text ? text_deep : visual_deep)->parameters()) layers.push_back(p);
-  DeepPromptSites& sites = text ? text_sites_ : image_sites_;
-  sites.bind(std::move(layers));
-  return &sites;
+  return bind(tower, std::move(layers));
 }
 
 std::map<std::string, std::string> IvlpImpl::hyperparameters() const {

@@ -50,16 +50,13 @@ struct IvlpOptions {
   }
 };
 
-class IvlpImpl : public delta::Delta {
+class IvlpImpl : public DeepVlPromptDelta {
  public:
   IvlpImpl(IvlpOptions options, models::Clip clip,
            std::shared_ptr<const text::ClipTokenizer> tokenizer,
            const std::vector<std::string>& classnames);
 
   nn::DeltaSites* sites(delta::Tower tower, const delta::SiteContext& context) override;
-  bool touches(delta::Tower) const override { return true; }
-  at::Tensor class_prompt_ids() const override { return token_ids_; }
-  void set_classnames(const std::vector<std::string>& classnames) override;
   std::map<std::string, std::string> hyperparameters() const override;
   const IvlpOptions& options() const { return options_; }
 
@@ -69,11 +66,6 @@ class IvlpImpl : public delta::Delta {
 
  private:
   IvlpOptions options_;
-  models::Clip clip_;
-  std::shared_ptr<const text::ClipTokenizer> tokenizer_;
-  std::string prefix_text_;
-  at::Tensor token_ids_;  // [C, context_length]
-  DeepPromptSites text_sites_, image_sites_;
 };
 TORCH_MODULE(Ivlp);
 

@@ -11,14 +11,8 @@ namespace vlprompt::prompts {
 MapleImpl::MapleImpl(MapleOptions options, models::Clip clip,
                      std::shared_ptr<const text::ClipTokenizer> tokenizer,
                      const std::vector<std::string>& classnames)
-    : Delta("maple"),
-      options_(std::move(options)),
-      clip_(std::move(clip)),
-      tokenizer_(std::move(tokenizer)),
-      text_sites_(DeepPromptPlacement::kAfterStartOfText, false, options_.half_round()),
-      image_sites_(DeepPromptPlacement::kAppended, options_.half_round(), options_.half_round()) {
-  if (!clip_ || !tokenizer_) throw Error("maple: needs a CLIP model and a tokenizer");
-  if (classnames.empty()) throw Error("maple: the class list is empty");
+    : DeepVlPromptDelta("maple", std::move(clip), std::move(tokenizer), options.half_round()),
+      options_(std::move(options)) {
   const auto& config = clip_->config();
   options_.depth(prompt_depth("maple", "depth", options_.depth(),
                               std::min(config.text.layers, config.vision.layers)));
@@ -27,7 +21,6 @@ MapleImpl::MapleImpl(MapleOptions options, models::Clip clip,
   DeepTextContext start = deep_text_context("maple", options_.ctx_init(), options_.n_ctx(),
                                             options_.init_std(), generator, clip_, *tokenizer_);
   if (options_.n_ctx() > 4) options_.ctx_init("");  // the words were not used
-  prefix_text_ = start.prefix_text;
   const int64_t text_width = config.text.width, image_width = config.vision.width;
   ctx = register_parameter("ctx", start.vectors);
   proj = register_module("proj", torch::nn::Linear(text_width, image_width));
@@ -50,16 +43,7 @@ MapleImpl::MapleImpl(MapleOptions options, models::Clip clip,
   proj->to(device);
   compound_prompts_text->to(device);
   compound_prompt_projections->to(device);
-  token_ids_ = register_buffer("token_ids",
-                               at::zeros({1, config.text.context_length}, at::kLong).to(device));
-  set_classnames(classnames);
-}
-
-void MapleImpl::set_classnames(const std::vector<std::string>& classnames) {
-  at::NoGradGuard no_grad;
-  const at::Tensor ids = front_context_prompt_ids(*tokenizer_, prefix_text_, classnames,
-                                                  clip_->config().text.context_length);
-  token_ids_.set_(ids.to(token_ids_.device()));
+  lay_out(start.prefix_text, classnames);
 }
 
 nn::DeltaSites* MapleImpl::sites(delta::Tower tower, const delta::SiteContext&) {
@@ -68,16 +52,14 @@ nn::DeltaSites* MapleImpl::sites(delta::Tower tower, const delta::SiteContext&) 
   if (tower == delta::Tower::kText) {
     layers.push_back(ctx);
     for (int64_t i = 0; i < deep; ++i) layers.push_back(compound_prompts_text[i]);
-    text_sites_.bind(std::move(layers));
-    return &text_sites_;
+    return bind(tower, std::move(layers));
   }
   layers.push_back(proj->forward(ctx));
   for (int64_t i = 0; i < deep; ++i) {
     layers.push_back(compound_prompt_projections[i]->as<torch::nn::LinearImpl>()->forward(
         compound_prompts_text[i]));
   }
-  image_sites_.bind(std::move(layers));
-  return &image_sites_;
+  return bind(tower, std::move(layers));
 }
 
 std::map<std::string, std::string> MapleImpl::hyperparameters() const {

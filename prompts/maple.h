@@ -54,17 +54,13 @@ struct MapleOptions {
   }
 };
 
-class MapleImpl : public delta::Delta {
+class MapleImpl : public DeepVlPromptDelta {
  public:
   MapleImpl(MapleOptions options, models::Clip clip,
             std::shared_ptr<const text::ClipTokenizer> tokenizer,
             const std::vector<std::string>& classnames);
 
   nn::DeltaSites* sites(delta::Tower tower, const delta::SiteContext& context) override;
-  bool touches(delta::Tower) const override { return true; }
-  at::Tensor class_prompt_ids() const override { return token_ids_; }
-  // The context is shared by all classes: any class list is fine.
-  void set_classnames(const std::vector<std::string>& classnames) override;
   std::map<std::string, std::string> hyperparameters() const override;
   const MapleOptions& options() const { return options_; }
 
@@ -75,11 +71,6 @@ class MapleImpl : public delta::Delta {
 
  private:
   MapleOptions options_;
-  models::Clip clip_;
-  std::shared_ptr<const text::ClipTokenizer> tokenizer_;
-  std::string prefix_text_;
-  at::Tensor token_ids_;  // [C, context_length]
-  DeepPromptSites text_sites_, image_sites_;
 };
 TORCH_MODULE(Maple);
 
