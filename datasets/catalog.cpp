@@ -19,9 +19,9 @@ namespace fs = std::filesystem;
 
 const std::set<std::string>& known_layouts() {
   static const std::set<std::string> layouts{
-      "image_folder",      "cifar10",      "coop_split",        "variant_lists",
-      "fashion_mnist_idx", "digits_sheet", "digits_csv",        "sketch",
-      "domain_folders",    "domain_lists", "domain_image_lists"};
+      "image_folder",       "cifar10",       "coop_split", "variant_lists",  "fashion_mnist_idx",
+      "digits_sheet",       "digits_csv",    "sketch",     "domain_folders", "domain_lists",
+      "domain_image_lists", "fortune_files", "text_files"};
   return layouts;
 }
 
@@ -61,7 +61,17 @@ void validate(const CatalogEntry& e) {
     for (const auto& k : known_layouts()) names += (names.empty() ? "" : ", ") + k;
     throw FileError(p, "unknown layout '" + l + "' (expected one of: " + names + ")");
   }
-  if (e.template_text.find("{}") == std::string::npos) {
+  if (is_text_layout(e)) {
+    if (e.template_text.find("{text}") == std::string::npos) {
+      throw FileError(p, "template '" + e.template_text + "' has no '{text}' for the text");
+    }
+    if (!e.label_words.empty() && e.label_words.size() != e.classnames.size()) {
+      throw FileError(p, "label_words has " + std::to_string(e.label_words.size()) +
+                             " entries but classnames has " + std::to_string(e.classnames.size()) +
+                             " (one word per class, in the same order)");
+    }
+    if (e.max_chars < 0) throw FileError(p, "max_chars must be 0 (keep all) or more");
+  } else if (e.template_text.find("{}") == std::string::npos) {
     throw FileError(p, "template '" + e.template_text + "' has no '{}' for the class name");
   }
   if (!e.class_folders.empty() && e.class_folders.size() != e.classnames.size()) {
@@ -78,6 +88,9 @@ void validate(const CatalogEntry& e) {
     require(!e.classnames.empty(), p, l, "'classnames'");
   }
   if (l == "variant_lists") require(!e.classnames_file.empty(), p, l, "'classnames_file'");
+  if (l == "fortune_files") {
+    require(e.test_fraction > 0 && e.test_fraction < 1, p, l, "'test_fraction' in (0, 1)");
+  }
   if (l == "digits_sheet" || l == "digits_csv") {
     require(!e.data_file.empty(), p, l, "'data_file'");
     require(e.classnames.size() == 10, p, l, "'classnames' with 10 names (digits 0..9)");
@@ -95,6 +108,10 @@ void validate(const CatalogEntry& e) {
 }
 
 }  // namespace
+
+bool is_text_layout(const CatalogEntry& entry) {
+  return entry.layout == "fortune_files" || entry.layout == "text_files";
+}
 
 std::string catalog_dir() {
   if (const char* env = std::getenv("VLPROMPT_CATALOG_DIR"); env && *env) return env;
@@ -164,6 +181,14 @@ CatalogEntry parse_catalog_file(const std::string& path) {
         e.split_seed = v.as<int64_t>();
       } else if (key == "test_fraction") {
         e.test_fraction = v.as<double>();
+      } else if (key == "label_words") {
+        e.label_words = string_list(v, path, key);
+      } else if (key == "max_chars") {
+        e.max_chars = v.as<int64_t>();
+      } else if (key == "text_fields") {
+        e.text_fields = string_list(v, path, key);
+      } else if (key == "label_field") {
+        e.label_field = scalar(v, path, key);
       } else {
         throw FileError(path, "unknown key '" + key + "'");
       }

@@ -25,6 +25,11 @@ namespace vlprompt::datasets {
 //                      paths under <dir> (DomainNet, mini-DomainNet)
 //   domain_image_lists <dir>/<domain_dirs[i]>/image_list.txt, "<relpath> <label>", relative to
 //                      that folder (VisDA-2017); train = test = the domain
+// Text layouts (datasets/text/text_loader.h; their template holds "{text}", not "{}"):
+//   fortune_files      <dir>/<category> files of Debian's fortunes, '%'-separated entries; classes
+//                      = `classnames` (the category files) or every category file present; a fixed
+//                      per-class split of test_fraction, seeded by split_seed
+//   text_files         <dir>/<splits[split]>: a .jsonl, .tsv (header), .csv (header) or .txt file
 // Multi-domain layouts need a domain: "office_home:Art" (see loader.h).
 // where <dir> is <data root>/<dataset_dir> when that folder exists, else the data root itself.
 struct CatalogEntry {
@@ -50,8 +55,16 @@ struct CatalogEntry {
   std::string list_dir;                    // domain_lists: folder of the list files
   int64_t split_seed = 1;                  // digits_*: seed of the fixed train/test split
   double test_fraction = 0.25;             // digits_*: share of each class held out as test
-  std::string source;                      // the YAML file this entry was read from
+  // Text layouts only:
+  std::vector<std::string> label_words;  // verbalizer words by label ([] = the class names)
+  int64_t max_chars = 0;                 // longer texts cut to this many code points; 0 = keep
+  std::vector<std::string> text_fields;  // text_files: key/column(s) of the text ([] = guess)
+  std::string label_field;               // text_files: key/column of the label ("" = "label")
+  std::string source;                    // the YAML file this entry was read from
 };
+
+// Whether the entry's layout holds text (classification or LM data) rather than images.
+bool is_text_layout(const CatalogEntry& entry);
 
 // Where catalog files live: $VLPROMPT_CATALOG_DIR when set, else the source tree's catalog folder.
 std::string catalog_dir();

@@ -1,33 +1,15 @@
 #include "datasets/fewshot.h"
 
 #include <algorithm>
-#include <random>
-#include <sstream>
 #include <unordered_map>
 
+#include "datasets/fewshot_draw.h"
 #include "datasets/split_file.h"
 #include "src/core/error.h"
 #include "src/core/file_io.h"
 
 namespace vlprompt::datasets {
 namespace {
-
-// Uniform integer in [0, n) from raw mt19937_64 output. std::uniform_int_distribution (and so
-// std::shuffle) is implementation-defined and would change the split between standard libraries;
-// this rejection rule (drop the 2^64 mod n lowest values) is not.
-uint64_t uniform_below(std::mt19937_64& rng, uint64_t n) {
-  const uint64_t threshold = (0 - n) % n;
-  while (true) {
-    const uint64_t r = rng();
-    if (r >= threshold) return r % n;
-  }
-}
-
-void fisher_yates(std::vector<size_t>& v, std::mt19937_64& rng) {
-  for (size_t i = v.size(); i > 1; --i) {
-    std::swap(v[i - 1], v[uniform_below(rng, i)]);
-  }
-}
 
 int64_t class_count(const DatasetSplit& split) {
   if (!split.classnames.empty()) return static_cast<int64_t>(split.classnames.size());
@@ -36,24 +18,11 @@ int64_t class_count(const DatasetSplit& split) {
   return n;
 }
 
-// Item indices per label, in the split's (sorted, loader-defined) order.
-std::vector<std::vector<size_t>> indices_by_class(const DatasetSplit& split, int64_t num_classes) {
-  std::vector<std::vector<size_t>> by_class(static_cast<size_t>(num_classes));
-  for (size_t i = 0; i < split.items.size(); ++i) {
-    const int64_t label = split.items[i].label;
-    if (label < 0 || label >= num_classes) {
-      throw Error("dataset '" + split.dataset + "' split '" + split.split + "': item " +
-                  std::to_string(i) + " has label " + std::to_string(label) + ", expected 0.." +
-                  std::to_string(num_classes - 1));
-    }
-    by_class[static_cast<size_t>(label)].push_back(i);
-  }
-  return by_class;
-}
-
-std::string class_name(const DatasetSplit& split, size_t label) {
-  const std::string name = label < split.classnames.size() ? split.classnames[label] : "";
-  return "class " + std::to_string(label) + (name.empty() ? "" : " '" + name + "'");
+std::vector<int64_t> labels_of(const DatasetSplit& split) {
+  std::vector<int64_t> out;
+  out.reserve(split.items.size());
+  for (const auto& r : split.items) out.push_back(r.label);
+  return out;
 }
 
 // The path relative to the split's root (so a file made on one machine works on another), or
@@ -80,60 +49,26 @@ std::vector<SplitEntry> entries_of(const DatasetSplit& split, std::vector<size_t
 
 FewShotSplitFile draw_split(const DatasetSplit& train, const DatasetSplit* val, int64_t shots,
                             uint64_t seed) {
-  if (shots < 1) {
-    throw Error("few-shot sampling of '" + train.dataset + "': shots is " + std::to_string(shots) +
-                ", expected 1 or more");
-  }
   const int64_t num_classes = class_count(train);
-  const size_t k = static_cast<size_t>(shots);
-  const size_t k_val = static_cast<size_t>(fewshot_val_shots(shots));
+  const std::vector<int64_t> train_labels = labels_of(train);
+  std::vector<int64_t> val_labels;
+  if (val) val_labels = labels_of(*val);
+  DrawNames names;
+  names.dataset = train.dataset;
+  names.train_split = train.split;
+  names.val_split = val ? val->split : train.split;
+  names.classnames = train.classnames;
+  LabelDraw draw = draw_fewshot_labels(train_labels, val ? &val_labels : nullptr, num_classes,
+                                       shots, seed, names);
   FewShotSplitFile file;
   file.dataset = train.dataset;
   file.seed = seed;
   file.shots = shots;
   file.num_classes = num_classes;
   file.val_source = val ? "val" : "train";
-
-  std::mt19937_64 rng(seed);
-  std::vector<size_t> train_pick, val_pick;
-  const auto train_by_class = indices_by_class(train, num_classes);
-  for (size_t label = 0; label < train_by_class.size(); ++label) {
-    std::vector<size_t> idx = train_by_class[label];
-    fisher_yates(idx, rng);
-    const size_t take = std::min(k, idx.size());
-    if (take < k) {
-      file.warnings.push_back(class_name(train, label) + " has " + std::to_string(idx.size()) +
-                              " train items, fewer than " + std::to_string(k) +
-                              " shots: took all of them");
-    }
-    train_pick.insert(train_pick.end(), idx.begin(), idx.begin() + take);
-    if (val) continue;
-    // No val split: the next items of the same shuffle, which the shots did not use.
-    const size_t take_val = std::min(k_val, idx.size() - take);
-    if (take_val < k_val) {
-      file.warnings.push_back(class_name(train, label) + " has " +
-                              std::to_string(idx.size() - take) +
-                              " train items left after the shots for val, fewer than " +
-                              std::to_string(k_val) + ": took all of them");
-    }
-    val_pick.insert(val_pick.end(), idx.begin() + take, idx.begin() + take + take_val);
-  }
-  if (val) {
-    const auto val_by_class = indices_by_class(*val, num_classes);
-    for (size_t label = 0; label < val_by_class.size(); ++label) {
-      std::vector<size_t> idx = val_by_class[label];
-      fisher_yates(idx, rng);
-      const size_t take = std::min(k_val, idx.size());
-      if (take < k_val) {
-        file.warnings.push_back(class_name(*val, label) + " has " + std::to_string(idx.size()) +
-                                " val items, fewer than " + std::to_string(k_val) +
-                                ": took all of them");
-      }
-      val_pick.insert(val_pick.end(), idx.begin(), idx.begin() + take);
-    }
-  }
-  file.train = entries_of(train, std::move(train_pick));
-  file.val = entries_of(val ? *val : train, std::move(val_pick));
+  file.warnings = std::move(draw.warnings);
+  file.train = entries_of(train, std::move(draw.train));
+  file.val = entries_of(val ? *val : train, std::move(draw.val));
   return file;
 }
 
@@ -175,15 +110,6 @@ FewShotSplits resolve(const FewShotSplitFile& file, const DatasetSplit& train,
   return out;
 }
 
-template <typename T>
-void check_key(const std::string& path, const std::string& key, const T& in_file, const T& wanted) {
-  if (in_file == wanted) return;
-  std::ostringstream msg;
-  msg << "key '" << key << "' is " << in_file << " in this few-shot split file, but this run has "
-      << wanted << ": pass the matching value, or use another split file to draw a new split";
-  throw FileError(path, msg.str());
-}
-
 }  // namespace
 
 int64_t fewshot_val_shots(int64_t shots) { return std::min<int64_t>(shots, 4); }
@@ -203,11 +129,8 @@ FewShotSplits load_or_create_fewshot(const std::string& split_file, const Datase
     return resolve(file, train, val, split_file);
   }
   const FewShotSplitFile file = read_split_file(split_file);
-  check_key(split_file, "dataset", "'" + file.dataset + "'", "'" + train.dataset + "'");
-  check_key(split_file, "seed", file.seed, seed);
-  check_key(split_file, "shots", file.shots, shots);
-  check_key(split_file, "num_classes", file.num_classes, class_count(train));
-  check_key(split_file, "val_source", file.val_source, std::string(val ? "val" : "train"));
+  check_split_file_matches(split_file, file, train.dataset, seed, shots, class_count(train),
+                           val ? "val" : "train");
   return resolve(file, train, val, split_file);
 }
 

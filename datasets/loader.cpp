@@ -34,29 +34,6 @@ bool looks_like_path(const std::string& dataset) {
   return true;
 }
 
-// <root>/<dataset_dir> when that folder exists, else <root> itself, so users may pass either
-// CoOp's DATASET.ROOT or the dataset's own folder.
-std::string resolve_dir(const CatalogEntry& entry, const std::string& data_root) {
-  std::string root = data_root.empty() ? entry.default_root : data_root;
-  // A relative catalog root ("../shared/data/digits") is relative to the source tree.
-  if (data_root.empty() && !root.empty() && fs::path(root).is_relative()) {
-    root = join_path(VLPROMPT_SOURCE_DIR, root);
-  }
-  if (root.empty()) {
-    throw Error("dataset '" + entry.name + "' has no default location: pass its data root (" +
-                "the folder holding " +
-                (entry.dataset_dir.empty() ? std::string("it") : entry.dataset_dir + "/") + ")");
-  }
-  if (!entry.dataset_dir.empty()) {
-    const std::string nested = join_path(root, entry.dataset_dir);
-    if (is_directory(nested)) return nested;
-  }
-  if (!is_directory(root)) {
-    throw FileError(root, "data root of dataset '" + entry.name + "' is not a folder");
-  }
-  return root;
-}
-
 void check_split_offered(const CatalogEntry& entry, const std::string& split) {
   if (entry.layout == "coop_split" || entry.splits.count(split)) return;
   std::string offered;
@@ -106,6 +83,29 @@ DatasetSplit load_sketch(const CatalogEntry& entry, const std::string& data_root
 
 }  // namespace
 
+// <root>/<dataset_dir> when that folder exists, else <root> itself, so users may pass either
+// CoOp's DATASET.ROOT or the dataset's own folder.
+std::string resolve_dataset_dir(const CatalogEntry& entry, const std::string& data_root) {
+  std::string root = data_root.empty() ? entry.default_root : data_root;
+  // A relative catalog root ("../shared/data/digits") is relative to the source tree.
+  if (data_root.empty() && !root.empty() && fs::path(root).is_relative()) {
+    root = join_path(VLPROMPT_SOURCE_DIR, root);
+  }
+  if (root.empty()) {
+    throw Error("dataset '" + entry.name + "' has no default location: pass its data root (" +
+                "the folder holding " +
+                (entry.dataset_dir.empty() ? std::string("it") : entry.dataset_dir + "/") + ")");
+  }
+  if (!entry.dataset_dir.empty()) {
+    const std::string nested = join_path(root, entry.dataset_dir);
+    if (is_directory(nested)) return nested;
+  }
+  if (!is_directory(root)) {
+    throw FileError(root, "data root of dataset '" + entry.name + "' is not a folder");
+  }
+  return root;
+}
+
 DatasetRef parse_dataset_ref(const std::string& dataset) {
   const size_t colon = dataset.rfind(':');
   if (colon == std::string::npos || looks_like_path(dataset)) return {dataset, ""};
@@ -128,6 +128,10 @@ DatasetSplit load_split(const std::string& dataset_spec, const std::string& data
   }
   const CatalogEntry entry =
       adhoc ? adhoc_image_folder_entry(dataset) : load_catalog_entry(dataset);
+  if (is_text_layout(entry)) {
+    throw Error("dataset '" + entry.name + "' holds text (layout " + entry.layout +
+                "), not images: use it with a text method (datasets::load_text_split)");
+  }
   check_split_offered(entry, split);
   if (!ref.domain.empty() && !is_multi_domain(entry)) {
     throw Error("dataset '" + entry.name + "' has one domain; '" + dataset_spec +
@@ -137,7 +141,7 @@ DatasetSplit load_split(const std::string& dataset_spec, const std::string& data
   if (entry.layout == "sketch") {
     out = load_sketch(entry, data_root, split, opts);
   } else {
-    const std::string dir = adhoc ? dataset : resolve_dir(entry, data_root);
+    const std::string dir = adhoc ? dataset : resolve_dataset_dir(entry, data_root);
     if (is_multi_domain(entry)) {
       if (ref.domain.empty()) {
         throw Error("dataset '" + entry.name + "' has several domains; name one: " + entry.name +

@@ -24,6 +24,11 @@ namespace vlprompt::datasets {
 DatasetSplit load_split(const std::string& dataset, const std::string& data_root,
                         const std::string& split, const LoadOptions& opts = {});
 
+// Where a catalog dataset's files are: <data_root>/<dataset_dir> when that folder exists, else
+// <data_root> itself; "" for data_root uses the entry's default root (relative to the source
+// tree when relative). Error when there is no root; FileError when it is not a folder.
+std::string resolve_dataset_dir(const CatalogEntry& entry, const std::string& data_root);
+
 // "office_home:Art" -> {"office_home", "Art"}; a name without a colon (or a folder path) has an
 // empty domain.
 struct DatasetRef {
