@@ -141,7 +141,19 @@ struct SentencePieceTokenizer::State {
 SentencePieceTokenizer::SentencePieceTokenizer(std::shared_ptr<const State> state)
     : state_(std::move(state)) {}
 
+#ifdef VLPROMPT_NO_SENTENCEPIECE
+bool sentencepiece_built() { return false; }
+#else
+bool sentencepiece_built() { return true; }
+#endif
+
 SentencePieceTokenizer SentencePieceTokenizer::from_file(const std::string& model_path) {
+  if (!sentencepiece_built()) {
+    throw FileError(model_path,
+                    "cannot be read: this build has no sentencepiece (configured with "
+                    "-DVLPROMPT_WITH_SENTENCEPIECE=OFF; install libsentencepiece-dev "
+                    "and reconfigure)");
+  }
   if (!fs::exists(model_path)) throw FileError(model_path, "not found (a sentencepiece model)");
   if (!fs::is_regular_file(model_path)) {
     throw FileError(model_path, "is not a file (expected a sentencepiece model)");

@@ -46,6 +46,9 @@ class SentencePieceTokenizer {
   std::shared_ptr<const State> state_;  // shared: the tokenizer is cheap to copy, immutable
 };
 
+// False when built with -DVLPROMPT_WITH_SENTENCEPIECE=OFF (no module; from_file is an Error).
+bool sentencepiece_built();
+
 // The vlprompt_spm module's path: $VLPROMPT_SPM_MODULE if set, else beside the running
 // executable (its folder, ../lib, ../lib/vlprompt), else where the build put it. Error naming
 // every place looked when none exists.

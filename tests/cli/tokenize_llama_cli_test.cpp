@@ -5,6 +5,7 @@
 
 #include <sstream>
 
+#include "src/text/sentencepiece_tokenizer.h"
 #include "tests/cli/cli_test_support.h"
 
 namespace tokenize_llama_cli_test {
@@ -26,7 +27,15 @@ std::vector<nlohmann::json> lines_of(const std::string& text) {
   return out;
 }
 
-TEST(TokenizeLlamaCli, PrintsSentencepieceIdsWithBosAndPieces) {
+// Every test needs the sentencepiece module, absent from a -DVLPROMPT_WITH_SENTENCEPIECE=OFF build.
+class TokenizeLlamaCli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!vlprompt::text::sentencepiece_built()) GTEST_SKIP() << "built without sentencepiece";
+  }
+};
+
+TEST_F(TokenizeLlamaCli, PrintsSentencepieceIdsWithBosAndPieces) {
   const nlohmann::json ref = vlprompt::testing::read_json(fixture("expected.json"));
   std::string args;
   for (int i : {0, 2, 4}) args += " " + quoted(ref["cases"][i]["text"].get<std::string>());
@@ -48,7 +57,7 @@ TEST(TokenizeLlamaCli, PrintsSentencepieceIdsWithBosAndPieces) {
   }
 }
 
-TEST(TokenizeLlamaCli, RawAndNoBosFolderOmitBos) {
+TEST_F(TokenizeLlamaCli, RawAndNoBosFolderOmitBos) {
   const nlohmann::json c = vlprompt::testing::read_json(fixture("expected.json"))["cases"][0];
   const std::string text = quoted(c["text"].get<std::string>());
   const CliResult raw = run_cli("tokenize --raw --model " + quoted(fixture("llama")) + " " + text);
@@ -63,7 +72,7 @@ TEST(TokenizeLlamaCli, RawAndNoBosFolderOmitBos) {
   EXPECT_EQ(lines_of(no_bos.output).at(0)["ids"].get<std::vector<int64_t>>(), want);
 }
 
-TEST(TokenizeLlamaCli, FolderWithoutTokenizerModelIsAnErrorNamingIt) {
+TEST_F(TokenizeLlamaCli, FolderWithoutTokenizerModelIsAnErrorNamingIt) {
   const std::string dir = vlprompt::testing::scratch_dir("tokenize_llama_empty");
   const CliResult r = run_cli("tokenize --model " + quoted(dir) + " hello");
   EXPECT_NE(r.status, 0);

@@ -14,7 +14,7 @@
 namespace llama_tokenizer_test {
 
 namespace fs = std::filesystem;
-using vlprompt::models::llama::LlamaTokenizer;
+namespace llm = vlprompt::models::llama;
 using vlprompt::testing::error_of;
 
 std::string fixture(const std::string& rel) {
@@ -40,8 +40,16 @@ std::string folder_with(const std::string& name, const nlohmann::json& config,
   return dir;
 }
 
-TEST(LlamaTokenizer, AddsBosByDefaultAndMatchesPythonIds) {
-  const auto tok = LlamaTokenizer::load(fixture("llama"));
+// Every test needs the sentencepiece module, absent from a -DVLPROMPT_WITH_SENTENCEPIECE=OFF build.
+class LlamaTokenizer : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!vlprompt::text::sentencepiece_built()) GTEST_SKIP() << "built without sentencepiece";
+  }
+};
+
+TEST_F(LlamaTokenizer, AddsBosByDefaultAndMatchesPythonIds) {
+  const auto tok = llm::LlamaTokenizer::load(fixture("llama"));
   const nlohmann::json ref = expected();
   EXPECT_TRUE(tok->add_bos());
   EXPECT_EQ(tok->bos_id(), 1);
@@ -62,8 +70,8 @@ TEST(LlamaTokenizer, AddsBosByDefaultAndMatchesPythonIds) {
   EXPECT_EQ(tok->encode(""), std::vector<int64_t>{1});
 }
 
-TEST(LlamaTokenizer, TokenizerConfigTurnsBosOffAndEosOn) {
-  const auto tok = LlamaTokenizer::load(fixture("llama_no_bos"));
+TEST_F(LlamaTokenizer, TokenizerConfigTurnsBosOffAndEosOn) {
+  const auto tok = llm::LlamaTokenizer::load(fixture("llama_no_bos"));
   EXPECT_FALSE(tok->add_bos());
   EXPECT_TRUE(tok->add_eos());
   const nlohmann::json c = expected()["cases"][0];
@@ -74,48 +82,48 @@ TEST(LlamaTokenizer, TokenizerConfigTurnsBosOffAndEosOn) {
   EXPECT_TRUE(tok->encode("", false).empty());
 }
 
-TEST(LlamaTokenizer, DecodeKeepsSpecialPiecesWhenAsked) {
-  const auto tok = LlamaTokenizer::load(fixture("llama"));
+TEST_F(LlamaTokenizer, DecodeKeepsSpecialPiecesWhenAsked) {
+  const auto tok = llm::LlamaTokenizer::load(fixture("llama"));
   std::vector<int64_t> ids = tok->encode("a photo of a cat.");
   ids.push_back(tok->eos_id());
   EXPECT_EQ(tok->decode(ids), "a photo of a cat.");
   EXPECT_EQ(tok->decode(ids, false), "<s>a photo of a cat.</s>");
 }
 
-TEST(LlamaTokenizer, ModelOnlyFolderUsesTheModelsSpecialIds) {
-  const auto tok = LlamaTokenizer::load(fixture("model_only"));
+TEST_F(LlamaTokenizer, ModelOnlyFolderUsesTheModelsSpecialIds) {
+  const auto tok = llm::LlamaTokenizer::load(fixture("model_only"));
   EXPECT_TRUE(tok->add_bos());
   EXPECT_EQ(tok->bos_id(), expected()["bos_id"].get<int64_t>());
   EXPECT_EQ(tok->eos_id(), expected()["eos_id"].get<int64_t>());
 }
 
-TEST(LlamaTokenizer, ConfigJsonSpecialIdsWin) {
+TEST_F(LlamaTokenizer, ConfigJsonSpecialIdsWin) {
   // bos 5 / eos 6 are byte pieces in this model: only config.json can make them special.
   const std::string dir =
       folder_with("llama_tok_ids", {{"bos_token_id", 5}, {"eos_token_id", {6, 2}}}, nullptr);
-  const auto tok = LlamaTokenizer::load(dir);
+  const auto tok = llm::LlamaTokenizer::load(dir);
   EXPECT_EQ(tok->bos_id(), 5);
   EXPECT_EQ(tok->eos_id(), 6);
   EXPECT_EQ(tok->encode("a").front(), 5);
 }
 
-TEST(LlamaTokenizer, VocabLargerThanConfigIsAnErrorNamingBothFiles) {
+TEST_F(LlamaTokenizer, VocabLargerThanConfigIsAnErrorNamingBothFiles) {
   const std::string dir = folder_with("llama_tok_vocab", {{"vocab_size", 100}}, nullptr);
-  const std::string m = error_of([&] { LlamaTokenizer::load(dir); });
+  const std::string m = error_of([&] { llm::LlamaTokenizer::load(dir); });
   EXPECT_NE(m.find(dir + "/tokenizer.model"), std::string::npos) << m;
   EXPECT_NE(m.find(dir + "/config.json"), std::string::npos) << m;
   EXPECT_NE(m.find("100"), std::string::npos) << m;
   // Equal or larger (padded embeddings) is fine.
   const int64_t n = expected()["vocab_size"];
   EXPECT_NO_THROW(
-      LlamaTokenizer::load(folder_with("llama_tok_vocab_eq", {{"vocab_size", n}}, nullptr)));
+      llm::LlamaTokenizer::load(folder_with("llama_tok_vocab_eq", {{"vocab_size", n}}, nullptr)));
 }
 
-TEST(LlamaTokenizer, MissingOrCorruptFilesNameTheFile) {
+TEST_F(LlamaTokenizer, MissingOrCorruptFilesNameTheFile) {
   const std::string empty = vlprompt::testing::scratch_dir("llama_tok_empty");
   fs::remove(empty + "/tokenizer.model");
   try {
-    LlamaTokenizer::load(empty);
+    llm::LlamaTokenizer::load(empty);
     ADD_FAILURE() << "expected FileError";
   } catch (const vlprompt::FileError& e) {
     EXPECT_EQ(e.path(), empty + "/tokenizer.model");
@@ -123,13 +131,13 @@ TEST(LlamaTokenizer, MissingOrCorruptFilesNameTheFile) {
   const std::string corrupt = vlprompt::testing::scratch_dir("llama_tok_corrupt");
   vlprompt::core::atomic_write(corrupt + "/tokenizer.model", std::string(64, '\x07'));
   try {
-    LlamaTokenizer::load(corrupt);
+    llm::LlamaTokenizer::load(corrupt);
     ADD_FAILURE() << "expected FileError";
   } catch (const vlprompt::FileError& e) {
     EXPECT_EQ(e.path(), corrupt + "/tokenizer.model") << e.what();
   }
   const std::string bad_flag = folder_with("llama_tok_flag", nullptr, {{"add_bos_token", "yes"}});
-  const std::string m = error_of([&] { LlamaTokenizer::load(bad_flag); });
+  const std::string m = error_of([&] { llm::LlamaTokenizer::load(bad_flag); });
   EXPECT_NE(m.find("tokenizer_config.json"), std::string::npos) << m;
   EXPECT_NE(m.find("add_bos_token"), std::string::npos) << m;
 }

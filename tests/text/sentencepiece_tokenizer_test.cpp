@@ -31,7 +31,15 @@ SentencePieceTokenizer tokenizer() {
   return SentencePieceTokenizer::from_file(fixture("model_only/tokenizer.model"));
 }
 
-TEST(SentencePiece, IdsMatchPythonSentencepieceExactly) {
+// Every test needs the sentencepiece module, absent from a -DVLPROMPT_WITH_SENTENCEPIECE=OFF build.
+class SentencePiece : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!vlprompt::text::sentencepiece_built()) GTEST_SKIP() << "built without sentencepiece";
+  }
+};
+
+TEST_F(SentencePiece, IdsMatchPythonSentencepieceExactly) {
   const auto tok = tokenizer();
   const nlohmann::json ref = expected();
   ASSERT_GE(ref["cases"].size(), 10u);
@@ -41,7 +49,7 @@ TEST(SentencePiece, IdsMatchPythonSentencepieceExactly) {
   }
 }
 
-TEST(SentencePiece, PiecesAndSpecialIdsMatch) {
+TEST_F(SentencePiece, PiecesAndSpecialIdsMatch) {
   const auto tok = tokenizer();
   const nlohmann::json ref = expected();
   EXPECT_EQ(tok.vocab_size(), ref["vocab_size"].get<int64_t>());
@@ -63,7 +71,7 @@ TEST(SentencePiece, PiecesAndSpecialIdsMatch) {
   EXPECT_EQ(tok.piece_id("no such piece"), tok.unk_id());
 }
 
-TEST(SentencePiece, ByteFallbackEncodesUnseenCharactersAndDecodesThemBack) {
+TEST_F(SentencePiece, ByteFallbackEncodesUnseenCharactersAndDecodesThemBack) {
   const auto tok = tokenizer();
   const nlohmann::json ref = expected();
   int with_bytes = 0;
@@ -88,7 +96,7 @@ TEST(SentencePiece, ByteFallbackEncodesUnseenCharactersAndDecodesThemBack) {
   EXPECT_EQ(tok.piece(ids[3]), "<0xB1>");
 }
 
-TEST(SentencePiece, MissingAndCorruptModelsNameTheFile) {
+TEST_F(SentencePiece, MissingAndCorruptModelsNameTheFile) {
   const std::string missing = vlprompt::testing::scratch_dir("spm_missing") + "/tokenizer.model";
   std::filesystem::remove(missing);
   const std::string m = error_of([&] { SentencePieceTokenizer::from_file(missing); });
@@ -107,7 +115,7 @@ TEST(SentencePiece, MissingAndCorruptModelsNameTheFile) {
   EXPECT_NE(c.find("not a readable sentencepiece model"), std::string::npos) << c;
 }
 
-TEST(SentencePiece, IdsOutsideTheVocabularyAreErrors) {
+TEST_F(SentencePiece, IdsOutsideTheVocabularyAreErrors) {
   const auto tok = tokenizer();
   const std::string m = error_of([&] { tok.decode({5, tok.vocab_size()}); });
   EXPECT_NE(m.find(std::to_string(tok.vocab_size())), std::string::npos) << m;
@@ -118,7 +126,7 @@ TEST(SentencePiece, IdsOutsideTheVocabularyAreErrors) {
 // This executable links LibTorch: tokenizing here and using the ids as tensors is the check that
 // the isolated module does not disturb LibTorch's protobuf (a linked libsentencepiece crashes
 // before main).
-TEST(SentencePiece, WorksInOneProcessWithLibTorch) {
+TEST_F(SentencePiece, WorksInOneProcessWithLibTorch) {
   const auto tok = tokenizer();
   const std::vector<int64_t> ids = tok.encode("a photo of a cat.");
   const at::Tensor t = at::tensor(ids, at::kLong);
@@ -128,7 +136,7 @@ TEST(SentencePiece, WorksInOneProcessWithLibTorch) {
   EXPECT_EQ(rows[0][1].item<float>(), static_cast<float>(ids[0] * 2 + 1));
 }
 
-TEST(SentencePiece, ModuleIsFoundAndAWrongEnvironmentPathIsAnError) {
+TEST_F(SentencePiece, ModuleIsFoundAndAWrongEnvironmentPathIsAnError) {
   const std::string found = vlprompt::text::find_spm_module();
   EXPECT_TRUE(std::filesystem::exists(found)) << found;
   const char* old = std::getenv("VLPROMPT_SPM_MODULE");
