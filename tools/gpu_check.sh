@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The GPU checks, for a machine with a CUDA PyTorch (its LibTorch) and no C++ OpenCV:
+# The GPU checks, for a machine with a CUDA PyTorch (its LibTorch), no C++ OpenCV and no
+# libsentencepiece:
 # build vlprompt and its tests against that LibTorch, then run the tests that need a GPU
 # (CudaDevice.*: a CoOp run and a run with an image-side delta on cuda:0, compared with the CPU).
 # Needs GoogleTest's CMake package beside that PyTorch. Nothing is installed.
@@ -12,7 +13,8 @@ PY="${PYTHON:-python3}"
 PREFIX="$("$PY" -c 'import torch; print(torch.utils.cmake_prefix_path)')"
 "$PY" -c 'import torch; assert torch.cuda.is_available(), "no CUDA device visible to PyTorch"'
 cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$PREFIX" \
-  -DVLPROMPT_WITH_OPENCV=OFF -DVLPROMPT_PIN_OPENBLAS_OPENMP=OFF
+  -DVLPROMPT_WITH_OPENCV=OFF -DVLPROMPT_PIN_OPENBLAS_OPENMP=OFF \
+  -DVLPROMPT_WITH_SENTENCEPIECE=OFF
 cmake --build "$BUILD" -j"$(nproc)" --target vlprompt_tests
 "$BUILD"/tests/vlprompt_tests --gtest_filter='CudaDevice.*' | tee "$BUILD/cuda_tests.log"
 # A skip here is a failure: this script exists to run them.

@@ -13,6 +13,7 @@ PKGS=(
   libopenblas0-openmp libblas3
   dataset-fashion-mnist
   python3-torch python3-numpy python3-pil python3-yaml
+  sentencepiece python3-sentencepiece fortunes fortunes-min
 )
 
 SUDO=""

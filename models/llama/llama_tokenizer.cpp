@@ -1,0 +1,145 @@
+#include "models/llama/llama_tokenizer.h"
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <optional>
+
+#include "src/core/error.h"
+#include "src/core/file_io.h"
+
+namespace vlprompt::models::llama {
+namespace llama_tokenizer_detail {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+// DIR/name parsed as a JSON object, or nothing when the file is absent.
+std::optional<json> read_json_object(const fs::path& file) {
+  if (!fs::exists(file)) return std::nullopt;
+  json j;
+  try {
+    j = json::parse(core::read_file(file.string()));
+  } catch (const json::exception& e) {
+    throw FileError(file.string(), std::string("not valid JSON: ") + e.what());
+  }
+  if (!j.is_object()) throw FileError(file.string(), "expected a JSON object, got " + j.dump());
+  return j;
+}
+
+// An id key as transformers writes it: an integer, null/absent (none), or a list whose first
+// entry is the one that counts (eos_token_id in newer configs).
+std::optional<int64_t> optional_id(const json& j, const std::string& key, const std::string& file) {
+  if (!j.contains(key) || j[key].is_null()) return std::nullopt;
+  const json& v = j[key].is_array() && !j[key].empty() ? j[key][0] : j[key];
+  if (!v.is_number_integer() || v.get<int64_t>() < 0) {
+    throw FileError(file,
+                    "key '" + key + "' is " + j[key].dump() + ", expected a non-negative integer");
+  }
+  return v.get<int64_t>();
+}
+
+bool optional_bool(const json& j, const std::string& key, bool fallback, const std::string& file) {
+  if (!j.contains(key) || j[key].is_null()) return fallback;
+  if (!j[key].is_boolean()) {
+    throw FileError(file, "key '" + key + "' is " + j[key].dump() + ", expected true or false");
+  }
+  return j[key].get<bool>();
+}
+
+}  // namespace llama_tokenizer_detail
+
+std::shared_ptr<LlamaTokenizer> LlamaTokenizer::load(const std::string& dir) {
+  using namespace llama_tokenizer_detail;
+  if (!fs::is_directory(dir)) {
+    throw FileError(dir,
+                    "not a folder (expected a Hugging Face LLaMA folder with tokenizer.model)");
+  }
+  const fs::path root(dir);
+  const std::string model_file = (root / "tokenizer.model").string();
+  auto tok =
+      std::make_shared<LlamaTokenizer>(Key(), text::SentencePieceTokenizer::from_file(model_file));
+  tok->path_ = model_file;
+  const text::SentencePieceTokenizer& spm = tok->spm_;
+  const int64_t model_vocab = spm.vocab_size();
+
+  const std::string config_file = (root / "config.json").string();
+  std::optional<int64_t> bos, eos, pad;
+  int64_t id_limit = model_vocab;  // ids must index the embedding: the larger of both vocabs
+  if (const auto config = read_json_object(config_file)) {
+    bos = optional_id(*config, "bos_token_id", config_file);
+    eos = optional_id(*config, "eos_token_id", config_file);
+    pad = optional_id(*config, "pad_token_id", config_file);
+    if (const auto vocab = optional_id(*config, "vocab_size", config_file)) {
+      if (model_vocab > *vocab) {
+        throw FileError(model_file, "has " + std::to_string(model_vocab) + " pieces, more than " +
+                                        config_file + "'s vocab_size " + std::to_string(*vocab) +
+                                        ": the tokenizer does not belong to this model");
+      }
+      id_limit = *vocab;
+    }
+  }
+  auto spm_id = [](int64_t id) { return id >= 0 ? std::optional<int64_t>(id) : std::nullopt; };
+  tok->bos_id_ = bos.value_or(spm_id(spm.bos_id()).value_or(-1));
+  tok->eos_id_ = eos.value_or(spm_id(spm.eos_id()).value_or(-1));
+  tok->pad_id_ = pad.value_or(spm_id(spm.pad_id()).value_or(-1));
+  for (const auto& [key, id] : {std::pair<const char*, int64_t>{"bos_token_id", tok->bos_id_},
+                                {"eos_token_id", tok->eos_id_},
+                                {"pad_token_id", tok->pad_id_}}) {
+    if (id >= id_limit) {
+      throw FileError(config_file, "key '" + std::string(key) + "' is " + std::to_string(id) +
+                                       ", outside the vocabulary of " + std::to_string(id_limit));
+    }
+  }
+
+  const std::string tok_config_file = (root / "tokenizer_config.json").string();
+  if (const auto tc = read_json_object(tok_config_file)) {
+    tok->add_bos_ = optional_bool(*tc, "add_bos_token", true, tok_config_file);
+    tok->add_eos_ = optional_bool(*tc, "add_eos_token", false, tok_config_file);
+  }
+  if (tok->add_bos_ && tok->bos_id_ < 0) {
+    throw FileError(model_file,
+                    "defines no BOS piece and config.json no bos_token_id, but BOS "
+                    "is to be added (set add_bos_token false in " +
+                        tok_config_file + ")");
+  }
+  if (tok->add_eos_ && tok->eos_id_ < 0) {
+    throw FileError(model_file,
+                    "defines no EOS piece and config.json no eos_token_id, but "
+                    "add_eos_token is true in " +
+                        tok_config_file);
+  }
+  return tok;
+}
+
+std::vector<int64_t> LlamaTokenizer::encode(const std::string& text, bool add_special) const {
+  std::vector<int64_t> ids = spm_.encode(text);
+  if (!add_special) return ids;
+  if (add_bos_) ids.insert(ids.begin(), bos_id_);
+  if (add_eos_) ids.push_back(eos_id_);
+  return ids;
+}
+
+std::string LlamaTokenizer::decode(const std::vector<int64_t>& ids, bool skip_special) const {
+  // Special ids may come from config.json rather than the model's control pieces: treat both.
+  auto special = [&](int64_t id) {
+    return id == bos_id_ || id == eos_id_ || id == pad_id_ || spm_.is_control(id);
+  };
+  std::string out;
+  std::vector<int64_t> run;  // ordinary ids since the last special one
+  for (const int64_t id : ids) {
+    if (!special(id)) {
+      run.push_back(id);
+      continue;
+    }
+    if (skip_special) continue;
+    out += spm_.decode(run) + spm_.piece(id);
+    run.clear();
+  }
+  return out + spm_.decode(run);
+}
+
+std::string LlamaTokenizer::piece(int64_t id) const { return spm_.piece(id); }
+
+int64_t LlamaTokenizer::vocab_size() const { return spm_.vocab_size(); }
+
+}  // namespace vlprompt::models::llama
