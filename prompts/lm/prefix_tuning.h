@@ -14,7 +14,9 @@
 // encoder's, with projection), so checkpoints resume exactly; export_tensors() are always the
 // plain key.l / value.l, so a delta file is the same whichever way it was trained. Loading such a
 // file into a delta built with projection collapses it (collapse()): the encoder is dropped and
-// the plain tensors become its parameters. A zero-length prefix fills no site (the plain model).
+// the plain tensors become its parameters (an optimiser holding the old ones must be rebuilt). A
+// zero-length prefix fills no site (the plain model). sites() runs the encoder once for the pass
+// it is called for: call it again for every forward pass (as delta::Delta says).
 #pragma once
 
 #include <torch/arg.h>

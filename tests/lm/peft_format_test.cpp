@@ -44,6 +44,11 @@ TEST_P(PeftRoundTrip, ExportThenImportIsTheIdentity) {
       vlprompt::testing::scratch_dir("peft_roundtrip") + "/" + method + std::to_string(keys.size());
   lm::write_peft(lm::to_peft(*delta, model->config(), "tiny-llama"), dir);
   EXPECT_TRUE(core::file_exists(dir + "/adapter_config.json"));
+  // safe_save_file(..., metadata={"format": "pt"}), one tensor.
+  const auto weights = core::read_safetensors(dir + "/adapter_model.safetensors");
+  EXPECT_EQ(weights.metadata.at("format"), "pt");
+  EXPECT_EQ(weights.tensors.size(), 1u);
+  EXPECT_EQ(weights.tensors.begin()->second.scalar_type(), at::kFloat);
   const auto back = lm::from_peft(lm::read_peft(dir), context(model), dir);
   EXPECT_EQ(back->method(), method);
   EXPECT_EQ(back->hyperparameters(), delta->hyperparameters());
