@@ -197,6 +197,24 @@ TEST(LmDeltas, StackExportsAndLoadsMembersCollapsed) {
             std::string::npos);
 }
 
+TEST(LmDeltas, GenerationCacheEqualsTheFullForward) {
+  auto model = tiny_llama();
+  torch::NoGradGuard no_grad;
+  const at::Tensor ids = batch_ids();
+  for (const std::string method : {"prompt_tuning", "prefix_tuning", "p_tuning"}) {
+    SCOPED_TRACE(method);
+    auto delta = build(method, {{method + ".n_virtual", "3"}}, model);
+    const at::Tensor full = text_logits(model, *delta, ids);
+    vlprompt::models::llama::LlamaCache cache;
+    auto* sites = delta->sites(Tower::kText, {});
+    std::vector<at::Tensor> parts{model->forward_step(ids.narrow(1, 0, 2), cache, sites)
+                                      .narrow(1, sites->inserted_tokens(), 2)};
+    for (int64_t t = 2; t < ids.size(1); ++t)
+      parts.push_back(model->forward_step(ids.narrow(1, t, 1), cache, sites));
+    EXPECT_LT(max_diff(at::cat(parts, 1), full), 1e-5);
+  }
+}
+
 TEST(LmDeltas, RegistryKnowsTheLmDeltas) {
   for (const std::string name : {"prompt_tuning", "prefix-tuning", "p_tuning"}) {
     EXPECT_TRUE(prompts::find_method(name).is_lm_delta()) << name;
