@@ -36,9 +36,15 @@ auto rebuilding(const std::string& path, const char* what, F&& build) {
   }
 }
 
-// The config a delta file's hyper-parameters stand for. A lone member's keys are at the top level
-// of the file ("n_ctx"), a stack's under their member ("coop.n_ctx") beside the stack's own keys
-// ("members", "sequential", "coop.method"), which no member reads.
+// CLIP paths reached with a text-LM delta's name.
+Error needs_llama(const std::string& method) {
+  return Error("method '" + method +
+               "' is a text-LM delta: it needs a LLaMA-family model (train it with --model "
+               "pointing at a Hugging Face LLaMA folder), not a CLIP model");
+}
+
+}  // namespace
+
 core::ResolvedConfig file_config(const std::vector<std::string>& members,
                                  const std::map<std::string, std::string>& hyperparameters,
                                  const std::string& source) {
@@ -55,13 +61,14 @@ core::ResolvedConfig file_config(const std::vector<std::string>& members,
   return core::config_from_strings(keys, source);
 }
 
-}  // namespace
-
 void register_method(MethodEntry entry) {
   if (entry.name.empty()) throw Error("method registry: a method has no name");
-  if (static_cast<bool>(entry.make_delta) == static_cast<bool>(entry.make_fitted)) {
+  const int factories = static_cast<int>(static_cast<bool>(entry.make_delta)) +
+                        static_cast<int>(static_cast<bool>(entry.make_fitted)) +
+                        static_cast<int>(static_cast<bool>(entry.make_lm_delta));
+  if (factories != 1) {
     throw Error("method registry: method '" + entry.name +
-                "' needs exactly one factory (a delta or a fitted baseline)");
+                "' needs exactly one factory (a delta, a fitted baseline or an LM delta)");
   }
   auto& entries = registry();
   if (entries.count(entry.name)) {
@@ -107,10 +114,18 @@ std::vector<std::string> method_members(const std::string& method) {
     start = plus + 1;
   }
   if (members.size() > 1) {
+    const bool lm = find_method(members.front()).is_lm_delta();
     for (const auto& m : members) {
-      if (!find_method(m).is_delta()) {
+      const MethodEntry& entry = find_method(m);
+      if (!entry.is_delta() && !entry.is_lm_delta()) {
         throw Error("method '" + method + "': '" + m +
                     "' is a fitted baseline, not a delta; only deltas stack");
+      }
+      if (entry.is_lm_delta() != lm) {
+        throw Error("method '" + method + "': '" + m + "' is " +
+                    (lm ? "a CLIP delta" : "a text-LM delta") + " but '" + members.front() +
+                    "' is " + (lm ? "a text-LM delta" : "a CLIP delta") +
+                    "; they apply to different models and cannot stack");
       }
     }
   }
@@ -121,6 +136,7 @@ std::shared_ptr<delta::Delta> make_delta(const std::string& method,
                                          const core::ResolvedConfig& config,
                                          const MethodContext& context) {
   const std::vector<std::string> members = method_members(method);
+  if (find_method(members.front()).is_lm_delta()) throw needs_llama(method);
   if (!find_method(members.front()).is_delta()) {
     throw Error("method '" + method + "' is a fitted baseline; it has no delta to apply");
   }
@@ -131,11 +147,28 @@ std::shared_ptr<delta::Delta> make_delta(const std::string& method,
   return stack.ptr();
 }
 
+std::shared_ptr<delta::Delta> make_lm_delta(const std::string& method,
+                                            const core::ResolvedConfig& config,
+                                            const LmMethodContext& context) {
+  const std::vector<std::string> members = method_members(method);
+  if (!find_method(members.front()).is_lm_delta()) {
+    throw Error("method '" + method + "' is not a text-LM delta (" +
+                find_method(members.front()).kind() + "); it needs a CLIP model");
+  }
+  if (!context.model) throw Error("method '" + method + "': no LLaMA model to build it on");
+  if (members.size() == 1)
+    return find_method(members.front()).make_lm_delta(config, members[0], context);
+  delta::DeltaStack stack{delta::DeltaStackOptions{}};
+  for (const auto& m : members) stack->add(m, find_method(m).make_lm_delta(config, m, context));
+  return stack.ptr();
+}
+
 std::unique_ptr<engine::Method> make_method(const std::string& method,
                                             const core::ResolvedConfig& config,
                                             const MethodContext& context) {
   const std::vector<std::string> members = method_members(method);
   const MethodEntry& first = find_method(members.front());
+  if (first.is_lm_delta()) throw needs_llama(method);
   if (!first.is_delta()) return first.make_fitted(config, first.name, context);
   delta::DeltaStack stack{delta::DeltaStackOptions{}};
   for (const auto& m : members) stack->add(m, find_method(m).make_delta(config, m, context));

@@ -1,11 +1,13 @@
 // The method registry: every method registers itself by name with one line in its own .cpp, and
 // the CLI and engine reach it only through these functions, never by naming a method.
 //
-// Two kinds of entry:
+// Three kinds of entry:
 //   a delta     (VLPROMPT_DELTA)   trained by engine::Trainer inside PromptedClipMethod. Deltas
 //               compose: "coop+vpt" is a DeltaStack with members "coop" and "vpt", each built
 //               from its own config section.
 //   a baseline  (VLPROMPT_FITTED)  fitted in closed form on frozen image features (linear probe).
+//   an LM delta (VLPROMPT_LM_DELTA) on a frozen LLaMA-family text LM (prompt/prefix/p-tuning);
+//               stacks like a delta ("prompt_tuning+prefix_tuning"), never with CLIP members.
 // vlprompt_prompts links whole-archive so no registration is dropped.
 #pragma once
 
@@ -16,6 +18,7 @@
 #include <vector>
 
 #include "models/clip/clip_model.h"
+#include "models/llama/llama_model.h"
 #include "src/core/config.h"
 #include "src/delta/delta.h"
 #include "src/delta/delta_file.h"
@@ -55,12 +58,31 @@ class FittedMethod : public engine::Method {
 using FittedFactory = std::function<std::unique_ptr<FittedMethod>(
     const core::ResolvedConfig& config, const std::string& section, const MethodContext& context)>;
 
+// What an LM delta's factory builds against: the frozen LM, a text -> ids encoder (no BOS), the
+// classification label words (may be empty), and the run seed (a delta's `seed` key wins).
+struct LmMethodContext {
+  models::llama::LlamaModel model{nullptr};
+  std::function<std::vector<int64_t>(const std::string&)> encode;
+  std::vector<std::string> label_words;
+  uint64_t seed = 0;
+  // The delta's tensors are about to be loaded (a delta file, a PEFT adapter): skip an
+  // initialisation that needs encode or label words, as PEFT skips it in inference_mode.
+  bool load_only = false;
+};
+using LmDeltaFactory = std::function<std::shared_ptr<delta::Delta>(
+    const core::ResolvedConfig& config, const std::string& section,
+    const LmMethodContext& context)>;
+
 struct MethodEntry {
   std::string name;         // a C++ identifier; users may type '-' for '_'
   std::string description;  // one line, for `vlprompt methods`
-  DeltaFactory make_delta;  // exactly one of the two is set
+  DeltaFactory make_delta;  // exactly one of the three is set
   FittedFactory make_fitted;
+  LmDeltaFactory make_lm_delta;
   bool is_delta() const { return static_cast<bool>(make_delta); }
+  bool is_lm_delta() const { return static_cast<bool>(make_lm_delta); }
+  // "delta", "fitted" or "lm-delta" (for `vlprompt methods`).
+  std::string kind() const { return is_delta() ? "delta" : is_lm_delta() ? "lm-delta" : "fitted"; }
 };
 
 // A second entry under a taken name, or one with no or two factories, is an Error.
@@ -90,6 +112,12 @@ std::shared_ptr<delta::Delta> make_delta(const std::string& method,
                                          const core::ResolvedConfig& config,
                                          const MethodContext& context);
 
+// The LM delta alone: the lone member, or a DeltaStack of the members, each built from its own
+// config section against `context`. A CLIP delta or a baseline among the members is an Error.
+std::shared_ptr<delta::Delta> make_lm_delta(const std::string& method,
+                                            const core::ResolvedConfig& config,
+                                            const LmMethodContext& context);
+
 // A trained method rebuilt from a delta file, ready to evaluate on `context.classnames` (another
 // dataset's, for cross-dataset transfer): built with the file's own class list and
 // hyper-parameters, its tensors loaded, then pointed at the new classes (an empty class list keeps
@@ -107,6 +135,13 @@ struct LoadedDelta {
 };
 LoadedDelta load_delta(const std::string& path, models::Clip clip,
                        std::shared_ptr<const text::ClipTokenizer> tokenizer);
+
+// The config a delta file's hyper-parameters stand for. A lone member's keys are at the top level
+// of the file ("n_ctx"), a stack's under their member ("coop.n_ctx") beside the stack's own keys
+// ("members", "sequential", "coop.method"), which no member reads.
+core::ResolvedConfig file_config(const std::vector<std::string>& members,
+                                 const std::map<std::string, std::string>& hyperparameters,
+                                 const std::string& source);
 
 // The metadata of a finished run's delta file: the method's name, hyper-parameters and
 // backbone, the tokenizer and the classes it was trained on.
@@ -134,8 +169,12 @@ struct MethodRegistrar {
 // In a delta's own .cpp: VLPROMPT_DELTA(coop, "one-line description", make_coop);
 #define VLPROMPT_DELTA(name, description, factory)                          \
   static const ::vlprompt::prompts::MethodRegistrar vlprompt_method_##name( \
-      ::vlprompt::prompts::MethodEntry{#name, description, factory, nullptr})
+      ::vlprompt::prompts::MethodEntry{#name, description, factory, nullptr, nullptr})
 // In a baseline's own .cpp: VLPROMPT_FITTED(linear_probe, "one-line description", make_probe);
 #define VLPROMPT_FITTED(name, description, factory)                         \
   static const ::vlprompt::prompts::MethodRegistrar vlprompt_method_##name( \
-      ::vlprompt::prompts::MethodEntry{#name, description, nullptr, factory})
+      ::vlprompt::prompts::MethodEntry{#name, description, nullptr, factory, nullptr})
+// In an LM delta's own .cpp: VLPROMPT_LM_DELTA(prompt_tuning, "description", make_prompt_tuning);
+#define VLPROMPT_LM_DELTA(name, description, factory)                       \
+  static const ::vlprompt::prompts::MethodRegistrar vlprompt_method_##name( \
+      ::vlprompt::prompts::MethodEntry{#name, description, nullptr, nullptr, factory})

@@ -123,7 +123,18 @@ class Delta : public torch::nn::Module {
 
   // Copies `tensors` (named as named_tensors() names them) into this delta's parameters. A
   // missing, unexpected or mis-shaped tensor is a FileError naming `source` and the tensor.
-  void load_named_tensors(const core::TensorMap& tensors, const std::string& source);
+  // Reparameterised deltas also accept their export_tensors() here (see below).
+  virtual void load_named_tensors(const core::TensorMap& tensors, const std::string& source);
+
+  // What the delta file holds, named like named_tensors(). For most deltas these are the same
+  // tensors. A reparameterised delta (Prefix Tuning through its MLP, P-Tuning's prompt encoder)
+  // trains parameters that only produce the tensors its sites read: named_tensors() are those
+  // parameters (checkpoints and resume hold them, so a resumed run continues exactly), while
+  // export_tensors() are the collapsed plain tensors the sites read (detached copies), so a delta
+  // file is the same whether it was trained with or without the reparameterisation. Loading an
+  // exported set into such a delta collapses it: it drops its encoder and holds the plain tensors
+  // as its parameters from then on.
+  virtual core::TensorMap export_tensors() const { return named_tensors(); }
 
  private:
   std::string method_;

@@ -1,5 +1,7 @@
 #include "src/delta/delta_stack.h"
 
+#include <algorithm>
+
 #include "src/core/error.h"
 
 namespace vlprompt::delta {
@@ -256,6 +258,48 @@ core::TensorMap DeltaStackImpl::named_tensors() const {
   core::TensorMap out;
   for (const auto& p : named_parameters(/*recurse=*/true)) out[p.key()] = p.value();
   return out;
+}
+
+namespace {
+
+// "<from>.<rest>" -> "<to>.<rest>" for every key that starts with "<from>.".
+core::TensorMap renamed(const core::TensorMap& tensors, const std::string& from,
+                        const std::string& to) {
+  core::TensorMap out;
+  for (const auto& [name, t] : tensors) {
+    if (name.compare(0, from.size() + 1, from + ".") == 0) {
+      out[to + "." + name.substr(from.size() + 1)] = t;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+core::TensorMap DeltaStackImpl::export_tensors() const {
+  core::TensorMap out;
+  for (size_t i = 0; i < members_.size(); ++i) {
+    for (auto& [name, t] : renamed(members_[i]->export_tensors(), members_[i]->method(), names_[i]))
+      out[name] = t;
+  }
+  return out;
+}
+
+void DeltaStackImpl::load_named_tensors(const core::TensorMap& tensors, const std::string& source) {
+  for (const auto& [name, t] : tensors) {
+    const size_t dot = name.find('.');
+    const std::string member = name.substr(0, dot);
+    if (dot == std::string::npos ||
+        std::find(names_.begin(), names_.end(), member) == names_.end()) {
+      std::string known;
+      for (const auto& n : names_) known += (known.empty() ? "" : ", ") + n;
+      throw FileError(source,
+                      "unexpected tensor '" + name + "' (the stack's members are: " + known + ")");
+    }
+  }
+  for (size_t i = 0; i < members_.size(); ++i) {
+    members_[i]->load_named_tensors(renamed(tensors, names_[i], members_[i]->method()), source);
+  }
 }
 
 }  // namespace vlprompt::delta

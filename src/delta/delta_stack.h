@@ -85,6 +85,11 @@ class DeltaStackImpl : public Delta {
 
   // "<member>.<param>" for every member, frozen or not: a file holds the whole stack.
   core::TensorMap named_tensors() const override;
+  // Each member's export_tensors(), named "<member>.<param>".
+  core::TensorMap export_tensors() const override;
+  // Hands each member the tensors named "<member>.*" (so reparameterised members may take their
+  // exported form); a tensor naming no member is a FileError naming `source`.
+  void load_named_tensors(const core::TensorMap& tensors, const std::string& source) override;
 
  private:
   size_t index_of(const std::string& name) const;

@@ -77,10 +77,13 @@ TEST(MethodsCli, ListsTheRegisteredMethods) {
   for (const auto& e : m) {
     names.push_back(e["name"]);
     EXPECT_FALSE(e["description"].get<std::string>().empty()) << e["name"];
-    EXPECT_EQ(e["kind"], e["name"] == "linear_probe" ? "fitted" : "delta") << e["name"];
+    const std::string name = e["name"];
+    const bool lm = name == "prompt_tuning" || name == "prefix_tuning" || name == "p_tuning";
+    EXPECT_EQ(e["kind"], name == "linear_probe" ? "fitted" : lm ? "lm-delta" : "delta") << name;
   }
   EXPECT_NE(std::find(names.begin(), names.end(), "coop"), names.end());
   EXPECT_NE(std::find(names.begin(), names.end(), "linear_probe"), names.end());
+  EXPECT_NE(std::find(names.begin(), names.end(), "prefix_tuning"), names.end());
   EXPECT_TRUE(std::is_sorted(names.begin(), names.end()));
 
   const CliResult text = run_cli("methods");

@@ -4,6 +4,7 @@
 // delta's classes on --model.
 #include <cstdio>
 
+#include "prompts/lm/peft_format.h"
 #include "prompts/official/convert.h"
 #include "src/core/error.h"
 #include "src/delta/delta_file.h"
@@ -20,6 +21,11 @@ struct ExportArgs {
 };
 
 int run_export(const ExportArgs& a) {
+  if (a.to == prompts::lm::kPeftFormat) {  // a text-LM delta; --model is the LLaMA folder
+    prompts::lm::export_peft(a.delta, a.model.model, a.out);
+    std::fprintf(stderr, "exported %s as a PEFT adapter -> %s\n", a.delta.c_str(), a.out.c_str());
+    return 0;
+  }
   prompts::official::find_official_format(a.to);
   int64_t epoch = a.epoch >= 0 ? a.epoch : prompts::official::epoch_from_file_name(a.out);
   if (epoch < 0) {
@@ -42,6 +48,7 @@ Runner setup_export(CLI::App& app) {
   for (const auto& n : prompts::official::official_format_names()) {
     formats += (formats.empty() ? "" : "|") + n;
   }
+  formats += std::string("|") + prompts::lm::kPeftFormat;
   app.add_option("--to", a->to, "the official code to write for: " + formats)->required();
   app.add_option("delta", a->delta, "a delta file (RUN/delta.safetensors)")
       ->required()
@@ -55,13 +62,16 @@ Runner setup_export(CLI::App& app) {
   app.footer(
       "Example:\n  vlprompt export --to coop runs/coop/delta.safetensors --model ViT-B-16.pt "
       "--out official/prompt_learner/model.pth.tar-50\n"
-      "  python train.py ... --eval-only --model-dir official --load-epoch 50");
+      "  python train.py ... --eval-only --model-dir official --load-epoch 50\n"
+      "  vlprompt export --to peft runs/pt/delta.safetensors --model LLAMA_DIR --out adapter/\n"
+      "  (PeftModel.from_pretrained(model, 'adapter/') reads it)");
   return [a] { return run_export(*a); };
 }
 
 }  // namespace
 
-VLPROMPT_COMMAND(export, "write a delta file as an official CoOp/CoCoOp (Dassl) checkpoint",
-                 setup_export);
+VLPROMPT_COMMAND(
+    export, "write a delta file as an official CoOp/CoCoOp (Dassl) checkpoint or a PEFT adapter",
+    setup_export);
 
 }  // namespace vlprompt::cli

@@ -4,6 +4,7 @@
 // official load_model does.
 #include <cstdio>
 
+#include "prompts/lm/peft_format.h"
 #include "prompts/official/convert.h"
 #include "src/core/error.h"
 #include "tools/cli/command.h"
@@ -19,6 +20,12 @@ struct ImportArgs {
 };
 
 int run_import(const ImportArgs& a) {
+  if (a.from == prompts::lm::kPeftFormat) {  // an adapter folder; --model is the LLaMA folder
+    prompts::lm::import_peft(a.checkpoint, a.model.model, a.out);
+    std::fprintf(stderr, "imported the PEFT adapter %s -> %s\n", a.checkpoint.c_str(),
+                 a.out.c_str());
+    return 0;
+  }
   // Unknown formats are refused before anything is loaded.
   prompts::official::find_official_format(a.from);
   const pipeline::ClassList classes =
@@ -48,11 +55,13 @@ Runner setup_import(CLI::App& app) {
   for (const auto& n : prompts::official::official_format_names()) {
     formats += (formats.empty() ? "" : "|") + n;
   }
+  formats += std::string("|") + prompts::lm::kPeftFormat;
   app.add_option("--from", a->from, "the official code that wrote the checkpoint: " + formats)
       ->required();
-  app.add_option("checkpoint", a->checkpoint, "model.pth.tar-N or model-best.pth.tar")
+  app.add_option("checkpoint", a->checkpoint,
+                 "model.pth.tar-N or model-best.pth.tar (peft: the adapter folder)")
       ->required()
-      ->check(CLI::ExistingFile);
+      ->check(CLI::ExistingPath);
   pipeline::add_model_options(app, a->model);
   app.add_option("--classes", a->classes, "comma-separated class names, in the trained order");
   app.add_option("--dataset", a->dataset, "take class names and template from a catalog entry");

@@ -15,18 +15,15 @@ int run_methods(bool json) {
     nlohmann::json out = nlohmann::json::array();
     for (const auto& n : names) {
       const auto& m = prompts::find_method(n);
-      out.push_back({{"name", n},
-                     {"kind", m.is_delta() ? "delta" : "fitted"},
-                     {"description", m.description}});
+      out.push_back({{"name", n}, {"kind", m.kind()}, {"description", m.description}});
     }
     std::cout << out.dump(2) << "\n";
     return 0;
   }
-  std::printf("%-16s %-7s %s\n", "method", "kind", "description");
+  std::printf("%-16s %-8s %s\n", "method", "kind", "description");
   for (const auto& n : names) {
     const auto& m = prompts::find_method(n);
-    std::printf("%-16s %-7s %s\n", n.c_str(), m.is_delta() ? "delta" : "fitted",
-                m.description.c_str());
+    std::printf("%-16s %-8s %s\n", n.c_str(), m.kind().c_str(), m.description.c_str());
   }
   std::printf("\nDeltas stack: --method A+B trains both on one frozen backbone.\n");
   return 0;

@@ -1,0 +1,58 @@
+#include "prompts/lm/lm_delta_file.h"
+
+#include <filesystem>
+
+#include "src/core/error.h"
+#include "src/core/hash.h"
+
+namespace vlprompt::prompts::lm {
+
+std::string llama_fingerprint(const models::llama::LlamaModel& model) {
+  std::map<std::string, at::Tensor> tensors;
+  for (const auto& p : model->named_parameters(/*recurse=*/true)) tensors[p.key()] = p.value();
+  return core::fingerprint(tensors);
+}
+
+delta::DeltaFileInfo lm_delta_info(const delta::Delta& delta,
+                                   const models::llama::LlamaModel& model,
+                                   const std::string& model_dir) {
+  delta::DeltaFileInfo info;
+  info.method = delta.method();
+  info.hyperparameters = delta.hyperparameters();
+  std::filesystem::path dir(model_dir);
+  if (dir.filename().empty()) dir = dir.parent_path();
+  info.backbone = dir.filename().string();
+  info.backbone_fingerprint = llama_fingerprint(model);
+  info.tokenizer = "tokenizer.model";
+  return info;
+}
+
+void write_lm_delta(const std::string& path, const delta::Delta& delta, delta::DeltaFileInfo info) {
+  info.method = delta.method();
+  info.hyperparameters = delta.hyperparameters();
+  delta::write_delta(path, delta.export_tensors(), info);
+}
+
+LoadedLmDelta load_lm_delta(const std::string& path, const LmMethodContext& context) {
+  delta::DeltaFile file = delta::read_delta(path);
+  if (!context.model) throw Error("load " + path + ": no LLaMA model to apply it to");
+  delta::check_backbone(file.info, llama_fingerprint(context.model), file.info.backbone);
+  LmMethodContext own = context;
+  own.load_only = true;
+  LoadedLmDelta out;
+  try {
+    const std::vector<std::string> members = method_members(file.info.method);
+    out.delta =
+        make_lm_delta(file.info.method,
+                      file_config(members, file.info.hyperparameters, "delta file " + path), own);
+  } catch (const FileError&) {
+    throw;
+  } catch (const Error& e) {
+    throw FileError(path, std::string("cannot rebuild the delta from its metadata: ") + e.what());
+  }
+  out.delta->load_named_tensors(file.tensors, path);
+  out.info = std::move(file.info);
+  return out;
+}
+
+}  // namespace vlprompt::prompts::lm

@@ -1,0 +1,35 @@
+// Delta files of text-LM deltas: the same format as CLIP's (src/delta/delta_file.h), holding
+// delta.export_tensors() (collapsed: see delta::Delta::export_tensors), with the LLaMA folder's
+// name as backbone and the fingerprint of its weights.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "models/llama/llama_model.h"
+#include "prompts/registry.h"
+#include "src/delta/delta_file.h"
+
+namespace vlprompt::prompts::lm {
+
+// core::fingerprint of the model's parameters by HF name.
+std::string llama_fingerprint(const models::llama::LlamaModel& model);
+
+// Method, hyper-parameters, backbone (the folder's name) and fingerprint for `delta`; the caller
+// adds classes, template and training summary.
+delta::DeltaFileInfo lm_delta_info(const delta::Delta& delta,
+                                   const models::llama::LlamaModel& model,
+                                   const std::string& model_dir);
+
+// Writes delta.export_tensors() with `info` (method and hyper-parameters taken from the delta).
+void write_lm_delta(const std::string& path, const delta::Delta& delta, delta::DeltaFileInfo info);
+
+// Rebuilds the delta of a delta file on context.model (checked against the file's fingerprint)
+// and loads its tensors.
+struct LoadedLmDelta {
+  std::shared_ptr<delta::Delta> delta;
+  delta::DeltaFileInfo info;
+};
+LoadedLmDelta load_lm_delta(const std::string& path, const LmMethodContext& context);
+
+}  // namespace vlprompt::prompts::lm
