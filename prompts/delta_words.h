@@ -24,6 +24,12 @@ struct WordMatch {
 bool is_text_context(const std::string& name, const at::Tensor& tensor, int64_t embed_width);
 
 // vectors [N, D], embeddings [V, D] (the token-embedding table) -> for each vector its `k`
+// nearest token ids with their distances, nearest first (WordMatch's token/word left empty).
+// Error naming both shapes when the widths differ.
+std::vector<std::vector<WordMatch>> nearest_tokens(const at::Tensor& vectors,
+                                                   const at::Tensor& embeddings, int64_t k);
+
+// vectors [N, D], embeddings [V, D] (the token-embedding table) -> for each vector its `k`
 // nearest tokens, nearest first. Errors name the mismatched widths, or a table larger than the
 // tokenizer's vocabulary.
 std::vector<std::vector<WordMatch>> nearest_words(const at::Tensor& vectors,

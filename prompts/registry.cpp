@@ -98,6 +98,11 @@ const MethodEntry& find_method(const std::string& name) {
   return it->second;
 }
 
+bool is_lm_method(const std::string& method) {
+  const std::vector<std::string> members = method_members(method);
+  return !members.empty() && find_method(members[0]).is_lm_delta();
+}
+
 std::vector<std::string> method_members(const std::string& method) {
   std::vector<std::string> members;
   size_t start = 0;

@@ -94,6 +94,9 @@ std::vector<std::string> method_names();  // sorted
 // "coop+vpt" -> {"coop", "vpt"} (the config sections and stack member names), each registered;
 // a baseline cannot be stacked. Errors name the expression and the offending part.
 std::vector<std::string> method_members(const std::string& method);
+// Whether `method` ("prompt_tuning", "prefix_tuning+prompt_tuning") is made of text-LM deltas,
+// which run on a LLaMA-family model instead of CLIP. Unknown names are an Error as above.
+bool is_lm_method(const std::string& method);
 
 // A method to train or evaluate: a baseline, or PromptedClipMethod over the member deltas.
 std::unique_ptr<engine::Method> make_method(const std::string& method,

@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "prompts/registry.h"
+#include "prompts/text_config.h"
 #include "src/core/error.h"
 #include "src/engine/train_config.h"
 
@@ -36,8 +37,14 @@ void apply_epochs_by_shots(core::ResolvedConfig& c, const RunConfigRequest& r) {
   if (epochs > 0) c.tree["train"]["max_epoch"] = epochs;
 }
 
+// Text-LM runs also read the `text` section (prompts/text_config.h).
+bool lm_members(const std::vector<std::string>& members) {
+  return !members.empty() && find_method(members[0]).is_lm_delta();
+}
+
 std::vector<std::string> sections_for(const std::vector<std::string>& members) {
   std::vector<std::string> sections{"optim", "train", "epochs_by_shots"};
+  if (lm_members(members)) sections.push_back("text");
   sections.insert(sections.end(), members.begin(), members.end());
   return sections;
 }
@@ -60,6 +67,7 @@ core::ResolvedConfig resolve_run_config(const RunConfigRequest& r) {
   core::ConfigSources src;
   src.defaults = YAML::Node(YAML::NodeType::Map);
   engine::add_trainer_defaults(src.defaults);
+  if (lm_members(members)) core::add_defaults<TextConfig>(src.defaults, "text");
   src.dataset_yaml = dataset_yaml(r.dataset);
   for (const auto& m : members) {
     const std::string path = method_yaml(m);

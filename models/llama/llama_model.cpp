@@ -82,11 +82,16 @@ at::Tensor LlamaModelImpl::run_layers(at::Tensor x, nn::DeltaSites* sites,
     if (l == 0) rotary = rotary_tables(config_.head_dim(), config_.rope_theta, start, x.size(1));
     x = model->layer_list[l]->forward(x, rotary, keys[l], values[l]);
   }
-  return at::linear(model->norm->forward(x), head_weight());
+  return model->norm->forward(x);
 }
 
 at::Tensor LlamaModelImpl::logits(const at::Tensor& ids, nn::DeltaSites* sites,
                                   int64_t position_offset) {
+  return at::linear(hidden_states(ids, sites, position_offset), head_weight());
+}
+
+at::Tensor LlamaModelImpl::hidden_states(const at::Tensor& ids, nn::DeltaSites* sites,
+                                         int64_t position_offset) {
   if (ids.dim() != 2)
     throw Error("llama logits: expected ids [B, L], got " + c10::str(ids.sizes()));
   at::Tensor x = model->embed_tokens->forward(ids);
@@ -111,7 +116,8 @@ at::Tensor LlamaModelImpl::forward_step(const at::Tensor& new_ids, LlamaCache& c
   }
   at::Tensor x = model->embed_tokens->forward(new_ids);
   if (first && sites) x = sites->input_tokens(x, new_ids);
-  return run_layers(x, first ? sites : nullptr, cache.key, cache.value, cache.length());
+  return at::linear(run_layers(x, first ? sites : nullptr, cache.key, cache.value, cache.length()),
+                    head_weight());
 }
 
 }  // namespace vlprompt::models::llama

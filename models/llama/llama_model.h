@@ -55,6 +55,11 @@ class LlamaModelImpl : public torch::nn::Module {
   // position_offset + P, as HF numbers tokens after past keys/values.
   at::Tensor logits(const at::Tensor& ids, nn::DeltaSites* sites = nullptr,
                     int64_t position_offset = 0);
+  // The final normed hidden states [B, L', hidden] that logits() projects: callers that score a
+  // few positions (rank classification, completion-only losses) project only those, never
+  // materialising [B, L', vocab].
+  at::Tensor hidden_states(const at::Tensor& ids, nn::DeltaSites* sites = nullptr,
+                           int64_t position_offset = 0);
 
   // Incremental decoding: logits of `new_ids` [B, L] given `cache`, which is extended. On the
   // first call (empty cache) the sites' prefixes seed the cache and input/layer tokens apply, so
@@ -70,7 +75,8 @@ class LlamaModelImpl : public torch::nn::Module {
   torch::nn::Linear lm_head{nullptr};  // null when tied
 
  private:
-  // Runs the layers on x [B, L, w] whose first position is `start`; keys/values as in the layer.
+  // Runs the layers and the final norm on x [B, L, w] whose first position is `start`;
+  // keys/values as in the layer.
   at::Tensor run_layers(at::Tensor x, nn::DeltaSites* sites, std::vector<at::Tensor>& keys,
                         std::vector<at::Tensor>& values, int64_t start);
   // The sites' per-layer prefixes as [B, Hkv, P, d] (undefined where none); P in *length.

@@ -63,6 +63,19 @@ ClassificationMetrics Evaluator::evaluate() const {
   }
   // Macro accuracy averages over classes that occur, so a split missing a class is not penalised.
   m.macro = present ? sum / present : 0.0;
+  // Macro-F1 (scikit-learn's f1_score(average="macro") over the labels that occur as truth or
+  // prediction; a class never predicted has precision 0, so its F1 is 0).
+  const at::Tensor predicted = confusion_.sum(0);
+  double f1_sum = 0;
+  int64_t f1_classes = 0;
+  for (int64_t c = 0; c < num_classes_; ++c) {
+    const int64_t tp = correct[c].item<int64_t>(), truth = counts[c].item<int64_t>(),
+                  pred = predicted[c].item<int64_t>();
+    if (truth == 0 && pred == 0) continue;
+    f1_sum += 200.0 * tp / static_cast<double>(truth + pred);
+    ++f1_classes;
+  }
+  m.macro_f1 = f1_classes ? f1_sum / f1_classes : 0.0;
   return m;
 }
 
@@ -72,6 +85,7 @@ nlohmann::json ClassificationMetrics::to_json(const std::vector<std::string>& cl
   j["top1"] = top1;
   j["top5"] = top5;
   j["macro"] = macro;
+  j["macro_f1"] = macro_f1;
   nlohmann::json pc = nlohmann::json::object();
   for (size_t c = 0; c < per_class.size(); ++c) {
     pc[c < classnames.size() ? classnames[c] : std::to_string(c)] = per_class[c];

@@ -13,13 +13,14 @@ namespace vlprompt::engine {
 
 struct ClassificationMetrics {
   int64_t n = 0;
-  double top1 = 0, top5 = 0;                    // percent
-  double macro = 0;                             // mean of per-class accuracies, percent
+  double top1 = 0, top5 = 0;  // percent
+  double macro = 0;           // mean of per-class accuracies, percent
+  double macro_f1 = 0;        // mean per-class F1 over classes seen as truth or prediction, percent
   std::vector<double> per_class;                // percent; NaN-free: a class with no samples gets 0
   std::vector<int64_t> class_counts;            // samples per true class
   std::vector<std::vector<int64_t>> confusion;  // [true][predicted]
 
-  // {"n", "top1", "top5", "macro", "per_class": {name: acc}, "confusion": [[...]]}
+  // {"n", "top1", "top5", "macro", "macro_f1", "per_class": {name: acc}, "confusion": [[...]]}
   nlohmann::json to_json(const std::vector<std::string>& classnames) const;
 };
 

@@ -17,7 +17,8 @@ namespace vlprompt::engine {
 
 // One mini-batch. `inputs` is either preprocessed images [B, 3, R, R] or frozen image features
 // [B, D] (cached / pre-augmented views); `labels` [B] int64. A method whose data_needs() do not
-// ask for images accepts both.
+// ask for images accepts both. Text batches hold token ids [B, L] int64 in `inputs`, right-padded
+// with -1.
 struct Batch {
   at::Tensor inputs;
   at::Tensor labels;
@@ -27,6 +28,10 @@ struct Batch {
   // A second stream drawn alongside (Dassl's train_u: unlabelled target images, labels
   // undefined), or null. The data source fills it; the trainer only moves it to the device.
   std::shared_ptr<Batch> unlabelled;
+  // Causal-LM text batches: [B, L] bool, true at the tokens the loss predicts (completions);
+  // `labels` then holds exactly those tokens, flattened row by row, and the method's logits have
+  // one row per true entry. Undefined for classification batches.
+  at::Tensor target_mask;
 };
 
 // What a method needs from the data, so the caller can pick the sources: a method that changes

@@ -151,12 +151,27 @@ std::string render_report(const nlohmann::json& results,
        "</style></head><body><h1>"
     << esc(title) << "</h1>";
   if (results.contains("comparison")) {
-    o << "<h2>Hand-written vs learned prompts (test)</h2><table><tr><th>prompts</th><th>top-1</th>"
-         "<th>top-5</th><th>macro</th></tr>";
+    // The columns the rows carry, in a fixed order: classification runs have accuracies, causal-LM
+    // runs perplexity.
+    static const std::vector<std::pair<std::string, std::string>> kColumns{
+        {"top1", "top-1"},        {"top5", "top-5"}, {"macro", "macro"},
+        {"macro_f1", "macro-F1"}, {"nll", "NLL"},    {"ppl", "perplexity"}};
+    std::vector<std::pair<std::string, std::string>> columns;
+    for (const auto& c : kColumns) {
+      for (const auto& r : results["comparison"]) {
+        if (r.contains(c.first)) {
+          columns.push_back(c);
+          break;
+        }
+      }
+    }
+    o << "<h2>Baseline vs learned prompts (test)</h2><table><tr><th>prompts</th>";
+    for (const auto& c : columns) o << "<th>" << c.second << "</th>";
+    o << "</tr>";
     for (const auto& r : results["comparison"]) {
-      o << "<tr><td>" << esc(r.value("name", std::string())) << "</td><td>"
-        << num(r.value("top1", 0.0)) << "</td><td>" << num(r.value("top5", 0.0)) << "</td><td>"
-        << num(r.value("macro", 0.0)) << "</td></tr>";
+      o << "<tr><td>" << esc(r.value("name", std::string())) << "</td>";
+      for (const auto& c : columns) o << "<td>" << num(r.value(c.first, 0.0)) << "</td>";
+      o << "</tr>";
     }
     o << "</table>";
   }

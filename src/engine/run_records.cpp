@@ -88,11 +88,19 @@ RunRecord read_run_record(const std::string& path) {
   r.settings = r.command == "eval"
                    ? without_seed(field(j, "delta", file).value("hyperparameters", json()))
                    : train_settings(file);
+  if (j.value("task", std::string()) == "lm") {
+    throw FileError(file,
+                    "a causal-LM run (perplexity, no top-1); summarize averages the top-1 of "
+                    "classification runs");
+  }
   r.subsample = typed<std::string>(j, "subsample", file);
   r.shots = typed<int64_t>(j, "shots", file);
   r.seed = typed<int64_t>(j, "seed", file);
   r.test_top1 = typed<double>(field(j, "test", file), "top1", file);
-  r.manual_top1 = typed<double>(field(j, "zeroshot_manual", file), "top1", file);
+  // Image runs compare with the dataset's hand-written prompt; text-LM runs with the zero-prompt
+  // model on the same template.
+  const char* baseline = j.contains("zero_prompt") ? "zero_prompt" : "zeroshot_manual";
+  r.manual_top1 = typed<double>(field(j, baseline, file), "top1", file);
   return r;
 }
 

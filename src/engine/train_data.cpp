@@ -9,6 +9,7 @@ Batch to_device(const Batch& batch, const at::Device& device) {
     return t.defined() ? t.to(device, /*non_blocking=*/true) : t;
   };
   Batch out{move(batch.inputs), move(batch.labels), batch.inputs_are_features, move(batch.domains)};
+  if (batch.target_mask.defined()) out.target_mask = move(batch.target_mask);
   if (batch.unlabelled)
     out.unlabelled = std::make_shared<Batch>(to_device(*batch.unlabelled, device));
   return out;

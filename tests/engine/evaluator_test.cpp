@@ -19,6 +19,8 @@ TEST(Evaluator, AccumulatesTop1Top5PerClassAndConfusion) {
   EXPECT_NEAR(m.top5, 100.0, 1e-9);  // k clipped to the 3 classes
   EXPECT_EQ(m.per_class, (std::vector<double>{100, 0, 100}));
   EXPECT_NEAR(m.macro, 200.0 / 3, 1e-9);
+  // F1 by hand: class 0 = 1, class 1 (never predicted) = 0, class 2 = 2*1/(1+2); mean of three.
+  EXPECT_NEAR(m.macro_f1, 100.0 * (1.0 + 0.0 + 2.0 / 3) / 3, 1e-9);
   EXPECT_EQ(m.confusion[1][2], 1);
   EXPECT_EQ(m.confusion[1][1], 0);
   const auto j = m.to_json({"a", "b", "c"});

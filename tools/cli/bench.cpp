@@ -14,6 +14,7 @@
 #include "src/text/clip_tokenizer.h"
 #include "tools/cli/command.h"
 #include "tools/pipeline/bench_coop.h"
+#include "tools/pipeline/bench_lm.h"
 #include "tools/pipeline/bench_prompts.h"
 #include "tools/pipeline/bench_util.h"
 
@@ -23,6 +24,7 @@ namespace {
 struct BenchArgs {
   std::string what = "all", config = "ViT-B-16", vocab, out;
   int64_t batch = 8;
+  int64_t seq = 128;  // lm-step: tokens per row
   std::vector<int64_t> classes{10, 100};
   int iters = 3, warmup = 1;
 };
@@ -99,6 +101,24 @@ nlohmann::json blas_json() {
 }
 
 int run_bench(const BenchArgs& a) {
+  if (a.what == "lm-step") {
+    // A text LM, not a CLIP config: the issue's ~100M LLaMA shape.
+    pipeline::LmBenchOptions o;
+    o.batch = a.batch;
+    o.seq = a.seq;
+    o.warmup = a.warmup;
+    o.iters = a.iters;
+    nlohmann::json out{{"device", "cpu"},
+                       {"dtype", "float32"},
+                       {"threads", at::get_num_threads()},
+                       {"blas", blas_json()},
+                       {"weights", "random (shapes only)"}};
+    out["lm_step"] = pipeline::bench_lm_step(pipeline::bench_llama_config(), o);
+    out["peak_rss_mib"] = pipeline::peak_rss_mib();
+    std::cout << out.dump(2) << "\n";
+    if (!a.out.empty()) core::atomic_write(a.out, out.dump(2) + "\n");
+    return 0;
+  }
   const models::ClipConfig cfg = models::load_config(a.config);
   models::Clip model = models::init_clip(cfg, 0);
   nlohmann::json out{{"config", a.config},  {"device", "cpu"},
@@ -127,10 +147,11 @@ int run_bench(const BenchArgs& a) {
 Runner setup_bench(CLI::App& app) {
   auto a = std::make_shared<BenchArgs>();
   app.add_option("what", a->what,
-                 "all | image-tower | text-tower | coop-step | cocoop-step | vpt-step")
+                 "all | image-tower | text-tower | coop-step | cocoop-step | vpt-step | lm-step")
       ->default_val("all")
       ->check(CLI::IsMember(
-          {"all", "image-tower", "text-tower", "coop-step", "cocoop-step", "vpt-step"}));
+          {"all", "image-tower", "text-tower", "coop-step", "cocoop-step", "vpt-step", "lm-step"}));
+  app.add_option("--seq", a->seq, "lm-step: tokens per row")->default_val(128);
   app.add_option("--classes", a->classes, "class counts for cocoop-step (default 10 100)");
   app.add_option("--config", a->config, "architecture (models/configs)")->default_val("ViT-B-16");
   app.add_option("--vocab", a->vocab, "BPE vocabulary for the text prompts");
@@ -142,7 +163,8 @@ Runner setup_bench(CLI::App& app) {
       "Example:\n  vlprompt bench image-tower --config ViT-B-16 --batch 8\n"
       "  vlprompt bench coop-step --config ViT-B-16 --batch 32\n"
       "  vlprompt bench cocoop-step --config ViT-B-16 --batch 32 --classes 10 100\n"
-      "  vlprompt bench vpt-step --config ViT-B-16 --batch 8");
+      "  vlprompt bench vpt-step --config ViT-B-16 --batch 8\n"
+      "  vlprompt bench lm-step --batch 8 --seq 128");
   return [a] { return run_bench(*a); };
 }
 

@@ -17,6 +17,7 @@
 #include "tools/cli/command.h"
 #include "tools/pipeline/evaluation.h"
 #include "tools/pipeline/model_loading.h"
+#include "tools/pipeline/text_runs.h"
 
 namespace vlprompt::cli {
 namespace {
@@ -40,6 +41,19 @@ std::string eval_title(const delta::DeltaFileInfo& info, const EvalArgs& a) {
 }
 
 int run_eval(const EvalArgs& a) {
+  if (prompts::is_lm_method(delta::read_delta(a.delta).info.method)) {
+    // A text delta: --model is its LLaMA folder, --dataset a text dataset.
+    pipeline::TextEvalArgs t;
+    t.delta = a.delta;
+    t.model = a.model.model;
+    t.dataset = a.dataset;
+    t.data_root = a.data_root;
+    t.split = a.split;
+    t.device = a.device;
+    t.out = a.out;
+    t.batch_size = a.batch_size;
+    return pipeline::eval_text(t);
+  }
   const at::Device device = core::parse_device(a.device);
   pipeline::ModelBundle m = pipeline::load_model_bundle(a.model);
   models::Clip& clip = m.clip.model;

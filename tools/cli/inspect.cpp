@@ -9,11 +9,13 @@
 
 #include "models/weights/weights.h"
 #include "prompts/delta_words.h"
+#include "prompts/registry.h"
 #include "src/core/error.h"
 #include "src/core/hash.h"
 #include "src/core/safetensors.h"
 #include "src/delta/delta_file.h"
 #include "tools/cli/command.h"
+#include "tools/pipeline/lm_bundle.h"
 #include "tools/pipeline/model_loading.h"
 
 namespace vlprompt::cli {
@@ -102,8 +104,37 @@ bool is_delta_file(const std::string& path) {
   return it != metadata.end() && it->second == delta::kDeltaFormat;
 }
 
+// Text-LM deltas: every virtual token ([n, hidden] tensors: Prompt Tuning, P-Tuning collapsed)
+// against the LLaMA model's input embeddings, read back through its sentencepiece vocabulary.
+// Prefix Tuning's key/value prefixes live in no token space and are not listed.
+nlohmann::json nearest_virtual_tokens_json(const delta::DeltaFile& file, const InspectArgs& a) {
+  const pipeline::LmBundle lm = pipeline::load_lm_bundle(a.model.model);
+  delta::check_backbone(file.info, lm.fingerprint, lm.name);
+  at::NoGradGuard no_grad;
+  const at::Tensor table = lm.model->model->embed_tokens->weight;
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& [name, t] : file.tensors) {
+    if (t.dim() != 2 || t.size(1) != table.size(1)) continue;
+    const auto matches = prompts::nearest_tokens(t, table, a.top_k);
+    nlohmann::json rows = nlohmann::json::array();
+    for (size_t i = 0; i < matches.size(); ++i) {
+      nlohmann::json row{{"position", i}};
+      for (const auto& w : matches[i]) {
+        row["words"].push_back({{"word", lm.tokenizer->decode({w.id})},
+                                {"token", lm.tokenizer->piece(w.id)},
+                                {"id", w.id},
+                                {"distance", w.distance}});
+      }
+      rows.push_back(row);
+    }
+    out[name] = rows;
+  }
+  return out;
+}
+
 // For every context tensor: per class (CSC) and position, the top-k nearest vocabulary tokens.
 nlohmann::json nearest_words_json(const delta::DeltaFile& file, const InspectArgs& a) {
+  if (prompts::is_lm_method(file.info.method)) return nearest_virtual_tokens_json(file, a);
   pipeline::ModelBundle m = pipeline::load_model_bundle(a.model);
   delta::check_backbone(file.info, m.clip.model->fingerprint(), m.clip.model->config().name);
   at::NoGradGuard no_grad;
@@ -224,7 +255,8 @@ Runner setup_inspect(CLI::App& app) {
   app.add_flag("--all", a->all, "list every tensor (every class of a delta)");
   pipeline::add_model_options(app, a->model);
   app.get_option("--model")->required(false)->description(
-      "delta files: the backbone, whose token embeddings give the nearest words");
+      "delta files: the backbone (a CLIP model, or a text delta's LLaMA folder), whose token "
+      "embeddings give the nearest words");
   app.add_option("--top-k", a->top_k, "delta files: nearest words per context vector")
       ->default_val(3)
       ->check(CLI::PositiveNumber);

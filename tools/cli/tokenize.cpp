@@ -10,6 +10,7 @@
 #include "src/core/file_io.h"
 #include "src/text/clip_tokenizer.h"
 #include "tools/cli/command.h"
+#include "tools/pipeline/jsonl_texts.h"
 
 namespace vlprompt::cli {
 namespace {
@@ -25,35 +26,6 @@ struct TokenizeArgs {
   bool truncate = false;
   int64_t context_length = 77;
 };
-
-// One JSON string per line (or an object with "text", as this command prints); blank lines skipped.
-std::vector<std::string> read_jsonl_texts(const std::string& path) {
-  const std::string content = core::read_file(path);
-  std::vector<std::string> texts;
-  size_t line_number = 0;
-  for (size_t start = 0; start < content.size();) {
-    size_t end = content.find('\n', start);
-    if (end == std::string::npos) end = content.size();
-    const std::string line = content.substr(start, end - start);
-    start = end + 1;
-    ++line_number;
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    const std::string where = "line " + std::to_string(line_number);
-    nlohmann::json value;
-    try {
-      value = nlohmann::json::parse(line);
-    } catch (const nlohmann::json::exception& e) {
-      throw FileError(path, where + ": not valid JSON (" + e.what() + ")");
-    }
-    if (value.is_object() && value.contains("text")) value = value["text"];
-    if (!value.is_string()) {
-      throw FileError(path,
-                      where + ": expected a JSON string (or {\"text\": ...}), got " + value.dump());
-    }
-    texts.push_back(value.get<std::string>());
-  }
-  return texts;
-}
 
 void print_line(const std::string& text, const std::vector<int64_t>& ids,
                 const std::vector<std::string>* pieces = nullptr) {
@@ -82,7 +54,7 @@ int run_llama_tokenize(const TokenizeArgs& args, const std::vector<std::string>&
 int run_tokenize(const TokenizeArgs& args) {
   std::vector<std::string> texts = args.texts;
   if (!args.jsonl.empty()) {
-    const std::vector<std::string> from_file = read_jsonl_texts(args.jsonl);
+    const std::vector<std::string> from_file = pipeline::read_jsonl_texts(args.jsonl);
     texts.insert(texts.end(), from_file.begin(), from_file.end());
   }
   if (texts.empty()) throw Error("nothing to tokenize: give TEXT arguments or --jsonl FILE");

@@ -18,6 +18,7 @@
 #include "tools/cli/command.h"
 #include "tools/pipeline/domain_adaptation.h"
 #include "tools/pipeline/evaluation.h"
+#include "tools/pipeline/text_runs.h"
 
 namespace vlprompt::cli {
 namespace {
@@ -99,6 +100,13 @@ int run_train(TrainArgs a) {
       resumed ? prompts::read_resolved_config(a.out + "/config.yaml", a.method)
               : prompts::resolve_run_config(
                     {a.method, a.dataset, a.shots, a.seed, a.config_file, a.overrides});
+  if (prompts::is_lm_method(a.method)) {
+    if (!resumed) {
+      core::atomic_write(a.out + "/run.json", a.to_json().dump(2) + "\n");
+      core::atomic_write(a.out + "/config.yaml", core::dump_config(config));
+    }
+    return pipeline::train_text(a, config, resumed);
+  }
   if (a.freeze_init && a.init_delta.empty()) {
     throw Error("train: --freeze-init needs --init-delta (the delta to hold fixed)");
   }
@@ -183,7 +191,9 @@ Runner setup_train(CLI::App& app) {
                  "a registered method (vlprompt methods), or deltas joined by '+' (coop+vpt)");
   pipeline::add_model_options(app, a->model);
   app.get_option("--model")->required(false);
-  app.add_option("--dataset", a->dataset, "catalog name or image folder");
+  app.add_option("--dataset", a->dataset,
+                 "catalog name, image folder, or (text LMs) a folder of train/test "
+                 ".jsonl/.tsv/.csv files");
   app.add_option("--data-root", a->data_root, "where the dataset's files are");
   app.add_option("--shots", a->shots, "training images per class")->default_val(16);
   app.add_option("--seed", a->seed, "run seed: shots, shuffling, augmentation, init")
@@ -212,6 +222,10 @@ Runner setup_train(CLI::App& app) {
   app.add_option("--target-max", a->target_max,
                  "use at most this many target train images (a seeded subset; 0 = all)")
       ->default_val(0);
+  app.add_option("--task", a->task,
+                 "text LMs: classify (rank classification through label words) | lm (causal LM "
+                 "on completions)")
+      ->default_val("classify");
   app.add_option("overrides", a->overrides, "key=value config overrides (optim.lr=0.01)");
   app.footer(
       "Example:\n  vlprompt train --method coop --model ViT-B-16.pt --dataset fashion_mnist "

@@ -25,7 +25,8 @@ nlohmann::json TrainArgs::to_json() const {
           {"freeze_init", freeze_init},
           {"target", target},
           {"target_data_root", target_data_root},
-          {"target_max", target_max}};
+          {"target_max", target_max},
+          {"task", task}};
 }
 
 TrainArgs TrainArgs::from_json(const nlohmann::json& j, const std::string& where) {
@@ -54,6 +55,7 @@ TrainArgs TrainArgs::from_json(const nlohmann::json& j, const std::string& where
     a.target = j.value("target", std::string());
     a.target_data_root = j.value("target_data_root", std::string());
     a.target_max = j.value("target_max", int64_t{0});
+    a.task = j.value("task", std::string("classify"));  // runs made before text LMs
   } catch (const nlohmann::json::exception& e) {
     throw FileError(where, std::string("not a vlprompt run.json: ") + e.what());
   }

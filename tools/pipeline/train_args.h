@@ -26,6 +26,9 @@ struct TrainArgs {
   // where it lives ("" = data_root), and at most this many of its train images (0 = all).
   std::string target, target_data_root;
   int64_t target_max = 0;
+  // Text LMs: "classify" (rank classification through label words) or "lm" (causal LM on
+  // completions). Image runs ignore it.
+  std::string task = "classify";
 
   nlohmann::json to_json() const;
   static TrainArgs from_json(const nlohmann::json& j, const std::string& where);

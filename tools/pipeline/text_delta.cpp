@@ -1,0 +1,38 @@
+#include "tools/pipeline/text_delta.h"
+
+#include "prompts/lm/lm_delta_file.h"
+#include "prompts/registry.h"
+#include "src/core/error.h"
+
+namespace vlprompt::pipeline {
+
+LoadedTextDelta load_text_delta(const std::string& path, const LmBundle& lm) {
+  const delta::DeltaFile file = delta::read_delta(path);
+  prompts::LmMethodContext context;
+  context.model = lm.model;
+  context.encode = [tok = lm.tokenizer](const std::string& s) { return encode_plain(*tok, s); };
+  context.label_words =
+      file.info.training.value("label_words", std::vector<std::string>(file.info.classnames));
+  LoadedTextDelta out;
+  context.load_only = true;
+  prompts::lm::LoadedLmDelta loaded = prompts::lm::load_lm_delta(path, context);
+  out.delta = loaded.delta;
+  out.info = loaded.info;
+  const nlohmann::json& t = out.info.training;
+  out.options = prompts::PromptedLmOptions()
+                    .task(prompts::parse_lm_task(t.value("task", std::string("classify"))))
+                    .mean_label_logprob(t.value("label_score", std::string("sum")) == "mean");
+  return out;
+}
+
+TextTask task_from_delta(const delta::DeltaFileInfo& info, prompts::LmTask task,
+                         const datasets::TextSplit& split,
+                         const models::llama::LlamaTokenizer& tokenizer) {
+  prompts::TextConfig config;
+  config.max_tokens = info.training.value("max_tokens", int64_t{256});
+  config.label_score = info.training.value("label_score", std::string("sum"));
+  config.template_text = info.prompt_template;
+  return make_text_task(task, config, split, tokenizer);
+}
+
+}  // namespace vlprompt::pipeline
