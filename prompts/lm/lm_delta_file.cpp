@@ -24,6 +24,13 @@ delta::DeltaFileInfo lm_delta_info(const delta::Delta& delta,
   info.backbone = dir.filename().string();
   info.backbone_fingerprint = llama_fingerprint(model);
   info.tokenizer = "tokenizer.model";
+  // The shapes a PEFT adapter_config.json records, so `export --to peft` needs no model.
+  const models::llama::LlamaConfig& c = model->config();
+  info.training["model"] = {{"folder", model_dir},
+                            {"hidden_size", c.hidden_size},
+                            {"num_hidden_layers", c.num_hidden_layers},
+                            {"num_attention_heads", c.num_attention_heads},
+                            {"num_key_value_heads", c.num_key_value_heads}};
   return info;
 }
 

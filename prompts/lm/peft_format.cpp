@@ -296,6 +296,30 @@ std::shared_ptr<delta::Delta> from_peft(const PeftAdapter& adapter, const LmMeth
 
 void export_peft(const std::string& delta_path, const std::string& model_dir,
                  const std::string& out_dir) {
+  if (model_dir.empty()) {
+    // The delta file's record of its model's shapes (lm_delta_info) is all PEFT's config needs.
+    const delta::DeltaFile file = delta::read_delta(delta_path);
+    const nlohmann::json m = file.info.training.value("model", nlohmann::json());
+    if (!m.is_object())
+      throw FileError(delta_path,
+                      "records no model shapes (made before they were recorded); pass --model "
+                      "LLAMA_DIR, the folder it was trained on");
+    models::llama::LlamaConfig config;
+    try {
+      config.hidden_size = m.at("hidden_size");
+      config.num_hidden_layers = m.at("num_hidden_layers");
+      config.num_attention_heads = m.at("num_attention_heads");
+      config.num_key_value_heads = m.at("num_key_value_heads");
+    } catch (const nlohmann::json::exception& e) {
+      throw FileError(delta_path, std::string("training.model: ") + e.what());
+    }
+    if (config.num_attention_heads < 1 || config.num_key_value_heads < 1)
+      throw FileError(delta_path, "training.model: head counts must be positive");
+    write_peft(to_peft(file.info.method, file.info.hyperparameters, file.tensors, config,
+                       m.value("folder", std::string())),
+               out_dir);
+    return;
+  }
   LmMethodContext context;
   context.model = models::llama::load_llama(model_dir);
   const LoadedLmDelta loaded = load_lm_delta(delta_path, context);

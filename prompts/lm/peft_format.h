@@ -66,8 +66,9 @@ PeftAdapter read_peft(const std::string& dir);
 std::shared_ptr<delta::Delta> from_peft(const PeftAdapter& adapter, const LmMethodContext& context,
                                         const std::string& source);
 
-// `vlprompt export --to peft`: delta file -> DIR (the model folder's config.json gives the
-// shapes and is recorded as base_model_name_or_path).
+// `vlprompt export --to peft`: delta file -> DIR. The model's shapes come from the LLaMA folder
+// `model_dir` (the delta is checked against it) or, when it is "", from the delta file's own
+// record of them (training.model); the folder is written as base_model_name_or_path.
 void export_peft(const std::string& delta_path, const std::string& model_dir,
                  const std::string& out_dir);
 // `vlprompt import --from peft`: DIR -> delta file on the LLaMA folder `model_dir`.

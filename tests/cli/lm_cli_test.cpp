@@ -177,6 +177,33 @@ TEST(LmTrainCli, EvalReproducesTheRunAndInspectNamesNearestTokens) {
   const auto& rows = j["nearest_words"].begin().value();
   ASSERT_EQ(rows.size(), 8u);  // one row per virtual token
   EXPECT_FALSE(rows[0]["words"].empty());
+  // summarize reads text runs (the zero-prompt model is their baseline column).
+  const CliResult sum = run_cli("summarize " + quoted(run) + " " + quoted(out));
+  ASSERT_EQ(sum.status, 0) << sum.output;
+  EXPECT_NE(sum.output.find("prompt_tuning"), std::string::npos) << sum.output;
+}
+
+TEST(LmTrainCli, TrainedDeltaExportsToPeftWithoutTheModelAndImportsBackUnchanged) {
+  VLP_REQUIRE_FORTUNES();
+  const std::string run = fortunes_run("prompt-tuning", kPromptTuning);
+  const std::string dir = scratch_dir("lm-peft") + "/adapter";
+  std::filesystem::remove_all(dir);
+  const CliResult e =
+      run_cli("export --to peft " + quoted(run + "/delta.safetensors") + " --out " + quoted(dir));
+  ASSERT_EQ(e.status, 0) << e.output;
+  const nlohmann::json config = read_json(dir + "/adapter_config.json");
+  EXPECT_EQ(config["peft_type"], "PROMPT_TUNING");
+  EXPECT_EQ(config["num_virtual_tokens"], 8);
+  EXPECT_EQ(config["token_dim"], 64);
+  EXPECT_EQ(config["num_layers"], 2);
+  const std::string back = dir + "/../back.safetensors";
+  const CliResult i = run_cli("import --from peft " + quoted(dir) + " --model " +
+                              quoted(tiny_lm()) + " --out " + quoted(back));
+  ASSERT_EQ(i.status, 0) << i.output;
+  const auto a = vlprompt::core::read_safetensors(run + "/delta.safetensors").tensors;
+  const auto b = vlprompt::core::read_safetensors(back).tensors;
+  ASSERT_EQ(a.size(), b.size());
+  for (const auto& [name, t] : a) EXPECT_TRUE(at::equal(t, b.at(name))) << name;
 }
 
 TEST(LmTrainCli, CausalLmTrainingLowersThePerplexityOfHeldOutText) {

@@ -27,6 +27,7 @@ int run_export(const ExportArgs& a) {
     return 0;
   }
   prompts::official::find_official_format(a.to);
+  if (a.model.model.empty()) throw Error("export --to " + a.to + ": --model is required");
   int64_t epoch = a.epoch >= 0 ? a.epoch : prompts::official::epoch_from_file_name(a.out);
   if (epoch < 0) {
     throw Error("export: cannot tell the epoch from '" + a.out +
@@ -54,6 +55,8 @@ Runner setup_export(CLI::App& app) {
       ->required()
       ->check(CLI::ExistingFile);
   pipeline::add_model_options(app, a->model);
+  // --to peft reads the model's shapes from the delta file; --model there only double-checks.
+  app.get_option("--model")->required(false);
   app.add_option("--out", a->out,
                  "the checkpoint to write; Dassl's load_model looks for "
                  "<dir>/prompt_learner/model.pth.tar-N (or model-best.pth.tar)")
@@ -63,7 +66,7 @@ Runner setup_export(CLI::App& app) {
       "Example:\n  vlprompt export --to coop runs/coop/delta.safetensors --model ViT-B-16.pt "
       "--out official/prompt_learner/model.pth.tar-50\n"
       "  python train.py ... --eval-only --model-dir official --load-epoch 50\n"
-      "  vlprompt export --to peft runs/pt/delta.safetensors --model LLAMA_DIR --out adapter/\n"
+      "  vlprompt export --to peft runs/pt/delta.safetensors --out adapter/\n"
       "  (PeftModel.from_pretrained(model, 'adapter/') reads it)");
   return [a] { return run_export(*a); };
 }

@@ -138,7 +138,10 @@ int train_text(const TrainArgs& a, const core::ResolvedConfig& config, bool resu
   context.label_words = task.label_words;
   context.seed = a.seed;
   auto delta = prompts::make_lm_delta(a.method, config, context);
-  PromptedLmMethod method(a.method, lm.model, delta, task.label_ids, lm.fingerprint,
+  // The registered names ("prompt_tuning"), however the user spelled them ("prompt-tuning").
+  std::string name;
+  for (const auto& m : prompts::method_members(a.method)) name += (name.empty() ? "" : "+") + m;
+  PromptedLmMethod method(name, lm.model, delta, task.label_ids, lm.fingerprint,
                           method_options(task_kind, tc));
   engine::TokenData train(token_rows(splits.train, task, *lm.tokenizer), a.eval_batch_size);
   std::unique_ptr<engine::TokenData> val;
@@ -163,9 +166,9 @@ int train_text(const TrainArgs& a, const core::ResolvedConfig& config, bool resu
   nlohmann::json results{
       {"command", "train"},
       {"title",
-       a.method + (lm_task ? std::string(" causal LM") : " " + std::to_string(a.shots) + "-shot") +
+       name + (lm_task ? std::string(" causal LM") : " " + std::to_string(a.shots) + "-shot") +
            " seed " + std::to_string(a.seed) + " on " + a.dataset},
-      {"method", a.method},
+      {"method", name},
       {"task", prompts::lm_task_name(task_kind)},
       {"dataset", a.dataset},
       {"subsample", "all"},
@@ -196,14 +199,14 @@ int train_text(const TrainArgs& a, const core::ResolvedConfig& config, bool resu
   info.tokenizer = "tokenizer.model";
   info.classnames = task.classnames;
   info.prompt_template = task.template_text;
-  info.training = {{"dataset", a.dataset},
-                   {"shots", results["shots"]},
-                   {"seed", a.seed},
-                   {"task", prompts::lm_task_name(task_kind)},
-                   {"label_words", task.label_words},
-                   {"label_score", tc.label_score},
-                   {"max_tokens", tc.max_tokens},
-                   {"summary", results["training"]}};
+  info.training.update({{"dataset", a.dataset},
+                        {"shots", results["shots"]},
+                        {"seed", a.seed},
+                        {"task", prompts::lm_task_name(task_kind)},
+                        {"label_words", task.label_words},
+                        {"label_score", tc.label_score},
+                        {"max_tokens", tc.max_tokens},
+                        {"summary", results["training"]}});
   if (lm_task)
     info.training["test_ppl"] = results["test"]["ppl"];
   else
