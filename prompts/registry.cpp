@@ -156,7 +156,15 @@ LoadedMethod method_from_delta(const std::string& path, const MethodContext& con
     return make_method(file.info.method,
                        file_config(members, file.info.hyperparameters, "delta file " + path), own);
   });
-  out.method->load_state(file.tensors);
+  try {
+    out.method->load_state(file.tensors);
+  } catch (const Error& e) {
+    // (The stack names itself, "coop state", as the source of a shape error, not the file.)
+    // An edited hyper-parameter (n_ctx, csc, ...) shows up here as a shape that does not fit.
+    throw FileError(path,
+                    "its tensors do not fit the " + file.info.method +
+                        " its metadata describes (were the hyperparameters edited?): " + e.what());
+  }
   if (!context.classnames.empty()) {
     rebuilding(path, "method for the new classes", [&] {
       out.method->set_classnames(context.classnames);

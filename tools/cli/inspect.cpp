@@ -9,11 +9,13 @@
 
 #include "models/weights/weights.h"
 #include "prompts/delta_words.h"
+#include "prompts/registry.h"
 #include "src/core/error.h"
 #include "src/core/hash.h"
 #include "src/core/safetensors.h"
 #include "src/delta/delta_file.h"
 #include "tools/cli/command.h"
+#include "tools/pipeline/cli_checks.h"
 #include "tools/pipeline/model_loading.h"
 
 namespace vlprompt::cli {
@@ -106,6 +108,12 @@ bool is_delta_file(const std::string& path) {
 nlohmann::json nearest_words_json(const delta::DeltaFile& file, const InspectArgs& a) {
   pipeline::ModelBundle m = pipeline::load_model_bundle(a.model);
   delta::check_backbone(file.info, m.clip.model->fingerprint(), m.clip.model->config().name);
+  // The tensors against the method the metadata describes (n_ctx, csc, classes, ...): rebuilding
+  // it on the backbone checks every shape, and names the file and tensor when one does not fit.
+  prompts::MethodContext context;
+  context.clip = m.clip.model;
+  context.tokenizer = m.tokenizer;
+  prompts::method_from_delta(a.path, context);
   at::NoGradGuard no_grad;
   const int64_t vocab = m.clip.model->config().text.vocab_size;
   const at::Tensor table = m.clip.model->embed_tokens(at::arange(vocab).unsqueeze(0)).squeeze(0);
@@ -227,13 +235,22 @@ Runner setup_inspect(CLI::App& app) {
       "delta files: the backbone, whose token embeddings give the nearest words");
   app.add_option("--top-k", a->top_k, "delta files: nearest words per context vector")
       ->default_val(3)
-      ->check(CLI::PositiveNumber);
+      ->check(pipeline::at_least(1));
   app.footer(
       "Example:\n  vlprompt inspect ViT-B-16.pt\n"
       "  vlprompt inspect runs/coop-16-1/delta.safetensors --model ViT-B-16.pt --top-k 5");
   return [a] {
-    return is_delta_file(a->path) ? run_inspect_delta(*a)
-                                  : run_inspect_weights(a->path, a->json, a->all ? INT64_MAX : 20);
+    if (is_delta_file(a->path)) return run_inspect_delta(*a);
+    try {
+      return run_inspect_weights(a->path, a->json, a->all ? INT64_MAX : 20);
+    } catch (const Error& e) {
+      if (std::filesystem::path(a->path).extension() != ".safetensors") throw;
+      // A .safetensors file is a delta or weights; say both were tried, not only the second.
+      throw FileError(a->path,
+                      "neither a vlprompt delta (its __metadata__ has no format: vlprompt-delta) "
+                      "nor CLIP weights (" +
+                          std::string(e.what()) + ")");
+    }
   };
 }
 
