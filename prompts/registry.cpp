@@ -145,8 +145,13 @@ std::unique_ptr<engine::Method> make_method(const std::string& method,
 }
 
 LoadedMethod method_from_delta(const std::string& path, const MethodContext& context) {
+  const delta::DeltaFileInfo info = delta::read_delta(path).info;
+  delta::check_backbone(info, context.clip->fingerprint(), context.clip->config().name);
+  return method_from_delta_unchecked(path, context);
+}
+
+LoadedMethod method_from_delta_unchecked(const std::string& path, const MethodContext& context) {
   delta::DeltaFile file = delta::read_delta(path);
-  delta::check_backbone(file.info, context.clip->fingerprint(), context.clip->config().name);
   MethodContext own = context;
   own.classnames = file.info.classnames;
   if (!file.info.prompt_template.empty()) own.text_template = file.info.prompt_template;

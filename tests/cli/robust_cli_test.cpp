@@ -98,6 +98,14 @@ TEST(RobustCli, EditedHyperparametersAreNamedByEvalAndInspect) {
       " --model " + quoted(testing::tiny_model()) + " --vocab " + quoted(testing::vocab());
   expect_refused("inspect " + quoted(edited) + model,
                  {edited + ": its tensors do not fit", "hyperparameters edited"});
+  // Without --model, on a random model of the backbone's architecture (its config name).
+  expect_refused("inspect " + quoted(edited),
+                 {edited + ": its tensors do not fit", "hyperparameters edited"});
+  const CliResult intact = run_cli("inspect " + quoted(run + "/delta.safetensors"));
+  EXPECT_EQ(intact.status, 0) << intact.output;
+  EXPECT_NE(intact.output.find("tensor shapes: fit the metadata's hyperparameters"),
+            std::string::npos)
+      << intact.output;
   expect_refused("eval --delta " + quoted(edited) + model + " --out " +
                      quoted(scratch_dir("robust-eval")) + " --dataset fashion_mnist",
                  {edited + ": its tensors do not fit", "hyperparameters edited"});

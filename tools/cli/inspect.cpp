@@ -7,6 +7,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "models/clip/load_clip.h"
 #include "models/weights/weights.h"
 #include "prompts/delta_words.h"
 #include "prompts/registry.h"
@@ -14,6 +15,7 @@
 #include "src/core/hash.h"
 #include "src/core/safetensors.h"
 #include "src/delta/delta_file.h"
+#include "src/text/clip_tokenizer.h"
 #include "tools/cli/command.h"
 #include "tools/pipeline/cli_checks.h"
 #include "tools/pipeline/model_loading.h"
@@ -178,6 +180,25 @@ void print_nearest_words(const nlohmann::json& nearest, const InspectArgs& a, in
   }
 }
 
+// Without --model: the method rebuilt on a random CLIP of the backbone's architecture (its config
+// by name, models/configs), which checks every tensor's shape against the metadata (n_ctx, csc,
+// classes). FileError naming the file when one does not fit.
+std::string check_shapes_by_config(const delta::DeltaFile& file, const std::string& path) {
+  models::ClipConfig config;
+  try {
+    config = models::load_config(file.info.backbone);
+  } catch (const Error&) {
+    return "not checked: backbone '" + file.info.backbone +
+           "' is no config name (pass --model to check them)";
+  }
+  prompts::MethodContext context;
+  context.clip = models::init_clip(config, 0);
+  context.tokenizer = std::make_shared<const text::ClipTokenizer>(
+      text::ClipTokenizer::from_file(text::bundled_vocab()));
+  prompts::method_from_delta_unchecked(path, context);
+  return "fit the metadata's hyperparameters on the " + file.info.backbone + " architecture";
+}
+
 int run_inspect_delta(const InspectArgs& a) {
   const int64_t max_rows = a.all ? INT64_MAX : 20;
   const delta::DeltaFile file = delta::read_delta(a.path);
@@ -196,7 +217,12 @@ int run_inspect_delta(const InspectArgs& a) {
   out.update(delta::info_json(info));
   out["parameters"] = params;
   out["tensor_list"] = tensors;
-  if (!a.model.model.empty()) out["nearest_words"] = nearest_words_json(file, a);
+  if (!a.model.model.empty()) {
+    out["nearest_words"] = nearest_words_json(file, a);  // checks the shapes on that model
+    out["tensor_shapes"] = "fit the metadata's hyperparameters on the given model";
+  } else {
+    out["tensor_shapes"] = check_shapes_by_config(file, a.path);
+  }
   if (a.json) {
     // A single byte-level token can be part of a UTF-8 character: replace, do not throw.
     std::cout << out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
@@ -215,6 +241,7 @@ int run_inspect_delta(const InspectArgs& a) {
     std::printf("    %-40s %-18s %s\n", name.c_str(), t["shape"].dump().c_str(),
                 t["dtype"].get<std::string>().c_str());
   }
+  std::cout << "  tensor shapes: " << out["tensor_shapes"].get<std::string>() << "\n";
   if (out.contains("nearest_words")) {
     print_nearest_words(out["nearest_words"], a, max_rows);
   } else {
