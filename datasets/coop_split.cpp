@@ -36,7 +36,17 @@ std::vector<Entry> parse_entries(const json& list, const std::string& path,
       throw FileError(path, where(split, i) + " is " + e.dump() +
                                 ", expected [image path, integer label, non-empty class name]");
     }
-    entries.push_back({e[0].get<std::string>(), e[1].get<int64_t>(), e[2].get<std::string>()});
+    const std::string rel = e[0].get<std::string>();
+    // A split file names images under the image folder; it must never reach other files.
+    const std::filesystem::path p(rel);
+    bool escapes = rel.empty() || p.is_absolute() || p.has_root_name() || p.has_root_directory();
+    for (const auto& part : p) escapes = escapes || part == "..";
+    if (escapes) {
+      throw FileError(path, where(split, i) + " names image '" + rel +
+                                "'; expected a relative path inside the image folder (no "
+                                "leading '/', no '..')");
+    }
+    entries.push_back({rel, e[1].get<int64_t>(), e[2].get<std::string>()});
   }
   return entries;
 }

@@ -1,6 +1,7 @@
 #include "datasets/loader.h"
 
 #include <filesystem>
+#include <map>
 
 #include "datasets/coop_split.h"
 #include "datasets/digits.h"
@@ -163,7 +164,20 @@ DatasetSplit load_split(const std::string& dataset_spec, const std::string& data
   if (out.domain.empty()) out.domain = entry.domain.empty() ? entry.name : entry.domain;
   out.split = split;
   out.template_text = entry.template_text;
+  check_unique_classnames(out.classnames, "dataset '" + out.dataset + "'");
   return out;
+}
+
+void check_unique_classnames(const std::vector<std::string>& names, const std::string& where) {
+  std::map<std::string, size_t> first;
+  for (size_t i = 0; i < names.size(); ++i) {
+    const auto [it, fresh] = first.emplace(names[i], i);
+    if (!fresh) {
+      // Two classes with one name would split the probability of that name between them.
+      throw Error(where + ": classes " + std::to_string(it->second) + " and " + std::to_string(i) +
+                  " are both named '" + names[i] + "'; expected distinct class names");
+    }
+  }
 }
 
 }  // namespace vlprompt::datasets

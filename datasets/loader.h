@@ -24,6 +24,10 @@ namespace vlprompt::datasets {
 DatasetSplit load_split(const std::string& dataset, const std::string& data_root,
                         const std::string& split, const LoadOptions& opts = {});
 
+// Error naming `where` and the repeated name when two classes share a name (after the layout's
+// own normalisation, e.g. CoOp's '_' -> ' ').
+void check_unique_classnames(const std::vector<std::string>& names, const std::string& where);
+
 // Where a catalog dataset's files are: <data_root>/<dataset_dir> when that folder exists, else
 // <data_root> itself; "" for data_root uses the entry's default root (relative to the source
 // tree when relative). Error when there is no root; FileError when it is not a folder.

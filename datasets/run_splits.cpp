@@ -44,6 +44,12 @@ RunSplits load_run_splits(const std::string& dataset, const std::string& data_ro
   r.train = datasets::subsample_classes(fs.train, subsample);
   r.val = datasets::subsample_classes(fs.val, subsample);
   r.test = load_eval_split(dataset, data_root, "test", subsample);
+  if (r.train.classnames.size() < 2) {
+    // Softmax over one class is always 1: training would learn nothing and report 100%.
+    throw Error("dataset '" + dataset + "' (subsample " + subsample + ") has " +
+                std::to_string(r.train.classnames.size()) +
+                " class; training a classifier needs at least two");
+  }
   return r;
 }
 

@@ -28,6 +28,22 @@ const std::vector<std::string>& class_token_positions() {
   return positions;
 }
 
+void check_text_tokens(const std::string& key, int64_t n, int64_t context_length) {
+  if (n > context_length - 3) {
+    throw Error(key + " is " + std::to_string(n) + "; expected at most " +
+                std::to_string(context_length - 3) + " (the text context length " +
+                std::to_string(context_length) +
+                " also holds the start and end tokens and at least one class token)");
+  }
+}
+
+void check_visual_tokens(const std::string& key, int64_t n) {
+  if (n > kMaxVisualPromptTokens) {
+    throw Error(key + " is " + std::to_string(n) + "; expected at most " +
+                std::to_string(kMaxVisualPromptTokens) + " visual prompt tokens");
+  }
+}
+
 void check_class_token_position(const std::string& position) {
   if (position != "end" && position != "middle" && position != "front") {
     throw Error("coop: class_token_position is '" + position +
@@ -48,6 +64,8 @@ ContextStart context_start(const std::string& method, const std::string& ctx_ini
     out.prefix_text = spaces_for_underscores(ctx_init);
     const std::vector<int64_t> ids = tokenizer.encode(out.prefix_text);
     if (ids.empty()) throw Error(method + ": ctx_init '" + out.prefix_text + "' has no tokens");
+    check_text_tokens(method + ".ctx_init ('" + out.prefix_text + "') token count",
+                      static_cast<int64_t>(ids.size()), clip->config().text.context_length);
     out.n_ctx = static_cast<int64_t>(ids.size());
     // The words' own embeddings. (With one set per class each starts from them; the reference
     // code silently drops class-specific context when ctx_init is set.)
@@ -60,6 +78,7 @@ ContextStart context_start(const std::string& method, const std::string& ctx_ini
   if (n_ctx <= 0) {
     throw Error(method + ": n_ctx is " + std::to_string(n_ctx) + ", expected >= 1");
   }
+  check_text_tokens(method + ".n_ctx", n_ctx, clip->config().text.context_length);
   // The reference's placeholder words; their ids sit under the context and are overwritten.
   out.prefix_text = "X";
   for (int64_t i = 1; i < n_ctx; ++i) out.prefix_text += " X";
@@ -97,6 +116,16 @@ CoOpLayout coop_layout(const ClipTokenizer& tokenizer, const std::string& prefix
   for (const auto& raw : classnames) {
     names.push_back(spaces_for_underscores(raw));
     prompts.push_back(prefix_text + " " + names.back() + ".");
+  }
+  for (size_t c = 0; c < prompts.size(); ++c) {
+    // Said here, with the key to change, rather than as the tokenizer's "text too long".
+    const size_t length = tokenizer.encode(prompts[c]).size() + 2;
+    if (static_cast<int64_t>(length) > context_length) {
+      throw Error("coop: the prompt for class '" + names[c] + "' is " + std::to_string(length) +
+                  " tokens with n_ctx = " + std::to_string(n_ctx) +
+                  " context tokens, longer than the context length " +
+                  std::to_string(context_length) + " (lower n_ctx or shorten the class name)");
+    }
   }
   const at::Tensor end_ids = tokenizer.tokenize(prompts, context_length, /*truncate=*/false);
   const int64_t num_classes = end_ids.size(0);

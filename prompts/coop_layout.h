@@ -46,6 +46,14 @@ ContextStart context_start(const std::string& method, const std::string& ctx_ini
 at::Tensor write_context(const at::Tensor& tokens, const at::Tensor& values,
                          const at::Tensor& cols);
 
+// Learned text tokens share the context with the start and end tokens and at least one class
+// token: Error naming `key` (e.g. "coop.n_ctx"), the value and the limit, before any memory is
+// spent on a prompt that cannot fit.
+void check_text_tokens(const std::string& key, int64_t n, int64_t context_length);
+// Visual prompt tokens have no context length; this bound keeps a typo from allocating gigabytes.
+inline constexpr int64_t kMaxVisualPromptTokens = 1024;
+void check_visual_tokens(const std::string& key, int64_t n);
+
 // Throws unless `position` is "end", "middle" or "front".
 void check_class_token_position(const std::string& position);
 const std::vector<std::string>& class_token_positions();  // end, middle, front

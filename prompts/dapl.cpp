@@ -97,6 +97,8 @@ DaplImpl::DaplImpl(DaplOptions options, models::Clip clip,
                 " and " + std::to_string(options_.n_dmx()));
   }
   if (!(options_.t() > 0)) throw Error("dapl: t is " + c10::str(options_.t()) + ", expected > 0");
+  check_text_tokens("dapl.n_ctx + dapl.n_dmx", options_.n_ctx() + options_.n_dmx(),
+                    clip_->config().text.context_length);
   // The reference draws ctx, then the domain vectors, both ~ N(0, init_std).
   const ContextStart start = context_start(
       "dapl", "", options_.n_ctx(), options_.init_std(), options_.seed(),

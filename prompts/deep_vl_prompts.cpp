@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "prompts/coop_layout.h"
 #include "src/core/error.h"
 #include "src/core/strings.h"
 
@@ -69,6 +70,8 @@ DeepTextContext deep_text_context(const std::string& method, const std::string& 
                                   int64_t n_ctx, double init_std, at::Generator& generator,
                                   models::Clip& clip, const text::ClipTokenizer& tokenizer) {
   if (n_ctx < 1) throw Error(method + ": n_ctx is " + std::to_string(n_ctx) + ", expected >= 1");
+  check_text_tokens(method + (method == "ivlp" ? ".n_ctx_text" : ".n_ctx"), n_ctx,
+                    clip->config().text.context_length);
   if (!(init_std > 0)) {
     throw Error(method + ": init_std is " + c10::str(init_std) + ", expected > 0");
   }

@@ -2,6 +2,7 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 
+#include "prompts/coop_layout.h"
 #include "prompts/registry.h"
 #include "src/core/error.h"
 
@@ -30,6 +31,7 @@ IvlpImpl::IvlpImpl(IvlpOptions options, models::Clip clip,
     throw Error("ivlp: n_ctx_vision is " + std::to_string(options_.n_ctx_vision()) +
                 ", expected >= 1");
   }
+  check_visual_tokens("ivlp.n_ctx_vision", options_.n_ctx_vision());
   const auto& config = clip_->config();
   options_.depth_text(
       prompt_depth("ivlp", "depth_text", options_.depth_text(), config.text.layers));

@@ -183,8 +183,13 @@ std::unique_ptr<engine::Method> make_method(const std::string& method,
 }
 
 LoadedMethod method_from_delta(const std::string& path, const MethodContext& context) {
+  const delta::DeltaFileInfo info = delta::read_delta(path).info;
+  delta::check_backbone(info, context.clip->fingerprint(), context.clip->config().name);
+  return method_from_delta_unchecked(path, context);
+}
+
+LoadedMethod method_from_delta_unchecked(const std::string& path, const MethodContext& context) {
   delta::DeltaFile file = delta::read_delta(path);
-  delta::check_backbone(file.info, context.clip->fingerprint(), context.clip->config().name);
   MethodContext own = context;
   own.classnames = file.info.classnames;
   if (!file.info.prompt_template.empty()) own.text_template = file.info.prompt_template;
@@ -194,7 +199,15 @@ LoadedMethod method_from_delta(const std::string& path, const MethodContext& con
     return make_method(file.info.method,
                        file_config(members, file.info.hyperparameters, "delta file " + path), own);
   });
-  out.method->load_state(file.tensors);
+  try {
+    out.method->load_state(file.tensors);
+  } catch (const Error& e) {
+    // (The stack names itself, "coop state", as the source of a shape error, not the file.)
+    // An edited hyper-parameter (n_ctx, csc, ...) shows up here as a shape that does not fit.
+    throw FileError(path,
+                    "its tensors do not fit the " + file.info.method +
+                        " its metadata describes (were the hyperparameters edited?): " + e.what());
+  }
   if (!context.classnames.empty()) {
     rebuilding(path, "method for the new classes", [&] {
       out.method->set_classnames(context.classnames);

@@ -130,6 +130,9 @@ struct LoadedMethod {
   delta::DeltaFileInfo info;
 };
 LoadedMethod method_from_delta(const std::string& path, const MethodContext& context);
+// The same without the backbone check: for checking a file's tensor shapes against its metadata
+// on a model of the same architecture (`inspect` without --model builds one by config name).
+LoadedMethod method_from_delta_unchecked(const std::string& path, const MethodContext& context);
 
 // The delta of a delta file, for tools that apply it to the towers directly (embed).
 struct LoadedDelta {

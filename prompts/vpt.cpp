@@ -2,6 +2,7 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 
+#include "prompts/coop_layout.h"
 #include "prompts/registry.h"
 #include "prompts/seeded_linear.h"
 #include "src/core/error.h"
@@ -46,6 +47,7 @@ VptImpl::VptImpl(VptOptions options, const models::Clip& clip,
   if (options_.n_ctx() < 1) {
     throw Error("vpt: n_ctx is " + std::to_string(options_.n_ctx()) + ", expected >= 1");
   }
+  check_visual_tokens("vpt.n_ctx", options_.n_ctx());
   if (options_.deep() && options_.depth() < 1) {
     throw Error("vpt: depth is " + std::to_string(options_.depth()) + ", expected >= 1");
   }

@@ -6,6 +6,7 @@
 #include "models/weights/formats.h"
 #include "models/weights/weights.h"
 #include "src/core/error.h"
+#include "src/core/safetensors.h"
 
 namespace vlprompt::models::weights {
 namespace {
@@ -53,7 +54,9 @@ Format format_for_destination(const std::string& path) {
   return Format::kHuggingFace;
 }
 
-LoadedWeights read_weights(const std::string& path) {
+namespace {
+
+LoadedWeights read_any_weights(const std::string& path) {
   const fs::path p(path);
   if (!fs::exists(p))
     throw FileError(path,
@@ -77,6 +80,14 @@ LoadedWeights read_weights(const std::string& path) {
   out.tensors = detail::read_openai_pt(path);
   check_tensors(out.tensors, infer_config(out.tensors, path), path);
   out.vocab = vocab_beside(p);
+  return out;
+}
+
+}  // namespace
+
+LoadedWeights read_weights(const std::string& path) {
+  LoadedWeights out = read_any_weights(path);
+  core::check_finite(out.tensors, path);
   return out;
 }
 

@@ -24,6 +24,64 @@ std::string flow_text(const YAML::Node& node) {
   return out.c_str();
 }
 
+// YAML aliases make graphs, not trees: `train: &a {x: *a}` refers to itself and `[*a, *a, ...]`
+// chains multiply. Every layer is walked once before merging, with its depth and its size
+// bounded (configs are a few levels deep and a few hundred keys), and a key repeated in one map
+// (which YAML forbids and yaml-cpp keeps twice) is refused.
+constexpr int kMaxConfigDepth = 32;
+constexpr size_t kMaxConfigNodes = 1 << 20;
+
+void check_tree(const YAML::Node& node, const std::string& source, const std::string& key,
+                int depth, size_t& nodes) {
+  if (++nodes > kMaxConfigNodes) {
+    fail(source, "more than " + std::to_string(kMaxConfigNodes) +
+                     " values (YAML aliases repeating each other?)");
+  }
+  if (depth > kMaxConfigDepth) {
+    fail(source, "key '" + key.substr(0, 200) + "' nests deeper than " +
+                     std::to_string(kMaxConfigDepth) +
+                     " levels (a YAML alias that refers to itself?)");
+  }
+  if (node.IsMap()) {
+    std::vector<std::string> seen;
+    for (const auto& entry : node) {
+      if (!entry.first.IsScalar()) {
+        fail(source, "a key under '" + key + "' is not a plain name; expected name: value");
+      }
+      const std::string name = entry.first.Scalar();
+      const std::string dotted = config_detail::join_key(key, name);
+      if (std::find(seen.begin(), seen.end(), name) != seen.end()) {
+        fail(source, "key '" + dotted + "' is given twice; expected each key once");
+      }
+      seen.push_back(name);
+      check_tree(entry.second, source, dotted, depth + 1, nodes);
+    }
+  } else if (node.IsSequence()) {
+    for (const auto& item : node) check_tree(item, source, key + "[]", depth + 1, nodes);
+  }
+}
+
+void check_tree(const YAML::Node& node, const std::string& source, const std::string& key = "") {
+  size_t nodes = 0;
+  check_tree(node, source, key, 0, nodes);
+}
+
+// `train:` with nothing under it (all commented out) leaves the section as it is; an explicit
+// `train: null` or `train: ~` is a value, and a section cannot hold one.
+void check_explicit_null_sections(const YAML::Node& node, const std::string& text,
+                                  const std::string& path) {
+  for (const auto& entry : node) {
+    if (!entry.second.IsNull()) continue;
+    const YAML::Mark mark = entry.second.Mark();
+    if (mark.pos < 0 || static_cast<size_t>(mark.pos) >= text.size()) continue;
+    const std::string at = text.substr(static_cast<size_t>(mark.pos), 4);
+    if (at[0] == '~' || at == "null" || at == "Null" || at == "NULL") {
+      fail(path, "key '" + entry.first.Scalar() + "' (line " + std::to_string(mark.line + 1) +
+                     ") is null; expected a section (a map of keys), or nothing after the colon");
+    }
+  }
+}
+
 YAML::Node load_layer(const std::string& path) {
   const std::string text = read_file(path);
   YAML::Node node;
@@ -34,6 +92,8 @@ YAML::Node load_layer(const std::string& path) {
   }
   if (node.IsNull()) return YAML::Node(YAML::NodeType::Map);  // an empty file is no change
   if (!node.IsMap()) throw FileError(path, "expected a map of sections at the top level");
+  check_tree(node, path);
+  check_explicit_null_sections(node, text, path);
   return node;
 }
 
@@ -65,6 +125,7 @@ YAML::Node parse_override(const std::string& text) {
   } catch (const YAML::ParserException& e) {
     fail(kCommandLineSource, where + ": the value is not valid YAML (" + e.msg + ")");
   }
+  check_tree(value, kCommandLineSource, key);
   YAML::Node layer(YAML::NodeType::Map);
   config_detail::set_section(layer, key, value);
   return layer;
@@ -98,6 +159,10 @@ void merge_layer(YAML::Node dst, const YAML::Node& src, const std::string& prefi
       if (value.size() == 0 && !origin.count(dotted)) origin[dotted] = source;
       merge_layer(dst[key], value, dotted, source, origin);
       continue;
+    }
+    if (existing.IsDefined() && existing.IsMap() && !value.IsNull()) {
+      fail(source, "key '" + dotted + "' must be a section (a map of keys), got " +
+                       flow_text(value).substr(0, 200));
     }
     erase_origins_under(origin, dotted);
     dst[key] = YAML::Clone(value);
@@ -154,6 +219,7 @@ ResolvedConfig config_from_node(const YAML::Node& tree, const std::string& sourc
   if (!tree.IsDefined() || tree.IsNull())
     return config_from_node(YAML::Node(YAML::NodeType::Map), source);
   if (!tree.IsMap()) fail(source, "expected a map of keys at the top level");
+  check_tree(tree, source);
   ResolvedConfig out;
   out.tree = YAML::Node(YAML::NodeType::Map);
   merge_layer(out.tree, tree, "", source, out.origin);

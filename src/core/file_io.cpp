@@ -15,6 +15,11 @@
 namespace vlprompt::core {
 
 std::string read_file(const std::string& path) {
+  // An ifstream opens a folder and reads nothing from it: that would pass for an empty file.
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    throw FileError(path, "is a folder; expected a file");
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) throw FileError(path, std::string("cannot open for reading: ") + std::strerror(errno));
   std::ostringstream buf;

@@ -1,6 +1,8 @@
 #include "src/core/pickle.h"
 
 #include <cstring>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "src/core/error.h"
 
@@ -13,11 +15,28 @@ using Kind = PickleValue::Kind;
 constexpr size_t kMaxStack = 1 << 20;
 constexpr size_t kMaxMarks = 1 << 16;
 constexpr size_t kMaxMemo = 1 << 24;
+// Values nested deeper than this are refused. Python's own pickler cannot write much deeper (its
+// recursion limit is 1,000), and every reader of these values, freeing them included, recurses.
+constexpr size_t kMaxDepth = 1000;
 
 class Machine {
  public:
   Machine(const std::string& bytes, const UnpicklerRules& rules, const std::string& source)
       : in_(bytes), rules_(rules), source_(source) {}
+
+  // Every value made stays owned by `arena_` until here, so none is freed while the pickle runs.
+  // Whatever the caller does not get back is unlinked before it is freed: freeing a deep chain (or
+  // a cycle) link by link would recurse once per level and overflow the stack.
+  ~Machine() {
+    stack_.clear();
+    memo_.clear();
+    for (const PickleRef& v : arena_) {
+      if (kept_.count(v.get())) continue;
+      v->items.clear();
+      v->entries.clear();
+      v->state.reset();
+    }
+  }
 
   PickleRef run() {
     while (true) {
@@ -26,14 +45,60 @@ class Machine {
       if (op == '.') {
         if (stack_.size() != 1)
           fail(at, "STOP with " + std::to_string(stack_.size()) + " values on the stack");
+        check_depth(stack_.back(), at);
         return stack_.back();
       }
       step(op, at);
       if (stack_.size() > kMaxStack) fail(at, "stack deeper than " + std::to_string(kMaxStack));
+      if (!stack_.empty() && (arena_.empty() || arena_.back() != stack_.back())) {
+        arena_.push_back(stack_.back());  // values made by reducers and persistent_load too
+      }
     }
   }
 
  private:
+  // The result's nesting, walked without recursion: deeper than kMaxDepth, or containing itself
+  // (a memo reference back into an enclosing value), is an error. On success its values are
+  // `kept_` so that the destructor leaves them linked for the caller.
+  void check_depth(const PickleRef& root, size_t at) {
+    std::unordered_map<const PickleValue*, int> state;  // 1: on the current path, 2: done
+    struct Frame {
+      const PickleValue* value;
+      size_t next_child;
+    };
+    std::vector<Frame> path{{root.get(), 0}};
+    state[root.get()] = 1;
+    auto child = [](const PickleValue* v, size_t i) -> const PickleValue* {
+      const size_t ni = v->items.size(), ne = v->entries.size();
+      if (i < ni) return v->items[i].get();
+      if (i < ni + 2 * ne) {
+        const auto& e = v->entries[(i - ni) / 2];
+        return ((i - ni) % 2 ? e.second : e.first).get();
+      }
+      return i == ni + 2 * ne ? v->state.get() : nullptr;
+    };
+    while (!path.empty()) {
+      Frame& f = path.back();
+      const size_t count = f.value->items.size() + 2 * f.value->entries.size() + 1;
+      if (f.next_child >= count) {
+        state[f.value] = 2;
+        path.pop_back();
+        continue;
+      }
+      const PickleValue* c = child(f.value, f.next_child++);
+      if (!c) continue;
+      const int s = state[c];
+      if (s == 1) fail(at, std::string("a ") + c->kind_name() + " contains itself (a cycle)");
+      if (s == 2) continue;
+      if (path.size() >= kMaxDepth) {
+        fail(at, "values nested deeper than " + std::to_string(kMaxDepth) + " levels");
+      }
+      state[c] = 1;
+      path.push_back({c, 0});
+    }
+    for (const auto& [v, s] : state) kept_.insert(v);
+  }
+
   [[noreturn]] void fail(size_t at, const std::string& what) const {
     throw FileError(source_, "pickle at byte " + std::to_string(at) + ": " + what);
   }
@@ -85,7 +150,10 @@ class Machine {
     return items;
   }
   void push(PickleRef v) { stack_.push_back(std::move(v)); }
-  PickleRef scalar(Kind k) { return PickleValue::make(k); }
+  PickleRef scalar(Kind k) {
+    arena_.push_back(PickleValue::make(k));
+    return arena_.back();
+  }
   PickleRef integer(int64_t i) {
     PickleRef v = scalar(Kind::Int);
     v->integer = i;
@@ -330,8 +398,9 @@ class Machine {
   const UnpicklerRules& rules_;
   const std::string& source_;
   size_t pos_ = 0;
-  std::vector<PickleRef> stack_, memo_;
+  std::vector<PickleRef> stack_, memo_, arena_;
   std::vector<size_t> marks_;
+  std::unordered_set<const PickleValue*> kept_;
 };
 
 }  // namespace

@@ -171,6 +171,20 @@ class MappedFile {
 
 }  // namespace
 
+void check_finite(const TensorMap& tensors, const std::string& source) {
+  for (const auto& [name, t] : tensors) {
+    if (!t.defined() || !at::isFloatingType(t.scalar_type()) || t.numel() == 0) continue;
+    const at::Tensor bad = at::logical_not(at::isfinite(t));
+    if (!bad.any().item<bool>()) continue;
+    const int64_t count = bad.sum().item<int64_t>();
+    const bool has_nan = at::isnan(t).any().item<bool>();
+    throw FileError(source, "tensor '" + name + "' holds " + std::to_string(count) +
+                                " non-finite value" + (count == 1 ? "" : "s") +
+                                (has_nan ? " (NaN)" : " (infinity)") +
+                                "; expected finite numbers (a diverged or damaged file)");
+  }
+}
+
 at::ScalarType dtype_from_safetensors(const std::string& name) {
   static const std::map<std::string, at::ScalarType> kTypes = {
       {"F64", at::kDouble}, {"F32", at::kFloat}, {"F16", at::kHalf},  {"BF16", at::kBFloat16},

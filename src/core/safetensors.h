@@ -37,6 +37,11 @@ void write_safetensors(const std::string& path, const TensorMap& tensors,
 std::string serialize_safetensors(const TensorMap& tensors, const Metadata& metadata = {});
 
 // safetensors dtype name <-> ATen scalar type; throws Error for unknown names.
+// FileError naming `source` and the first floating-point tensor holding a NaN or an infinity:
+// weights and deltas are loaded through this, since a NaN delta otherwise evaluates at chance
+// with exit 0.
+void check_finite(const TensorMap& tensors, const std::string& source);
+
 at::ScalarType dtype_from_safetensors(const std::string& name);
 std::string dtype_to_safetensors(at::ScalarType type);
 

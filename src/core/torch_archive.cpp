@@ -26,6 +26,11 @@ const std::map<std::string, at::ScalarType>& storage_types() {
 
 std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
 
+// A view may reach each storage element once (a state dict's tensors do); one that repeats
+// elements through zero strides may stay small, as an expanded bias would.
+constexpr int64_t kMaxRepeatedElements = int64_t{1} << 24;
+constexpr int64_t kMaxViewElements = int64_t{1} << 40;
+
 class ArchiveReader {
  public:
   ArchiveReader(const std::string& path) : path_(path) {
@@ -113,16 +118,29 @@ class ArchiveReader {
       throw FileError(path_, "tensor size, stride and offset do not fit together");
     }
     // The last element reached, in 128-bit arithmetic so that no product overflows.
-    __int128 last = offset;
+    __int128 last = offset, elements = 1, nonzero_elements = 1;
     bool empty = false;
     for (size_t d = 0; d < size.size(); ++d) {
       if (size[d] == 0) empty = true;
       if (size[d] > 0) last += static_cast<__int128>(size[d] - 1) * stride[d];
+      elements = std::min<__int128>(elements * size[d], kMaxViewElements + 1);
+      if (size[d] > 0) {
+        nonzero_elements = std::min<__int128>(nonzero_elements * size[d], kMaxViewElements + 1);
+      }
     }
     if (!empty && last >= storage.numel()) {
       throw FileError(path_, "a tensor of size " + c10::str(at::IntArrayRef(size)) +
                                  " reaches past its storage of " + std::to_string(storage.numel()) +
                                  " elements");
+    }
+    // Zero strides repeat a storage's elements: a few bytes could otherwise ask for terabytes
+    // (and an empty tensor's other sizes still have to fit in memory arithmetic).
+    if (nonzero_elements > kMaxViewElements ||
+        (elements > storage.numel() && elements > kMaxRepeatedElements)) {
+      throw FileError(path_, "a tensor of size " + c10::str(at::IntArrayRef(size)) +
+                                 " repeats its storage of " + std::to_string(storage.numel()) +
+                                 " elements beyond " + std::to_string(kMaxRepeatedElements) +
+                                 " elements (expected a tensor no larger than its storage)");
     }
     PickleRef v = PickleValue::make(Kind::Tensor);
     v->tensor = empty

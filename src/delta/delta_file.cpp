@@ -97,6 +97,7 @@ DeltaFile read_delta(const std::string& path) {
   }
   info.training = parse_json(required(m, "training", path), "training", path);
   if (file.tensors.empty()) throw FileError(path, "delta file holds no tensors");
+  core::check_finite(file.tensors, path);
   out.tensors = std::move(file.tensors);
   return out;
 }

@@ -62,7 +62,10 @@ at::Tensor load_clip_images(const std::vector<datasets::ImageRecord>& items, int
     if (errors[i].empty()) {
       ok.push_back(i);
     } else if (!skip_unreadable) {
-      throw Error(errors[i] + " (pass --skip-unreadable to leave unreadable images out)");
+      // Only zeroshot takes --skip-unreadable: training and eval need every listed image.
+      throw Error(errors[i] +
+                  " (every listed image must be readable; only `vlprompt zeroshot` can leave "
+                  "unreadable images out, with --skip-unreadable)");
     } else if (skipped) {
       skipped->push_back(items[i].path);
     }

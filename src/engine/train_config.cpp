@@ -1,5 +1,9 @@
 #include "src/engine/train_config.h"
 
+#include <c10/util/StringUtil.h>
+
+#include <cmath>
+
 namespace vlprompt::engine {
 
 void add_trainer_defaults(YAML::Node& defaults) {
@@ -16,6 +20,28 @@ TrainerOptions make_trainer_options(const core::ResolvedConfig& config, const st
   core::check_choice(config, "train.select", train.select, {"last", "best_val"});
   core::check_choice(config, "train.precision", train.precision, {"fp32", "bf16"});
   core::check_choice(config, "train.progress", train.progress, {"auto", "bar", "lines", "off"});
+  // Ranges the optimizers are defined on; NaN fails every test below as well.
+  const auto require = [&](const char* key, double value, bool ok, const char* expected) {
+    if (!ok) core::fail_key(config, key, "is " + c10::str(value) + "; expected " + expected);
+  };
+  require("optim.lr", optim.lr, optim.lr > 0 && std::isfinite(optim.lr), "a number > 0");
+  require("optim.weight_decay", optim.weight_decay,
+          optim.weight_decay >= 0 && std::isfinite(optim.weight_decay), "a number >= 0");
+  require("optim.momentum", optim.momentum, optim.momentum >= 0 && optim.momentum < 1,
+          "a number in [0, 1)");
+  require("optim.dampening", optim.dampening, optim.dampening >= 0 && optim.dampening <= 1,
+          "a number in [0, 1]");
+  require("optim.adam_beta1", optim.adam_beta1, optim.adam_beta1 >= 0 && optim.adam_beta1 < 1,
+          "a number in [0, 1)");
+  require("optim.adam_beta2", optim.adam_beta2, optim.adam_beta2 >= 0 && optim.adam_beta2 < 1,
+          "a number in [0, 1)");
+  require("optim.eps", optim.eps, optim.eps > 0 && std::isfinite(optim.eps), "a number > 0");
+  require("optim.warmup_cons_lr", optim.warmup_cons_lr,
+          optim.warmup_cons_lr >= 0 && std::isfinite(optim.warmup_cons_lr), "a number >= 0");
+  if (optim.warmup_epoch < 0) {
+    core::fail_key(config, "optim.warmup_epoch",
+                   "is " + std::to_string(optim.warmup_epoch) + "; expected an integer >= 0");
+  }
   return TrainerOptions(run_dir)
       .max_epoch(train.max_epoch)
       .batch_size(train.batch_size)

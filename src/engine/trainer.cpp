@@ -153,8 +153,21 @@ void Trainer::check_resumable(const Checkpoint& checkpoint, const Method& method
   for (const auto& [key, value] : current.items()) {
     const nlohmann::json saved = checkpoint.options.value(key, nlohmann::json());
     if (saved != value) {
+      // Inside a map (the method's hyper-parameters), name the entry that changed too: an edited
+      // class_token_position in the run's config.yaml is found by name, not by diffing JSON.
+      std::string entry;
+      if (value.is_object() && saved.is_object()) {
+        for (const auto& [k, v] : value.items()) {
+          if (saved.value(k, nlohmann::json()) != v) {
+            entry = " ('" + key + "." + k + "' is " + v.dump() + " now but " +
+                    saved.value(k, nlohmann::json()).dump() +
+                    "; was the run's config.yaml edited?)";
+            break;
+          }
+        }
+      }
       throw FileError(where, "cannot resume: '" + key + "' is " + value.dump() + " now but " +
-                                 saved.dump() + " in the checkpoint");
+                                 saved.dump() + " in the checkpoint" + entry);
     }
   }
 }

@@ -13,10 +13,11 @@ namespace vlprompt::image {
 constexpr float kClipMean[3] = {0.48145466f, 0.4578275f, 0.40821073f};
 constexpr float kClipStd[3] = {0.26862954f, 0.26130258f, 0.27577711f};
 
-// Decodes any file OpenCV reads into uint8 [H, W, 3] RGB (gray replicated, alpha dropped, 16-bit
-// reduced to its high byte, EXIF orientation ignored as Pillow does). FileError naming the file
-// when unreadable; without OpenCV (VLPROMPT_WITH_OPENCV off) an Error saying decoding is
-// unavailable.
+// Decodes any file OpenCV reads into uint8 [H, W, 3] RGB as Pillow's convert("RGB") does (gray
+// replicated, alpha dropped, 16-bit reduced to its high byte except 16-bit gray, clipped to 255;
+// EXIF orientation ignored). More pixels than max_image_pixels() (image_header.h) is a FileError
+// before decoding. FileError naming the file when unreadable; without OpenCV (VLPROMPT_WITH_OPENCV
+// off) an Error saying decoding is unavailable.
 at::Tensor decode_rgb(const std::string& path);
 
 // Pillow-exact bicubic resize of uint8 [H, W, C] to [out_h, out_w, C] (support widened by the

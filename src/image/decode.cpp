@@ -4,6 +4,7 @@
 
 #include "src/core/error.h"
 #include "src/image/clip_preprocess.h"
+#include "src/image/image_header.h"
 
 #if defined(VLPROMPT_WITH_OPENCV) && VLPROMPT_WITH_OPENCV
 #include <opencv2/core.hpp>
@@ -15,12 +16,15 @@ namespace vlprompt::image {
 #if defined(VLPROMPT_WITH_OPENCV) && VLPROMPT_WITH_OPENCV
 namespace {
 
-// 16-bit samples keep their high byte (v >> 8). That is what Pillow does for 16-bit RGB(A) PNGs
-// (its "RGB;16B" unpacker), so color files match Python exactly. For 16-bit grayscale Pillow
-// instead opens mode "I" and convert("RGB") clips every value above 255 to white; we do not copy
-// that saturation and use the high byte there too.
+// 16-bit samples keep their high byte (v >> 8). That is what Pillow does for 16-bit RGB(A) and
+// gray + alpha PNGs (its "RGB;16B" and "LA;16B" unpackers), so those match Python exactly.
 inline uint8_t to_u8(uint8_t v) { return v; }
 inline uint8_t to_u8(uint16_t v) { return static_cast<uint8_t>(v >> 8); }
+// 16-bit grayscale alone is different: Pillow opens it as mode "I" (or "I;16"), and
+// convert("RGB") clips each value to 0..255 (Convert.c: i2l / I16_L), so everything from 255 up
+// is white. Matched, so that features equal the Python reference's.
+inline uint8_t gray_to_u8(uint8_t v) { return v; }
+inline uint8_t gray_to_u8(uint16_t v) { return static_cast<uint8_t>(v > 255 ? 255 : v); }
 
 // OpenCV channel order: 1 = gray, 2 = gray + alpha, 3 = BGR, 4 = BGRA. Alpha is dropped, not
 // composited, as Pillow's convert("RGB") does.
@@ -33,7 +37,9 @@ at::Tensor to_rgb(const cv::Mat& m) {
   for (int64_t y = 0; y < h; ++y) {
     const T* src = m.ptr<T>(static_cast<int>(y));
     for (int64_t x = 0; x < w; ++x, src += ch, dst += 3) {
-      if (ch <= 2) {
+      if (ch == 1) {
+        dst[0] = dst[1] = dst[2] = gray_to_u8(src[0]);
+      } else if (ch == 2) {
         dst[0] = dst[1] = dst[2] = to_u8(src[0]);
       } else {
         dst[0] = to_u8(src[2]);
@@ -52,6 +58,8 @@ at::Tensor decode_rgb(const std::string& path) {
   if (!std::filesystem::is_regular_file(path, ec)) {
     throw FileError(path, "cannot read image: no such file");
   }
+  // The size from the header first: a decompression bomb is refused before it is decoded.
+  if (const auto size = read_image_size(path)) check_image_pixels(path, *size);
   cv::Mat m;
   try {
     // Pillow does not apply EXIF orientation, so neither do we. (IMREAD_UNCHANGED alone already
@@ -63,6 +71,8 @@ at::Tensor decode_rgb(const std::string& path) {
   if (m.empty()) {
     throw FileError(path, "cannot decode image: not an image format OpenCV reads, or corrupt");
   }
+  // Formats whose header is not read above are held to the same limit once decoded.
+  check_image_pixels(path, {m.cols, m.rows});
   const int ch = m.channels();
   if (ch < 1 || ch > 4) {
     throw FileError(path,

@@ -1,7 +1,10 @@
 #include "src/text/clip_tokenizer.h"
 
+#include <algorithm>
 #include <array>
+#include <climits>
 #include <filesystem>
+#include <functional>
 #include <mutex>
 #include <unordered_map>
 
@@ -86,38 +89,75 @@ struct ClipTokenizer::State {
   }
 
   // OpenAI's bpe(): repeatedly merge the lowest-ranked adjacent pair, every occurrence left to
-  // right, until no adjacent pair has a rank.
+  // right, until no adjacent pair has a rank. Rescanning the word for every merge (as the
+  // reference does) is quadratic: a crafted 1 MB word would take minutes. Here the symbols form a
+  // linked list and the candidate pairs a heap ordered by (rank, position), so each merge costs
+  // O(log n). One round takes every occurrence of the current lowest rank, left to right; pairs
+  // that the round creates enter the heap only after it, as the reference's next rescan would
+  // see them.
   std::vector<int32_t> bpe(const std::string& word) const {
     if (word == kStartOfTextToken) return {start_of_text};
     if (word == kEndOfTextToken) return {end_of_text};
-    std::vector<int32_t> symbols;
-    symbols.reserve(word.size());
-    for (size_t i = 0; i < word.size(); ++i) {
+    if (word.size() >= static_cast<size_t>(INT32_MAX)) {
+      throw Error("a single word of " + std::to_string(word.size()) +
+                  " bytes is too long to tokenize");
+    }
+    const auto n = static_cast<int32_t>(word.size());
+    std::vector<int32_t> symbol(n), prev(n), next(n);  // prev -1 / next n: no neighbour
+    std::vector<char> alive(n, 1);
+    for (int32_t i = 0; i < n; ++i) {
       const auto byte = static_cast<unsigned char>(word[i]);
-      symbols.push_back(i + 1 < word.size() ? byte_token[byte] : byte_end_token[byte]);
+      symbol[i] = i + 1 < n ? byte_token[byte] : byte_end_token[byte];
+      prev[i] = i - 1;
+      next[i] = i + 1;
     }
-    std::vector<int32_t> merged;
-    while (symbols.size() > 1) {
-      const MergeRule* best = nullptr;
-      int32_t first = 0, second = 0;
-      for (size_t i = 0; i + 1 < symbols.size(); ++i) {
-        const auto it = rules.find(pair_key(symbols[i], symbols[i + 1]));
-        if (it != rules.end() && (!best || it->second.rank < best->rank)) {
-          best = &it->second, first = symbols[i], second = symbols[i + 1];
-        }
+    // A candidate remembers its pair, so a stale one (its symbols merged since) is recognised
+    // without another rank lookup. Ordered by (rank, left) only.
+    struct Candidate {
+      int32_t rank, left, first, second, merged;
+      bool operator>(const Candidate& o) const {
+        return rank != o.rank ? rank > o.rank : left > o.left;
       }
-      if (!best) break;
-      merged.clear();
-      for (size_t i = 0; i < symbols.size();) {
-        if (i + 1 < symbols.size() && symbols[i] == first && symbols[i + 1] == second) {
-          merged.push_back(best->merged), i += 2;
-        } else {
-          merged.push_back(symbols[i++]);
-        }
+    };
+    std::vector<Candidate> heap, created;
+    auto consider = [&](int32_t left, std::vector<Candidate>& into) {
+      if (left < 0 || next[left] >= n) return;
+      const auto it = rules.find(pair_key(symbol[left], symbol[next[left]]));
+      if (it != rules.end()) {
+        into.push_back(
+            {it->second.rank, left, symbol[left], symbol[next[left]], it->second.merged});
       }
-      symbols.swap(merged);
+    };
+    heap.reserve(n);
+    for (int32_t i = 0; i + 1 < n; ++i) consider(i, heap);
+    const std::greater<Candidate> later;
+    std::make_heap(heap.begin(), heap.end(), later);
+    while (!heap.empty()) {
+      const int32_t rank = heap.front().rank;
+      created.clear();
+      while (!heap.empty() && heap.front().rank == rank) {
+        const Candidate c = heap.front();
+        std::pop_heap(heap.begin(), heap.end(), later);
+        heap.pop_back();
+        const int32_t left = c.left, right = next[left];
+        if (!alive[left] || right >= n || symbol[left] != c.first || symbol[right] != c.second) {
+          continue;  // stale: one of its symbols was merged into another since
+        }
+        symbol[left] = c.merged;
+        alive[right] = 0;
+        next[left] = next[right];
+        if (next[left] < n) prev[next[left]] = left;
+        consider(prev[left], created);
+        consider(left, created);
+      }
+      for (const Candidate& c : created) {
+        heap.push_back(c);
+        std::push_heap(heap.begin(), heap.end(), later);
+      }
     }
-    return symbols;
+    std::vector<int32_t> out;
+    for (int32_t i = 0; i < n; i = next[i]) out.push_back(symbol[i]);
+    return out;
   }
 
   void append_word(const std::string& word, std::vector<int64_t>& ids) const {

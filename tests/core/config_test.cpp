@@ -161,5 +161,62 @@ TEST(Config, DefaultsAreShortestExactTextAndDescribed) {
   EXPECT_EQ(closest_key("bach_size", {"max_epoch", "batch_size"}), "batch_size");
 }
 
+// Regressions from issue 11: each of these merged (or recursed for ever) without a word.
+std::string config_error(const std::string& name, const std::string& text) {
+  ConfigSources s;
+  add_defaults<ToyOptim>(s.defaults, "optim");
+  s.config_file = write_yaml(name, text);
+  return ::vlprompt::testing::error_of([&] { resolve_config(s); });
+}
+
+TEST(Config, SelfReferencingAliasIsAnErrorNotEndlessRecursion) {
+  const std::string msg = config_error("alias.yaml", "optim: &a {lr: 1, x: *a}\n");
+  EXPECT_NE(msg.find("alias.yaml"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("optim.x.x"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("nests deeper than"), std::string::npos) << msg;
+  // Aliases that multiply (each list repeats the one before) are bounded too.
+  std::string laughs = "a0: &a0 [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]\n";
+  for (int i = 1; i < 9; ++i) {
+    const std::string p = "*a" + std::to_string(i - 1);
+    laughs += "a" + std::to_string(i) + ": &a" + std::to_string(i) + " [" + p + ", " + p + ", " +
+              p + ", " + p + ", " + p + ", " + p + ", " + p + ", " + p + ", " + p + ", " + p +
+              "]\n";
+  }
+  const std::string many = config_error("laughs.yaml", laughs);
+  EXPECT_NE(many.find("laughs.yaml"), std::string::npos) << many;
+  EXPECT_NE(many.find("more than"), std::string::npos) << many;
+}
+
+TEST(Config, DuplicateKeysAreRefusedNamingTheKey) {
+  const std::string msg = config_error("dup.yaml", "optim:\n  lr: 1\n  lr: 2\n");
+  EXPECT_NE(msg.find("dup.yaml"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("'optim.lr' is given twice"), std::string::npos) << msg;
+  const std::string top = config_error("dup_top.yaml", "optim: {lr: 1}\noptim: {lr: 2}\n");
+  EXPECT_NE(top.find("'optim' is given twice"), std::string::npos) << top;
+}
+
+TEST(Config, SectionsGivenAsValuesAndFoldersAreRefused) {
+  for (const std::string& text : {"optim: [1, 2]\n", "optim: 5\n", "optim: null\n", "optim: ~\n"}) {
+    const std::string msg = config_error("section.yaml", text);
+    EXPECT_NE(msg.find("section.yaml"), std::string::npos) << text << msg;
+    EXPECT_NE(msg.find("'optim'"), std::string::npos) << text << msg;
+    EXPECT_NE(msg.find("section"), std::string::npos) << text << msg;
+  }
+  ConfigSources s;
+  add_defaults<ToyOptim>(s.defaults, "optim");
+  s.config_file = write_yaml("empty_section.yaml", "optim:   # all commented out\n");
+  EXPECT_EQ(read_config<ToyOptim>(resolve_config(s), "optim").lr, 0.1);  // no change
+  s.config_file = "";
+  s.overrides = {"optim=5"};
+  const std::string override_msg = ::vlprompt::testing::error_of([&] { resolve_config(s); });
+  EXPECT_NE(override_msg.find("command line"), std::string::npos) << override_msg;
+  EXPECT_NE(override_msg.find("'optim' must be a section"), std::string::npos) << override_msg;
+  s.overrides = {};
+  s.config_file = ::vlprompt::testing::scratch_dir("config_folder");
+  const std::string folder = ::vlprompt::testing::error_of([&] { resolve_config(s); });
+  EXPECT_NE(folder.find(s.config_file), std::string::npos) << folder;
+  EXPECT_NE(folder.find("is a folder; expected a file"), std::string::npos) << folder;
+}
+
 }  // namespace
 }  // namespace vlprompt::core

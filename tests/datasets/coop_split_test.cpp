@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "datasets/loader.h"
+#include "datasets/run_splits.h"
 #include "datasets/variant_lists.h"
 #include "src/core/error.h"
 #include "tests/datasets/dataset_test_util.h"
@@ -152,6 +153,42 @@ TEST(VariantLists, FgvcAircraftListsGiveLabelsByVariantLine) {
       error_of([&] { load_variant_lists(e, root + "/fgvc_aircraft", "train", {}); });
   EXPECT_NE(msg.find("images_variant_train.txt: line 1: class 'Boeing 999' is not in"),
             std::string::npos)
+      << msg;
+}
+
+// Regressions (issue 11): a split file's '../' and absolute paths were followed outside the image
+// folder; two classes sharing a name split the probability of that name between them.
+TEST(CoopSplit, PathsOutsideTheImageFolderAreRefused) {
+  const std::string root = fresh_dir("pets_escape");
+  for (const std::string& bad : {"../secret.jpg", "/etc/passwd", "images/../../x.jpg"}) {
+    const std::string json =
+        put(root, "escape.json",
+            R"({"train": [["a.jpg", 0, "a"], [")" + bad + R"(", 1, "b"]], "val": [], "test": []})");
+    const std::string msg = error_of([&] { read_coop_split(json, root, "train", 0, {}); });
+    EXPECT_NE(msg.find(json + ": entry 1 of 'train' names image '" + bad + "'"), std::string::npos)
+        << msg;
+    EXPECT_NE(msg.find("inside the image folder"), std::string::npos) << msg;
+  }
+}
+
+TEST(CoopSplit, DuplicateClassNamesAreRefusedNamingDatasetAndName) {
+  const std::string root = fresh_dir("dup_names");
+  put(root, "sea_lion/a.jpg");
+  put(root, "sea lion/b.jpg");
+  const std::string msg = error_of([&] { load_split(root, "", "test"); });
+  EXPECT_NE(msg.find(root), std::string::npos) << msg;
+  EXPECT_NE(msg.find("both named 'sea lion'"), std::string::npos) << msg;
+}
+
+TEST(CoopSplit, ASingleClassDatasetIsRefusedForTraining) {
+  const std::string root = fresh_dir("one_class");
+  put(root, "train/cat/a.jpg");
+  put(root, "train/cat/b.jpg");
+  put(root, "test/cat/c.jpg");
+  const std::string msg =
+      error_of([&] { load_run_splits(root, "", 1, 1, "all", fresh_dir("one_class_run")); });
+  EXPECT_NE(msg.find(root), std::string::npos) << msg;
+  EXPECT_NE(msg.find("has 1 class; training a classifier needs at least two"), std::string::npos)
       << msg;
 }
 

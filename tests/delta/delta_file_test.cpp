@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <limits>
+
 #include "src/core/error.h"
 #include "src/core/safetensors.h"
 #include "src/delta/delta_stack.h"
@@ -162,6 +165,22 @@ TEST(DeltaFile, RefusesFilesThatAreNotDeltas) {
   } catch (const FileError& e) {
     EXPECT_NE(std::string(e.what()).find("'classnames' holds 3, expected strings"),
               std::string::npos);
+  }
+}
+
+// Regression (issue 11): a delta holding NaN evaluated at chance with exit 0.
+TEST(DeltaFile, NanOrInfinityIsRefusedNamingTheTensor) {
+  const std::string dir = testing::scratch_dir("delta_file");
+  DeltaFileInfo info = sample_info();
+  info.method = "scale";
+  for (const double bad : {std::nan(""), std::numeric_limits<double>::infinity()}) {
+    const std::string path = dir + "/nonfinite.safetensors";
+    at::Tensor t = at::ones({3});
+    t[1] = bad;
+    write_delta(path, core::TensorMap{{"a.scale", t}}, info);
+    const std::string msg = testing::error_of([&] { read_delta(path); });
+    EXPECT_NE(msg.find(path), std::string::npos) << msg;
+    EXPECT_NE(msg.find("tensor 'a.scale' holds 1 non-finite value"), std::string::npos) << msg;
   }
 }
 

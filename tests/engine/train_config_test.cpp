@@ -41,5 +41,23 @@ TEST(TrainConfig, BadChoiceAndUnknownKeyNameTheCommandLine) {
                Error);
 }
 
+// Regression (issue 11): these trained without a word.
+TEST(TrainConfig, OutOfRangeOptimizerValuesNameTheKeyAndTheRange) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"optim.lr=-1", "key 'optim.lr' is -1; expected a number > 0"},
+      {"optim.momentum=5", "key 'optim.momentum' is 5; expected a number in [0, 1)"},
+      {"optim.weight_decay=-1", "key 'optim.weight_decay' is -1; expected a number >= 0"},
+      {"optim.lr=.nan", "key 'optim.lr' is nan; expected a number > 0"},
+      {"optim.warmup_epoch=-2", "key 'optim.warmup_epoch' is -2; expected an integer >= 0"}};
+  for (const auto& [override_text, expected] : cases) {
+    try {
+      make_trainer_options(resolve({override_text}), "r", at::Device(at::kCPU));
+      ADD_FAILURE() << override_text << " was accepted";
+    } catch (const Error& e) {
+      EXPECT_EQ(std::string(e.what()), "command line: " + expected) << override_text;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace vlprompt::engine

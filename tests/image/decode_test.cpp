@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+
 #include "src/core/error.h"
 #include "src/core/file_io.h"
 #include "src/image/clip_preprocess.h"
@@ -16,7 +18,7 @@ using testing::image_fixture_npy;
 
 // Pillow's Image.open(path).convert("RGB"), byte for byte.
 TEST(DecodeRgb, MatchesPillowConvertRgb) {
-  for (const std::string name : {"rgb", "gray", "rgba", "rgb16"}) {
+  for (const std::string name : {"rgb", "gray", "rgba", "rgb16", "gray16"}) {
     SCOPED_TRACE(name);
     const at::Tensor expected = image_fixture_npy(name + "_decoded");
     const at::Tensor got = decode_rgb(image_fixture(name + ".png"));
@@ -26,10 +28,12 @@ TEST(DecodeRgb, MatchesPillowConvertRgb) {
   }
 }
 
-TEST(DecodeRgb, Gray16KeepsTheHighByteInAllThreeChannels) {
+// Regression (issue 11): 16-bit gray kept its high byte (mean 119 where Pillow gives 254). Pillow
+// opens it as mode "I" and convert("RGB") clips each value to 0..255.
+TEST(DecodeRgb, Gray16ClipsAt255InAllThreeChannelsAsPillowDoes) {
   const at::Tensor values = image_fixture_npy("gray16_values");
   const at::Tensor got = decode_rgb(image_fixture("gray16.png"));
-  const at::Tensor expected = at::floor_divide(values, 256).to(at::kByte);
+  const at::Tensor expected = values.clamp_max(255).to(at::kByte);
   ASSERT_EQ(got.sizes(), (std::vector<int64_t>{values.size(0), values.size(1), 3}));
   for (int c = 0; c < 3; ++c) EXPECT_TRUE(at::equal(got.select(2, c), expected)) << "channel " << c;
 }
@@ -63,6 +67,33 @@ TEST(DecodeRgb, CorruptFileIsAFileErrorNamingIt) {
           << e.what();
     }
   }
+}
+
+// Regression (issue 11): a valid 20000 x 20000 PNG decoded to gigabytes. The header's size is
+// checked against Pillow's MAX_IMAGE_PIXELS (or $VLPROMPT_MAX_IMAGE_PIXELS) before decoding.
+TEST(DecodeRgb, HugeImagesAreRefusedFromTheirHeaderNamingFileAndSize) {
+  // A PNG signature and an IHDR chunk alone: nothing to decode, only a size to read.
+  std::string png("\x89PNG\r\n\x1a\n", 8);
+  png += std::string("\x00\x00\x00\x0dIHDR", 8);
+  for (uint32_t v : {20000u, 20000u}) {
+    for (int i = 3; i >= 0; --i) png += static_cast<char>((v >> (8 * i)) & 0xff);
+  }
+  png += std::string("\x08\x02\x00\x00\x00\x00\x00\x00\x00", 9);
+  const std::string path = testing::scratch_dir("decode") + "/huge.png";
+  core::atomic_write(path, png);
+  std::string msg = testing::error_of([&] { decode_rgb(path); });
+  EXPECT_NE(msg.find(path + ": image is 20000 x 20000 pixels, more than the limit of 89478485"),
+            std::string::npos)
+      << msg;
+  // The limit is configurable; a small one refuses an ordinary fixture after decoding its header.
+  setenv("VLPROMPT_MAX_IMAGE_PIXELS", "100", 1);
+  msg = testing::error_of([&] { decode_rgb(image_fixture("rgb.png")); });
+  EXPECT_NE(msg.find("more than the limit of 100"), std::string::npos) << msg;
+  setenv("VLPROMPT_MAX_IMAGE_PIXELS", "lots", 1);
+  msg = testing::error_of([&] { decode_rgb(image_fixture("rgb.png")); });
+  EXPECT_NE(msg.find("VLPROMPT_MAX_IMAGE_PIXELS is 'lots'"), std::string::npos) << msg;
+  unsetenv("VLPROMPT_MAX_IMAGE_PIXELS");
+  EXPECT_NO_THROW(decode_rgb(image_fixture("rgb.png")));
 }
 
 #else

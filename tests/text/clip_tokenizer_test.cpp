@@ -208,5 +208,35 @@ TEST(ClipTokenizer, TenThousandPromptsTakeWellUnderASecond) {
   EXPECT_LT(seconds, 1.0);
 }
 
+// Regression (issue 11): BPE rescanned the whole word for every merge, so one 400k-character
+// word took 30 s. Any 1 MB input must tokenize in under a second, truncated to CLIP's 77.
+TEST(ClipTokenizer, OneMegabyteWordTokenizesInUnderASecond) {
+  const ClipTokenizer& tok = openai_tokenizer();
+  std::string random_letters(1 << 20, 'a');
+  uint32_t state = 12345;
+  for (char& c : random_letters) {
+    state = state * 1103515245u + 12345u;
+    c = static_cast<char>('a' + (state >> 16) % 26);
+  }
+  for (const std::string& word : {random_letters, std::string(1 << 20, 'a')}) {
+    const auto start = std::chrono::steady_clock::now();
+    const at::Tensor t = tok.tokenize({word}, 77, /*truncate=*/true);
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    EXPECT_EQ(t.size(1), 77);
+    EXPECT_EQ(t[0][76].item<int64_t>(), ClipTokenizer::kEndOfText);
+    EXPECT_LT(seconds, 1.0) << word.substr(0, 10);
+  }
+  // Merging stays exact on long words: ids from the reference's merge rule, run in Python by
+  // tests/fixtures/long_word_bpe.py.
+  const nlohmann::json cases = nlohmann::json::parse(
+      core::read_file(vlprompt::testing::source_path("tests/text/long_word_bpe.json")))["cases"];
+  ASSERT_EQ(cases.size(), 4u);
+  for (const auto& c : cases) {
+    EXPECT_EQ(tok.encode(c["word"].get<std::string>()), c["ids"].get<std::vector<int64_t>>())
+        << c["word"].get<std::string>().substr(0, 20);
+  }
+}
+
 }  // namespace
 }  // namespace vlprompt::text

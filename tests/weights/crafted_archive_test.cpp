@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "models/weights/weights.h"
+#include "src/core/file_io.h"
 #include "src/core/torch_archive.h"
 #include "tests/weights/weights_test_support.h"
 
@@ -124,6 +125,81 @@ TEST(CraftedArchive, EndlessNestingAndTruncationAreErrorsNotCrashes) {
   EXPECT_NE(error_of([&] { read_weights(truncated); }).find("truncated"), std::string::npos);
   const std::string underflow = archive("underflow", proto() + "u.");
   EXPECT_NE(error_of([&] { read_weights(underflow); }).find("pickle at byte"), std::string::npos);
+}
+
+std::string int4(int32_t v) {
+  std::string out = "J";
+  for (int i = 0; i < 4; ++i)
+    out += static_cast<char>((static_cast<uint32_t>(v) >> (8 * i)) & 0xff);
+  return out;
+}
+
+TEST(CraftedArchive, ZeroStridesAndHugeEmptySizesAreRefusedNamingTheFile) {
+  // Regression (issue 11): a one-element storage viewed as 2^30 x 2^30 through zero strides asked
+  // for 4 EiB; an empty tensor whose other sizes overflow gave c10's "Storage size calculation
+  // overflowed" with no file name.
+  const std::string repeated = archive(
+      "repeated",
+      module_pickle(unicode("w") + tensor(1, int4(1 << 30) + int4(1 << 30), int1(0) + int1(0))),
+      {{"data/0", floats(1)}});
+  std::string msg = error_of([&] { core::read_torch_archive(repeated, true); });
+  EXPECT_NE(msg.find(repeated), std::string::npos) << msg;
+  EXPECT_NE(msg.find("repeats its storage of 1 elements"), std::string::npos) << msg;
+  const int32_t big = 0x7fffffff;
+  const std::string empty_huge =
+      archive("empty_huge",
+              module_pickle(unicode("w") + tensor(1, int1(0) + int4(big) + int4(big) + int4(big),
+                                                  int1(1) + int1(1) + int1(1) + int1(1))),
+              {{"data/0", floats(1)}});
+  msg = error_of([&] { core::read_torch_archive(empty_huge, true); });
+  EXPECT_NE(msg.find(empty_huge), std::string::npos) << msg;
+}
+
+TEST(CraftedArchive, APickleNested300000DeepIsAnErrorNotAStackOverflow) {
+  // Regression (issue 11): 300,000 nested tuples overflowed the stack when freed.
+  std::string deep = proto() + ")";
+  deep += std::string(300000, '\x85');  // TUPLE1, each wrapping the one before
+  deep += ".";
+  const std::string path = archive("nested_tuples", deep);
+  std::string msg = error_of([&] { core::read_torch_archive(path, true); });
+  EXPECT_NE(msg.find(path), std::string::npos) << msg;
+  EXPECT_NE(msg.find("nested deeper than 1000"), std::string::npos) << msg;
+  // The same depth built as lists (EMPTY_LIST x N, then APPEND x N), failing mid-way: the
+  // half-built values are freed without recursion too.
+  std::string lists = proto() + std::string(300000, ']') + std::string(299999, 'a') + "u.";
+  msg = error_of([&] { core::read_torch_archive(archive("nested_lists", lists), true); });
+  EXPECT_NE(msg.find("pickle at byte"), std::string::npos) << msg;
+  // A list that holds itself through the memo is refused rather than walked for ever.
+  const std::string cycle = archive("cycle", proto() + std::string("]q\0h\0a.", 7));
+  msg = error_of([&] { core::read_torch_archive(cycle, true); });
+  EXPECT_NE(msg.find("contains itself"), std::string::npos) << msg;
+  // Ordinary nesting still reads.
+  std::string fine = proto() + ")" + std::string(500, '\x85') + ".";
+  EXPECT_NO_THROW(core::read_torch_archive(archive("nested_500", fine), true));
+}
+
+TEST(CraftedArchive, ABareIntIsNamedNotAnInternalAssert) {
+  // Regression (issue 11): a pickle of a bare int gave "INTERNAL ASSERT FAILED ... report a bug
+  // to PyTorch".
+  const std::string path = archive("bare_int", proto() + int1(5) + ".");
+  const std::string msg = error_of([&] { read_weights(path); });
+  EXPECT_NE(msg.find(path), std::string::npos) << msg;
+  EXPECT_NE(msg.find("data.pkl holds a int, not a TorchScript module"), std::string::npos) << msg;
+}
+
+TEST(CraftedArchive, EveryCutOfAnArchiveIsAnErrorNamingTheFile) {
+  // Regression (issue 11): an archive cut short loaded with exit 0 and read past its records (the
+  // fingerprint changed on every run). Every prefix of a valid archive must be refused.
+  const std::string good =
+      archive("cut_source", module_pickle(unicode("w") + tensor(200, int1(200), int1(1))),
+              {{"data/0", floats(200)}});
+  const std::string bytes = core::read_file(good);
+  const std::string cut = testing::scratch_dir("crafted") + "/cut.pt";
+  for (size_t size = 0; size < bytes.size(); size += 97) {
+    core::atomic_write(cut, bytes.substr(0, size));
+    const std::string msg = error_of([&] { core::read_torch_archive(cut, true); });
+    EXPECT_NE(msg.find(cut), std::string::npos) << size << ": " << msg;
+  }
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // vlprompt .safetensors weight files: architecture in __metadata__, validated on read; malformed
 // safetensors are refused naming the file and the tensor.
 #include <cstring>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "models/weights/config_json.h"
@@ -75,6 +76,17 @@ TEST_F(VlpromptFormat, ShapeDisagreeingWithArchitectureIsNamed) {
   const std::string msg = error_of([&] { read_weights(path); });
   EXPECT_CONTAINS(msg, path);
   EXPECT_CONTAINS(msg, "tensor 'visual.proj' has shape [64, 32], expected [128, 96]");
+}
+
+// Regression (issue 11): NaN or infinity in model weights loaded without a word.
+TEST_F(VlpromptFormat, NanOrInfinityInWeightsIsNamed) {
+  source_["visual.proj"][1][2] = std::numeric_limits<float>::quiet_NaN();
+  const std::string path = format_scratch("nan.safetensors");
+  core::write_safetensors(path, source_,
+                          {{"format_version", "1"}, {"architecture", config_to_json(config_)}});
+  const std::string msg = error_of([&] { read_weights(path); });
+  EXPECT_CONTAINS(msg, path);
+  EXPECT_CONTAINS(msg, "tensor 'visual.proj' holds 1 non-finite value (NaN)");
 }
 
 TEST_F(VlpromptFormat, WriterRefusesTensorsNotMatchingConfig) {

@@ -5,6 +5,7 @@
 #include "src/core/npy.h"
 #include "src/engine/feature_cache.h"
 #include "tools/cli/command.h"
+#include "tools/pipeline/cli_checks.h"
 #include "tools/pipeline/model_loading.h"
 
 namespace vlprompt::cli {
@@ -58,7 +59,7 @@ Runner setup_embed(CLI::App& app) {
   app.add_option("--texts", a->texts, "texts");
   app.add_option("--out", a->out, "output .npy")->required();
   app.add_flag("--normalize", a->normalize, "L2-normalize each feature (default: raw, as CLIP)");
-  app.add_option("--batch-size", a->batch_size)->default_val(64);
+  app.add_option("--batch-size", a->batch_size)->default_val(64)->check(pipeline::at_least(1));
   app.footer(
       "Example:\n  vlprompt embed --model ViT-B-16.pt --texts \"a photo of a cat.\" --out t.npy");
   return [a] { return run_embed(*a); };

@@ -15,6 +15,7 @@
 #include "src/engine/run_data.h"
 #include "src/engine/run_outputs.h"
 #include "tools/cli/command.h"
+#include "tools/pipeline/cli_checks.h"
 #include "tools/pipeline/evaluation.h"
 #include "tools/pipeline/model_loading.h"
 #include "tools/pipeline/text_runs.h"
@@ -136,7 +137,9 @@ Runner setup_eval(CLI::App& app) {
   app.add_option("--domain", a->domain,
                  "domain-adaptation deltas (dapl): classify with this domain's prompts "
                  "(default: the target the delta was trained for)");
-  app.add_option("--batch-size", a->batch_size, "images per image-tower batch")->default_val(64);
+  app.add_option("--batch-size", a->batch_size, "images per image-tower batch")
+      ->default_val(64)
+      ->check(pipeline::at_least(1));
   app.add_option("--out", a->out, "output folder for results.json and report.html")->required();
   app.footer(
       "Example:\n  vlprompt eval --delta runs/coop-16-1/delta.safetensors --model ViT-B-16.pt "

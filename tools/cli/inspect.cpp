@@ -7,6 +7,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "models/clip/load_clip.h"
 #include "models/weights/weights.h"
 #include "prompts/delta_words.h"
 #include "prompts/registry.h"
@@ -14,8 +15,11 @@
 #include "src/core/hash.h"
 #include "src/core/safetensors.h"
 #include "src/delta/delta_file.h"
+#include "src/text/clip_tokenizer.h"
 #include "tools/cli/command.h"
+#include "tools/pipeline/cli_checks.h"
 #include "tools/pipeline/lm_bundle.h"
+#include "tools/pipeline/text_delta.h"
 #include "tools/pipeline/model_loading.h"
 
 namespace vlprompt::cli {
@@ -109,7 +113,8 @@ bool is_delta_file(const std::string& path) {
 // Prefix Tuning's key/value prefixes live in no token space and are not listed.
 nlohmann::json nearest_virtual_tokens_json(const delta::DeltaFile& file, const InspectArgs& a) {
   const pipeline::LmBundle lm = pipeline::load_lm_bundle(a.model.model);
-  delta::check_backbone(file.info, lm.fingerprint, lm.name);
+  // Rebuilt on the model: checks the fingerprint and every tensor against the metadata.
+  pipeline::load_text_delta(a.path, lm);
   at::NoGradGuard no_grad;
   const at::Tensor table = lm.model->model->embed_tokens->weight;
   nlohmann::json out = nlohmann::json::object();
@@ -137,6 +142,12 @@ nlohmann::json nearest_words_json(const delta::DeltaFile& file, const InspectArg
   if (prompts::is_lm_method(file.info.method)) return nearest_virtual_tokens_json(file, a);
   pipeline::ModelBundle m = pipeline::load_model_bundle(a.model);
   delta::check_backbone(file.info, m.clip.model->fingerprint(), m.clip.model->config().name);
+  // The tensors against the method the metadata describes (n_ctx, csc, classes, ...): rebuilding
+  // it on the backbone checks every shape, and names the file and tensor when one does not fit.
+  prompts::MethodContext context;
+  context.clip = m.clip.model;
+  context.tokenizer = m.tokenizer;
+  prompts::method_from_delta(a.path, context);
   at::NoGradGuard no_grad;
   const int64_t vocab = m.clip.model->config().text.vocab_size;
   const at::Tensor table = m.clip.model->embed_tokens(at::arange(vocab).unsqueeze(0)).squeeze(0);
@@ -201,6 +212,28 @@ void print_nearest_words(const nlohmann::json& nearest, const InspectArgs& a, in
   }
 }
 
+// Without --model: the method rebuilt on a random CLIP of the backbone's architecture (its config
+// by name, models/configs), which checks every tensor's shape against the metadata (n_ctx, csc,
+// classes). FileError naming the file when one does not fit.
+std::string check_shapes_by_config(const delta::DeltaFile& file, const std::string& path) {
+  // A random LLaMA of a real size would cost its full memory: text deltas need --model.
+  if (prompts::is_lm_method(file.info.method))
+    return "not checked: a text-LM delta (pass --model LLAMA_DIR to check them)";
+  models::ClipConfig config;
+  try {
+    config = models::load_config(file.info.backbone);
+  } catch (const Error&) {
+    return "not checked: backbone '" + file.info.backbone +
+           "' is no config name (pass --model to check them)";
+  }
+  prompts::MethodContext context;
+  context.clip = models::init_clip(config, 0);
+  context.tokenizer = std::make_shared<const text::ClipTokenizer>(
+      text::ClipTokenizer::from_file(text::bundled_vocab()));
+  prompts::method_from_delta_unchecked(path, context);
+  return "fit the metadata's hyperparameters on the " + file.info.backbone + " architecture";
+}
+
 int run_inspect_delta(const InspectArgs& a) {
   const int64_t max_rows = a.all ? INT64_MAX : 20;
   const delta::DeltaFile file = delta::read_delta(a.path);
@@ -219,7 +252,12 @@ int run_inspect_delta(const InspectArgs& a) {
   out.update(delta::info_json(info));
   out["parameters"] = params;
   out["tensor_list"] = tensors;
-  if (!a.model.model.empty()) out["nearest_words"] = nearest_words_json(file, a);
+  if (!a.model.model.empty()) {
+    out["nearest_words"] = nearest_words_json(file, a);  // checks the shapes on that model
+    out["tensor_shapes"] = "fit the metadata's hyperparameters on the given model";
+  } else {
+    out["tensor_shapes"] = check_shapes_by_config(file, a.path);
+  }
   if (a.json) {
     // A single byte-level token can be part of a UTF-8 character: replace, do not throw.
     std::cout << out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
@@ -238,6 +276,7 @@ int run_inspect_delta(const InspectArgs& a) {
     std::printf("    %-40s %-18s %s\n", name.c_str(), t["shape"].dump().c_str(),
                 t["dtype"].get<std::string>().c_str());
   }
+  std::cout << "  tensor shapes: " << out["tensor_shapes"].get<std::string>() << "\n";
   if (out.contains("nearest_words")) {
     print_nearest_words(out["nearest_words"], a, max_rows);
   } else {
@@ -259,13 +298,22 @@ Runner setup_inspect(CLI::App& app) {
       "embeddings give the nearest words");
   app.add_option("--top-k", a->top_k, "delta files: nearest words per context vector")
       ->default_val(3)
-      ->check(CLI::PositiveNumber);
+      ->check(pipeline::at_least(1));
   app.footer(
       "Example:\n  vlprompt inspect ViT-B-16.pt\n"
       "  vlprompt inspect runs/coop-16-1/delta.safetensors --model ViT-B-16.pt --top-k 5");
   return [a] {
-    return is_delta_file(a->path) ? run_inspect_delta(*a)
-                                  : run_inspect_weights(a->path, a->json, a->all ? INT64_MAX : 20);
+    if (is_delta_file(a->path)) return run_inspect_delta(*a);
+    try {
+      return run_inspect_weights(a->path, a->json, a->all ? INT64_MAX : 20);
+    } catch (const Error& e) {
+      if (std::filesystem::path(a->path).extension() != ".safetensors") throw;
+      // A .safetensors file is a delta or weights; say both were tried, not only the second.
+      throw FileError(a->path,
+                      "neither a vlprompt delta (its __metadata__ has no format: vlprompt-delta) "
+                      "nor CLIP weights (" +
+                          std::string(e.what()) + ")");
+    }
   };
 }
 

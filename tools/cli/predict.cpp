@@ -13,6 +13,7 @@
 #include "src/engine/feature_cache.h"
 #include "tools/cli/command.h"
 #include "tools/pipeline/class_names.h"
+#include "tools/pipeline/cli_checks.h"
 #include "tools/pipeline/model_loading.h"
 
 namespace vlprompt::cli {
@@ -101,7 +102,7 @@ Runner setup_predict(CLI::App& app) {
   app.add_option("--data-root", a->data_root, "the dataset's files, where its class names live");
   app.add_option("--templates", a->templates, "manual, select7, imagenet80 or a file")
       ->default_val("manual");
-  app.add_option("--top-k", a->top_k)->default_val(5);
+  app.add_option("--top-k", a->top_k)->default_val(5)->check(pipeline::at_least(1));
   app.add_option("--domain", a->domain,
                  "with a domain-adaptation --delta (dapl): classify with this domain's prompts "
                  "(default: its target)");

@@ -16,8 +16,10 @@
 #include "src/engine/train_config.h"
 #include "src/engine/trainer.h"
 #include "tools/cli/command.h"
+#include "tools/pipeline/cli_checks.h"
 #include "tools/pipeline/domain_adaptation.h"
 #include "tools/pipeline/evaluation.h"
+#include "tools/pipeline/resume_args.h"
 #include "tools/pipeline/text_runs.h"
 
 namespace vlprompt::cli {
@@ -77,12 +79,13 @@ bool train_method(engine::Method& method, const TrainArgs& a, bool resumed,
   return true;
 }
 
-int run_train(TrainArgs a) {
+int run_train(TrainArgs a, const std::vector<std::string>& given_options) {
   const bool resumed = !a.resume.empty();
   if (resumed) {
     const std::string run = a.resume;
-    a = TrainArgs::from_json(nlohmann::json::parse(core::read_file(run + "/run.json")),
-                             run + "/run.json");
+    const TrainArgs given = a;
+    a = pipeline::read_run_json(run + "/run.json");
+    pipeline::check_resume_arguments(given, given_options, a, run, run + "/run.json");
     a.resume = run;
     a.out = run;
   } else {
@@ -195,7 +198,9 @@ Runner setup_train(CLI::App& app) {
                  "catalog name, image folder, or (text LMs) a folder of train/test "
                  ".jsonl/.tsv/.csv files");
   app.add_option("--data-root", a->data_root, "where the dataset's files are");
-  app.add_option("--shots", a->shots, "training images per class")->default_val(16);
+  app.add_option("--shots", a->shots, "training images per class")
+      ->default_val(16)
+      ->check(pipeline::at_least(1));
   app.add_option("--seed", a->seed, "run seed: shots, shuffling, augmentation, init")
       ->default_val(1);
   app.add_option("--subsample", a->subsample, "classes: all | base | new")->default_val("all");
@@ -211,8 +216,11 @@ Runner setup_train(CLI::App& app) {
   app.add_flag("--no-augment", a->no_augment, "train on cached center-view image features");
   app.add_option("--aug-views", a->aug_views,
                  "encode K augmented views per image once and sample among them")
-      ->default_val(0);
-  app.add_option("--eval-batch-size", a->eval_batch_size)->default_val(64);
+      ->default_val(0)
+      ->check(pipeline::at_least(0));
+  app.add_option("--eval-batch-size", a->eval_batch_size)
+      ->default_val(64)
+      ->check(pipeline::at_least(1));
   app.add_option("--target", a->target,
                  "domain adaptation (dapl): the unlabelled target dataset; its labels are never "
                  "read by training, and the run is tested on its test split");
@@ -230,7 +238,13 @@ Runner setup_train(CLI::App& app) {
   app.footer(
       "Example:\n  vlprompt train --method coop --model ViT-B-16.pt --dataset fashion_mnist "
       "--shots 16 --seed 1 --out runs/coop-16-1\n  vlprompt train --resume runs/coop-16-1");
-  return [a] { return run_train(*a); };
+  return [a, app = &app] {
+    std::vector<std::string> given;
+    for (const CLI::Option* option : app->get_options()) {
+      if (option->count() > 0) given.push_back(option->get_name());
+    }
+    return run_train(*a, given);
+  };
 }
 
 }  // namespace

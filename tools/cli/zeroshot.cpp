@@ -12,6 +12,7 @@
 #include "src/engine/evaluator.h"
 #include "src/engine/feature_cache.h"
 #include "tools/cli/command.h"
+#include "tools/pipeline/cli_checks.h"
 #include "tools/pipeline/model_loading.h"
 
 namespace vlprompt::cli {
@@ -96,7 +97,9 @@ Runner setup_zeroshot(CLI::App& app) {
                  "template sets compared side by side: manual (the dataset's), select7, "
                  "imagenet80, or a file with one template per line")
       ->default_val(std::vector<std::string>{"manual"});
-  app.add_option("--batch-size", a->batch_size, "images per image-tower batch")->default_val(64);
+  app.add_option("--batch-size", a->batch_size, "images per image-tower batch")
+      ->default_val(64)
+      ->check(pipeline::at_least(1));
   app.add_flag("--skip-unreadable", a->skip_unreadable,
                "leave unreadable images out (listed in results.json) instead of failing");
   app.add_flag("--no-cache", a->no_cache, "do not read or write the image-feature cache");

@@ -38,6 +38,8 @@ ClassList resolve_classes(const std::string& command, const std::string& classes
     out.classnames = split_commas(classes);
   }
   if (out.classnames.size() < 2) throw Error(command + ": need at least two class names");
+  datasets::check_unique_classnames(out.classnames,
+                                    command + (dataset.empty() ? ": --classes" : ": " + dataset));
   return out;
 }
 
