@@ -19,8 +19,8 @@
 #include "tools/cli/command.h"
 #include "tools/pipeline/cli_checks.h"
 #include "tools/pipeline/lm_bundle.h"
-#include "tools/pipeline/text_delta.h"
 #include "tools/pipeline/model_loading.h"
+#include "tools/pipeline/text_delta.h"
 
 namespace vlprompt::cli {
 namespace {
