@@ -58,4 +58,4 @@ echo "== PEFT export (adapter_config.json + adapter_model.safetensors)"
 ls -l "$OUT/peft-prompt-tuning"
 
 echo "== Test accuracy on fortunes (5 topics)"
-"$VLP" summarize "$OUT/prompt-tuning" "$OUT/prefix-tuning" "$OUT/p-tuning"
+"$VLP" summarize "$OUT/prompt-tuning" "$OUT/prefix-tuning" "$OUT/p-tuning" --out "$OUT/summary"
