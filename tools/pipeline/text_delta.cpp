@@ -7,14 +7,12 @@
 namespace vlprompt::pipeline {
 
 LoadedTextDelta load_text_delta(const std::string& path, const LmBundle& lm) {
-  const delta::DeltaFile file = delta::read_delta(path);
+  // The file's tensors replace any initialisation, so the factory needs neither encode nor label
+  // words (load_only), and the file is read once, by load_lm_delta.
   prompts::LmMethodContext context;
   context.model = lm.model;
-  context.encode = [tok = lm.tokenizer](const std::string& s) { return encode_plain(*tok, s); };
-  context.label_words =
-      file.info.training.value("label_words", std::vector<std::string>(file.info.classnames));
-  LoadedTextDelta out;
   context.load_only = true;
+  LoadedTextDelta out;
   prompts::lm::LoadedLmDelta loaded = prompts::lm::load_lm_delta(path, context);
   out.delta = loaded.delta;
   out.info = loaded.info;
