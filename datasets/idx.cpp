@@ -8,6 +8,7 @@
 #include "datasets/paths.h"
 #include "src/core/error.h"
 #include "src/core/file_io.h"
+#include "src/core/shape_check.h"
 
 namespace vlprompt::datasets {
 namespace {
@@ -35,11 +36,10 @@ std::vector<int64_t> read_header(const std::string& bytes, const std::string& pa
                               std::to_string(magic));
   }
   std::vector<int64_t> shape;
-  uint64_t total = 1;
-  for (size_t d = 0; d < dims; ++d) {
-    shape.push_back(big_endian_u32(bytes, 4 * (d + 1)));
-    total *= static_cast<uint64_t>(shape.back());
-  }
+  for (size_t d = 0; d < dims; ++d) shape.push_back(big_endian_u32(bytes, 4 * (d + 1)));
+  const std::optional<uint64_t> count = core::checked_numel(shape);
+  if (!count) throw FileError(path, "IDX header sizes are too large for a tensor");
+  const uint64_t total = *count;
   if (bytes.size() - header != total) {
     throw FileError(path, "IDX header promises " + std::to_string(total) +
                               " data bytes, file has " + std::to_string(bytes.size() - header));
@@ -100,7 +100,10 @@ at::Tensor read_idx_images(const std::string& path) {
   const std::string bytes = read_maybe_gzip(path);
   const std::vector<int64_t> shape = read_header(bytes, path, kImagesMagic, 3);
   at::Tensor images = at::empty(shape, at::kByte);
-  std::memcpy(images.data_ptr<uint8_t>(), bytes.data() + 16, bytes.size() - 16);
+  // An empty tensor's data pointer may be null, and memcpy from/to null is undefined even for 0.
+  if (images.numel() > 0) {
+    std::memcpy(images.data_ptr<uint8_t>(), bytes.data() + 16, bytes.size() - 16);
+  }
   return images;
 }
 
@@ -108,7 +111,9 @@ at::Tensor read_idx_labels(const std::string& path) {
   const std::string bytes = read_maybe_gzip(path);
   const std::vector<int64_t> shape = read_header(bytes, path, kLabelsMagic, 1);
   at::Tensor labels = at::empty(shape, at::kByte);
-  std::memcpy(labels.data_ptr<uint8_t>(), bytes.data() + 8, bytes.size() - 8);
+  if (labels.numel() > 0) {
+    std::memcpy(labels.data_ptr<uint8_t>(), bytes.data() + 8, bytes.size() - 8);
+  }
   return labels.to(at::kLong);
 }
 

@@ -14,6 +14,7 @@ PKGS=(
   dataset-fashion-mnist
   python3-torch python3-numpy python3-pil python3-yaml
   sentencepiece python3-sentencepiece fortunes fortunes-min
+  clang libclang-rt-dev
 )
 
 SUDO=""

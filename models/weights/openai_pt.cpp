@@ -4,7 +4,6 @@
 // LibTorch's TorchScript loader would do, __setstate__ included). Written files are TorchScript
 // archives of a parameter-only module tree with the same dotted names, so OpenAI-style loaders read
 // them back.
-#include <caffe2/serialize/inline_container.h>
 #include <torch/csrc/jit/api/module.h>
 
 #include <fstream>
@@ -44,17 +43,7 @@ void check_torchscript_archive(const std::string& path) {
                     "(safetensors.torch.save_file(model.state_dict(), 'model.safetensors'))");
   if (magic != std::string("PK\x03\x04", 4))
     throw FileError(path, std::string("not a zip archive (") + kExpected + ")");
-  std::vector<std::string> records;
-  try {
-    caffe2::serialize::PyTorchStreamReader reader(path);
-    records = reader.getAllRecords();
-  } catch (const c10::Error& e) {
-    throw FileError(path, std::string("unreadable or truncated zip archive (") + kExpected +
-                              "): " + first_line(e.what_without_backtrace()));
-  } catch (const std::exception& e) {
-    throw FileError(path, std::string("unreadable or truncated zip archive (") + kExpected +
-                              "): " + first_line(e.what()));
-  }
+  const std::vector<std::string> records = core::torch_archive_records(path);
   bool has_code = false, has_data = false;
   for (const std::string& r : records) {
     if (r.rfind("code/", 0) == 0 || r == "constants.pkl") has_code = true;

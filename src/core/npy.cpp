@@ -5,6 +5,7 @@
 
 #include "src/core/error.h"
 #include "src/core/file_io.h"
+#include "src/core/shape_check.h"
 
 namespace vlprompt::core {
 namespace {
@@ -69,7 +70,6 @@ at::Tensor read_npy(const std::string& path) {
   std::vector<int64_t> shape;
   // Sizes and their product are checked before anything is allocated: a crafted header must
   // neither overflow nor ask for more memory than the file holds.
-  uint64_t numel = 1;
   for (size_t i = 0; i < shape_s.size();) {
     if (std::isdigit(static_cast<unsigned char>(shape_s[i]))) {
       size_t j = i;
@@ -78,14 +78,14 @@ at::Tensor read_npy(const std::string& path) {
         throw FileError(path, ".npy shape entry '" + shape_s.substr(i, j - i) + "' is too large");
       }
       shape.push_back(std::stoll(shape_s.substr(i, j - i)));
-      if (__builtin_mul_overflow(numel, static_cast<uint64_t>(shape.back()), &numel)) {
-        throw FileError(path, ".npy shape (" + shape_s + ") overflows 64 bits");
-      }
       i = j;
     } else {
       ++i;
     }
   }
+  const std::optional<uint64_t> count = checked_numel(shape);
+  if (!count) throw FileError(path, ".npy shape (" + shape_s + ") is too large for a tensor");
+  const uint64_t numel = *count;
   const size_t element = at::elementSize(it->second);
   const size_t data_start = hstart + hlen;
   uint64_t nbytes = 0;

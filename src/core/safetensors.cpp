@@ -13,6 +13,7 @@
 
 #include "src/core/error.h"
 #include "src/core/file_io.h"
+#include "src/core/shape_check.h"
 
 namespace vlprompt::core {
 namespace {
@@ -79,15 +80,16 @@ Entry parse_entry(const std::string& path, const std::string& name, const json& 
               "' (expected F64, F32, F16, BF16, I64, I32, I16, I8, U8 or BOOL)");
   }
   if (!v["shape"].is_array()) throw bad("shape must be an array");
-  uint64_t numel = 1;
   for (const auto& d : v["shape"]) {
     if (!d.is_number_integer() || (d.is_number_unsigned() && d.get<uint64_t>() > INT64_MAX) ||
         d.get<int64_t>() < 0)
       throw bad("shape has a negative, non-integer or too large size");
     e.shape.push_back(d.get<int64_t>());
-    if (__builtin_mul_overflow(numel, static_cast<uint64_t>(e.shape.back()), &numel))
-      throw bad("shape " + v["shape"].dump() + " overflows 64 bits");
   }
+  const std::optional<uint64_t> count = checked_numel(e.shape);
+  if (!count)
+    throw bad("shape " + v["shape"].dump() + " is too large for a tensor (64-bit overflow)");
+  const uint64_t numel = *count;
   const auto& off = v["data_offsets"];
   if (!off.is_array() || off.size() != 2 || !off[0].is_number_unsigned() ||
       !off[1].is_number_unsigned()) {

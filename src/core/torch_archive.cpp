@@ -1,12 +1,11 @@
 #include "src/core/torch_archive.h"
 
-#include <caffe2/serialize/inline_container.h>
-
 #include <algorithm>
 #include <cstring>
 #include <map>
 
 #include "src/core/error.h"
+#include "src/core/zip_reader.h"
 
 namespace vlprompt::core {
 namespace {
@@ -33,32 +32,43 @@ constexpr int64_t kMaxViewElements = int64_t{1} << 40;
 
 class ArchiveReader {
  public:
-  ArchiveReader(const std::string& path) : path_(path) {
-    try {
-      reader_ = std::make_unique<caffe2::serialize::PyTorchStreamReader>(path);
-      records_ = reader_->getAllRecords();
-    } catch (const c10::Error& e) {
-      throw FileError(
-          path, "unreadable or truncated zip archive: " + first_line(e.what_without_backtrace()));
-    } catch (const std::exception& e) {
-      throw FileError(path,
-                      std::string("unreadable or truncated zip archive: ") + first_line(e.what()));
+  explicit ArchiveReader(const std::string& path) : path_(path), zip_(path) {
+    // As PyTorch lays archives out: every record inside one folder (the archive's name), and a
+    // "version" record (".data/version" in TorchScript files).
+    const auto& entries = zip_.entries();
+    if (entries.empty()) throw FileError(path, "the zip archive holds no records");
+    const size_t slash = entries[0].name.find('/');
+    if (slash == std::string::npos) {
+      throw FileError(path, "record '" + entries[0].name +
+                                "' is not inside the archive's folder (not a PyTorch archive)");
+    }
+    prefix_ = entries[0].name.substr(0, slash + 1);
+    for (const ZipEntry& e : entries) {
+      if (e.name.compare(0, prefix_.size(), prefix_) != 0) {
+        throw FileError(path, "record '" + e.name + "' is outside the archive's folder '" +
+                                  prefix_ + "' (not a PyTorch archive)");
+      }
+      records_.push_back(e.name.substr(prefix_.size()));
+    }
+    const std::string version_record = has(".data/version") ? ".data/version" : "version";
+    const std::string version = first_line(record(version_record));
+    if (version.empty() || version.size() > 9 ||
+        version.find_first_not_of("0123456789") != std::string::npos) {
+      throw FileError(path, "record '" + version_record + "' is '" + version.substr(0, 40) +
+                                "', expected the archive format's version number");
     }
   }
 
   const std::vector<std::string>& records() const { return records_; }
 
+  bool has(const std::string& name) const {
+    return std::find(records_.begin(), records_.end(), name) != records_.end();
+  }
+
   std::string record(const std::string& name) {
-    if (std::find(records_.begin(), records_.end(), name) == records_.end()) {
-      throw FileError(path_, "the archive has no record '" + name + "'");
-    }
-    try {
-      auto [data, size] = reader_->getRecord(name);
-      return std::string(static_cast<const char*>(data.get()), size);
-    } catch (const c10::Error& e) {
-      throw FileError(
-          path_, "cannot read record '" + name + "': " + first_line(e.what_without_backtrace()));
-    }
+    const ZipEntry* entry = zip_.find(prefix_ + name);
+    if (!entry) throw FileError(path_, "the archive has no record '" + name + "'");
+    return zip_.read(*entry);
   }
 
   // A storage: ("storage", <storage class>, key, location, numel) -> a 1-d tensor.
@@ -177,7 +187,8 @@ class ArchiveReader {
 
  private:
   std::string path_;
-  std::unique_ptr<caffe2::serialize::PyTorchStreamReader> reader_;
+  ZipReader zip_;
+  std::string prefix_;  // "archive/"
   std::vector<std::string> records_;
   std::map<std::string, PickleRef> storages_;
 };
@@ -212,6 +223,10 @@ TorchArchive read_torch_archive(const std::string& path, const ArchiveAllowList&
     return std::find(classes.begin(), classes.end(), cls) != classes.end();
   };
   return read_with(reader, rules, path);
+}
+
+std::vector<std::string> torch_archive_records(const std::string& path) {
+  return ArchiveReader(path).records();
 }
 
 bool has_record(const TorchArchive& archive, const std::string& name) {

@@ -30,6 +30,10 @@ struct ArchiveAllowList {
 };
 TorchArchive read_torch_archive(const std::string& path, const ArchiveAllowList& allow);
 
+// The record names of a PyTorch archive (without its folder: "data.pkl", "code/...") after the
+// same checks read_torch_archive makes of the zip; nothing is unpickled.
+std::vector<std::string> torch_archive_records(const std::string& path);
+
 bool has_record(const TorchArchive& archive, const std::string& name);
 
 }  // namespace vlprompt::core

@@ -4,11 +4,14 @@
 #include <limits>
 
 #include "src/core/error.h"
+#include "src/core/zip_format.h"
 
 namespace vlprompt::core {
 namespace {
 
-constexpr uint32_t kLocalHeader = 0x04034b50, kCentralHeader = 0x02014b50, kEnd = 0x06054b50;
+using zip_format::kCentralHeader;
+using zip_format::kLocalHeader;
+constexpr uint32_t kEnd = zip_format::kEndOfDirectory;
 constexpr uint16_t kVersion = 20;        // "2.0": stored records, no zip64
 constexpr uint16_t kDosDate = 0x21;      // 1980-01-01: fixed, so equal inputs give equal bytes
 constexpr uint16_t kPaddingId = 0x4246;  // "FB", the extra-field id PyTorch pads with

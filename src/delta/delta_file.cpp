@@ -1,6 +1,7 @@
 #include "src/delta/delta_file.h"
 
 #include "src/core/error.h"
+#include "src/core/hash.h"
 
 namespace vlprompt::delta {
 namespace {
@@ -25,6 +26,41 @@ json parse_json(const std::string& text, const std::string& key, const std::stri
   }
 }
 
+// Metadata that no longer matches the tensors evaluates a model nobody trained (an edited
+// class_token_position keeps every shape), so each value's digest is stored beside it.
+std::string value_digest(const std::string& value) {
+  return core::Hasher().update(value).hex().substr(0, 16);
+}
+
+json metadata_digests(const core::Metadata& metadata) {
+  json digests = json::object();
+  for (const auto& [key, value] : metadata) digests[key] = value_digest(value);
+  return digests;
+}
+
+// Files written before digests existed have no kDigestsKey and are read as they are.
+void check_digests(const core::Metadata& m, const std::string& path) {
+  const auto stored = m.find(kDigestsKey);
+  if (stored == m.end()) return;
+  const json digests = parse_json(stored->second, kDigestsKey, path);
+  if (!digests.is_object())
+    throw FileError(path, std::string("metadata '") + kDigestsKey + "' must be a JSON object");
+  for (const auto& [key, digest] : digests.items()) {
+    const auto value = m.find(key);
+    if (value == m.end()) {
+      throw FileError(path, "metadata '" + key + "' was removed after the delta was written");
+    }
+    if (!digest.is_string() || digest.get<std::string>() != value_digest(value->second)) {
+      throw FileError(path, "metadata '" + key +
+                                "' was edited after the delta was written (its digest in '" +
+                                kDigestsKey +
+                                "' no longer matches); the tensors were trained "
+                                "with the original value, now '" +
+                                value->second.substr(0, 300) + "': restore the file or retrain");
+    }
+  }
+}
+
 }  // namespace
 
 void write_delta(const std::string& path, const core::TensorMap& tensors,
@@ -45,6 +81,7 @@ void write_delta(const std::string& path, const core::TensorMap& tensors,
       {"template", info.prompt_template},
       {"training", info.training.dump()},
   };
+  metadata[kDigestsKey] = metadata_digests(metadata).dump();
   core::TensorMap detached;
   for (const auto& [name, t] : tensors) detached[name] = t.detach();
   core::write_safetensors(path, detached, metadata);
@@ -96,6 +133,7 @@ DeltaFile read_delta(const std::string& path) {
     info.classnames.push_back(n.get<std::string>());
   }
   info.training = parse_json(required(m, "training", path), "training", path);
+  check_digests(m, path);
   if (file.tensors.empty()) throw FileError(path, "delta file holds no tensors");
   core::check_finite(file.tensors, path);
   out.tensors = std::move(file.tensors);

@@ -11,6 +11,8 @@
 //   classnames            JSON list of the class names it was trained on
 //   template              the hand-written template it is compared with ("a photo of a {}.")
 //   training              JSON object summarising the run (epochs, shots, accuracy, ...)
+//   metadata_digests      JSON object: each key above -> first 16 hex digits of its value's
+//                         SHA-256; a value edited by hand is refused (absent in older files)
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -24,6 +26,7 @@ namespace vlprompt::delta {
 
 inline constexpr const char* kDeltaFormat = "vlprompt-delta";
 inline constexpr const char* kDeltaFormatVersion = "1";
+inline constexpr const char* kDigestsKey = "metadata_digests";
 
 struct DeltaFileInfo {
   std::string method;

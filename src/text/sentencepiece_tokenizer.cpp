@@ -43,6 +43,28 @@ void resolve(void* handle, const std::string& path, const char* name, Fn& out) {
   if (!out) throw FileError(path, std::string("not a vlprompt_spm module: no symbol ") + name);
 }
 
+// AddressSanitizer's runtime refuses RTLD_DEEPBIND, and without it libsentencepiece binds to
+// LibTorch's libprotobuf and crashes. Sanitized builds (tools/test.sh --sanitize, tools/fuzz.sh)
+// load the module into a link-map namespace of its own instead, where it sees only its own
+// dependencies; it is built without sanitizers for that (src/text/CMakeLists.txt).
+#if defined(__SANITIZE_ADDRESS__)
+#define VLPROMPT_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define VLPROMPT_ASAN 1
+#endif
+#endif
+
+void* open_module(const std::string& path) {
+#ifdef VLPROMPT_ASAN
+  return dlmopen(LM_ID_NEWLM, path.c_str(), RTLD_NOW | RTLD_LOCAL);
+#else
+  // RTLD_LOCAL keeps sentencepiece's protobuf symbols out of the global scope (where LibTorch's
+  // protobuf would bind to them); RTLD_DEEPBIND makes the module bind to its own copies first.
+  return dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND);
+#endif
+}
+
 const SpmModule& spm_module() {
   static std::mutex mutex;
   static std::unique_ptr<SpmModule> loaded;  // only a successful load is kept
@@ -50,9 +72,7 @@ const SpmModule& spm_module() {
   if (loaded) return *loaded;
   auto m = std::make_unique<SpmModule>();
   m->path = find_spm_module();
-  // RTLD_LOCAL keeps sentencepiece's protobuf symbols out of the global scope (where LibTorch's
-  // protobuf would bind to them); RTLD_DEEPBIND makes the module bind to its own copies first.
-  void* handle = dlopen(m->path.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND);
+  void* handle = open_module(m->path);
   if (!handle) throw FileError(m->path, std::string("cannot load the module: ") + dlerror());
   vlp_spm_abi_version_fn abi = nullptr;
   resolve(handle, m->path, "vlp_spm_abi_version", abi);

@@ -6,6 +6,7 @@
 
 #include "src/core/file_io.h"
 #include "src/core/safetensors.h"
+#include "src/delta/delta_file.h"
 #include "tests/cli/cli_test_support.h"
 
 namespace vlprompt::robust_cli_test {
@@ -81,9 +82,32 @@ TEST(RobustCli, SizesAndCountsAreRangeChecked) {
                  {"--aug-views", "expected an integer >= 0, got -3"});
 }
 
-// An edited n_ctx in a delta's metadata: eval and inspect name the file and say the tensors do
-// not fit the hyper-parameters (before: a shape message with no file name, and inspect said
-// nothing at all).
+// An edited class_token_position keeps every tensor shape; the metadata digests written with the
+// delta catch it (before: eval scored the delta in an arrangement it was never trained in).
+TEST(RobustCli, EditedClassTokenPositionIsRefusedByEvalAndInspect) {
+  VLP_REQUIRE_FASHION_MNIST();
+  const std::string run = testing::unified_run(1);
+  core::TensorFile f = core::read_safetensors(run + "/delta.safetensors");
+  nlohmann::json hyper = nlohmann::json::parse(f.metadata.at("hyperparameters"));
+  ASSERT_EQ(hyper.value("class_token_position", ""), "end");
+  hyper["class_token_position"] = "middle";
+  f.metadata["hyperparameters"] = hyper.dump();
+  const std::string edited = scratch_dir("robust-deltas") + "/edited_position.safetensors";
+  core::write_safetensors(edited, f.tensors, f.metadata);
+  const std::string model =
+      " --model " + quoted(testing::tiny_model()) + " --vocab " + quoted(testing::vocab());
+  const std::vector<std::string> expected = {
+      edited + ": metadata 'hyperparameters' was edited after the delta was written",
+      "\"class_token_position\":\"middle\""};
+  expect_refused("inspect " + quoted(edited) + model, expected);
+  expect_refused("eval --delta " + quoted(edited) + model + " --out " +
+                     quoted(scratch_dir("robust-eval")) + " --dataset fashion_mnist",
+                 expected);
+}
+
+// An edited n_ctx in a delta's metadata, in a file without digests (written before they
+// existed): eval and inspect name the file and say the tensors do not fit the hyper-parameters
+// (before: a shape message with no file name, and inspect said nothing at all).
 TEST(RobustCli, EditedHyperparametersAreNamedByEvalAndInspect) {
   VLP_REQUIRE_FASHION_MNIST();
   const std::string run = testing::unified_run(1);
@@ -92,6 +116,7 @@ TEST(RobustCli, EditedHyperparametersAreNamedByEvalAndInspect) {
   ASSERT_EQ(hyper.value("n_ctx", ""), "4");
   hyper["n_ctx"] = "6";
   f.metadata["hyperparameters"] = hyper.dump();
+  ASSERT_EQ(f.metadata.erase(delta::kDigestsKey), 1u);
   const std::string edited = scratch_dir("robust-deltas") + "/edited_n_ctx.safetensors";
   core::write_safetensors(edited, f.tensors, f.metadata);
   const std::string model =

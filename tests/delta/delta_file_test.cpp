@@ -168,6 +168,40 @@ TEST(DeltaFile, RefusesFilesThatAreNotDeltas) {
   }
 }
 
+// Regression (issue 11): metadata edited by hand (a template, a class_token_position) kept every
+// shape and was used as if the delta had been trained with it.
+TEST(DeltaFile, MetadataEditedAfterWritingIsRefusedNamingTheKey) {
+  const std::string path = testing::scratch_dir("delta_file") + "/edited.safetensors";
+  DeltaFileInfo info = sample_info();
+  info.method = "scale";
+  write_delta(path, ScaleDelta(1.0)->named_tensors(), info);
+  const core::TensorFile intact = core::read_safetensors(path);
+  ASSERT_TRUE(intact.metadata.count(kDigestsKey));
+  EXPECT_NO_THROW(read_delta(path));
+
+  core::TensorFile f = intact;
+  f.metadata["template"] = "a blurry photo of a {}.";
+  core::write_safetensors(path, f.tensors, f.metadata);
+  std::string msg = testing::error_of([&] { read_delta(path); });
+  EXPECT_NE(msg.find(path + ": metadata 'template' was edited after the delta was written"),
+            std::string::npos)
+      << msg;
+  EXPECT_NE(msg.find("now 'a blurry photo of a {}.'"), std::string::npos) << msg;
+
+  f = intact;
+  f.metadata.erase("tokenizer");
+  core::write_safetensors(path, f.tensors, f.metadata);
+  msg = testing::error_of([&] { read_delta(path); });
+  EXPECT_NE(msg.find("metadata key 'tokenizer' is missing"), std::string::npos) << msg;
+
+  // Files from before digests existed still load.
+  f = intact;
+  f.metadata.erase(kDigestsKey);
+  f.metadata["template"] = "a blurry photo of a {}.";
+  core::write_safetensors(path, f.tensors, f.metadata);
+  EXPECT_EQ(read_delta(path).info.prompt_template, "a blurry photo of a {}.");
+}
+
 // Regression (issue 11): a delta holding NaN evaluated at chance with exit 0.
 TEST(DeltaFile, NanOrInfinityIsRefusedNamingTheTensor) {
   const std::string dir = testing::scratch_dir("delta_file");
