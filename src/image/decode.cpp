@@ -58,8 +58,17 @@ at::Tensor decode_rgb(const std::string& path) {
   if (!std::filesystem::is_regular_file(path, ec)) {
     throw FileError(path, "cannot read image: no such file");
   }
-  // The size from the header first: a decompression bomb is refused before it is decoded.
-  if (const auto size = read_image_size(path)) check_image_pixels(path, *size);
+  // The size from the header first: a decompression bomb is refused before it is decoded. A
+  // format whose size is not read (TIFF, OpenEXR, JPEG 2000, ...) would be decoded up to
+  // OpenCV's own limit of 2^30 pixels (3 GiB as RGB), so it is refused.
+  const auto size = read_image_size(path);
+  if (!size) {
+    throw FileError(path,
+                    "cannot decode image: not a PNG, JPEG, BMP, WebP or PNM file whose "
+                    "size can be read from its header (other formats are refused before "
+                    "decoding, so that one file cannot exhaust memory; convert it to PNG)");
+  }
+  check_image_pixels(path, *size);
   cv::Mat m;
   try {
     // Pillow does not apply EXIF orientation, so neither do we. (IMREAD_UNCHANGED alone already

@@ -1,5 +1,6 @@
 #include "src/image/image_header.h"
 
+#include <cctype>
 #include <cstdlib>
 #include <fstream>
 #include <vector>
@@ -43,13 +44,38 @@ std::optional<ImageSize> jpeg_size(std::ifstream& in) {
   return std::nullopt;
 }
 
+// Netpbm (P1..P6): the magic, then width and height as decimal text, separated by whitespace and
+// '#' comments. Only the first 4 KiB are looked at.
+std::optional<ImageSize> pnm_size(const std::string& h) {
+  size_t at = 2;
+  int64_t values[2];
+  for (int64_t& v : values) {
+    while (at < h.size() && (std::isspace(static_cast<unsigned char>(h[at])) || h[at] == '#')) {
+      if (h[at] == '#') {
+        while (at < h.size() && h[at] != '\n' && h[at] != '\r') ++at;
+      } else {
+        ++at;
+      }
+    }
+    const size_t start = at;
+    v = 0;
+    while (at < h.size() && std::isdigit(static_cast<unsigned char>(h[at])) && at - start < 10) {
+      v = v * 10 + (h[at++] - '0');
+    }
+    if (at == start || at >= h.size() || !std::isspace(static_cast<unsigned char>(h[at]))) {
+      return std::nullopt;
+    }
+  }
+  return ImageSize{values[0], values[1]};
+}
+
 }  // namespace
 
 std::optional<ImageSize> read_image_size(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return std::nullopt;
-  std::string h(32, '\0');
-  in.read(&h[0], 32);
+  std::string h(4096, '\0');
+  in.read(&h[0], 4096);
   h.resize(static_cast<size_t>(in.gcount()));
   in.clear();
   if (h.size() >= 24 && h.compare(0, 8, "\x89PNG\r\n\x1a\n") == 0 &&
@@ -73,6 +99,7 @@ std::optional<ImageSize> read_image_size(const std::string& path) {
     if (h.compare(12, 4, "VP8 ") == 0)
       return ImageSize{le(h, 26, 2) & 0x3FFF, le(h, 28, 2) & 0x3FFF};
   }
+  if (h.size() >= 3 && h[0] == 'P' && h[1] >= '1' && h[1] <= '6') return pnm_size(h);
   return std::nullopt;
 }
 

@@ -12,8 +12,8 @@ struct ImageSize {
   int64_t width = 0, height = 0;
 };
 
-// PNG, JPEG, BMP and WebP headers; nullopt for other formats (OpenCV's own limit of 2^30 pixels
-// still applies to those) or a header too short to tell.
+// PNG, JPEG, BMP, WebP and PNM (P1..P6) headers; nullopt for other formats (which decode_rgb
+// refuses) or a header too short to tell.
 std::optional<ImageSize> read_image_size(const std::string& path);
 
 // Pillow's Image.MAX_IMAGE_PIXELS (89,478,485, about a quarter gigapixel), or

@@ -5,6 +5,7 @@
 #include "src/core/error.h"
 #include "src/core/file_io.h"
 #include "src/image/clip_preprocess.h"
+#include "src/image/image_header.h"
 #include "tests/image/image_fixtures.h"
 #include "tests/test_support.h"
 
@@ -94,6 +95,37 @@ TEST(DecodeRgb, HugeImagesAreRefusedFromTheirHeaderNamingFileAndSize) {
   EXPECT_NE(msg.find("VLPROMPT_MAX_IMAGE_PIXELS is 'lots'"), std::string::npos) << msg;
   unsetenv("VLPROMPT_MAX_IMAGE_PIXELS");
   EXPECT_NO_THROW(decode_rgb(image_fixture("rgb.png")));
+}
+
+// Netpbm files have their size read from the header too (comments allowed), and decode exactly.
+TEST(DecodeRgb, PnmDecodesWithItsSizeReadFromTheHeader) {
+  std::string ppm = "P6\n# written by hand\n3 2\n255\n";
+  for (int i = 0; i < 18; ++i) ppm += static_cast<char>(i * 10);
+  const std::string path = testing::scratch_dir("decode") + "/small.ppm";
+  core::atomic_write(path, ppm);
+  const auto size = read_image_size(path);
+  ASSERT_TRUE(size.has_value());
+  EXPECT_EQ(size->width, 3);
+  EXPECT_EQ(size->height, 2);
+  const at::Tensor got = decode_rgb(path);
+  ASSERT_EQ(got.sizes(), (std::vector<int64_t>{2, 3, 3}));
+  EXPECT_EQ(got[1][2][0].item<int>(), 150);  // pixel (row 1, col 2) starts at byte 15
+  EXPECT_EQ(got[1][2][2].item<int>(), 170);
+}
+
+// Regression (issue 11, found while fuzzing): formats whose size was not read from the header
+// went to OpenCV, which allocates up to 2^30 pixels before reading any of them. A PAM header
+// claiming 20000 x 20000 is now refused before decoding.
+TEST(DecodeRgb, FormatsWithoutAReadableSizeAreRefusedBeforeDecoding) {
+  const std::string pam =
+      "P7\nWIDTH 20000\nHEIGHT 20000\nDEPTH 3\nMAXVAL 255\nTUPLTYPE RGB\nENDHDR\n";
+  const std::string path = testing::scratch_dir("decode") + "/huge.pam";
+  core::atomic_write(path, pam + std::string(12, '\x7f'));
+  EXPECT_FALSE(read_image_size(path).has_value());
+  const std::string msg = testing::error_of([&] { decode_rgb(path); });
+  EXPECT_NE(msg.find(path + ": cannot decode image: not a PNG, JPEG, BMP, WebP or PNM file"),
+            std::string::npos)
+      << msg;
 }
 
 #else
