@@ -29,6 +29,14 @@ if [ "$1" = "--merge" ]; then merge=1; shift; [ $# -eq 1 ] || usage; else [ $# -
 target="$1"
 targets | grep -qx "$target" || { echo "unknown fuzz target '$target'" >&2; usage; }
 
+if [ "$merge" = 0 ]; then
+  seconds="$2"
+  [[ "$seconds" =~ ^[0-9]+$ ]] && [ "$seconds" -gt 0 ] || {
+    echo "SECONDS must be a positive integer, got '$seconds'" >&2
+    exit 2
+  }
+fi
+
 if ! command -v clang++ >/dev/null; then
   echo "clang++ not found: install clang and libclang-rt-dev (tools/setup.sh does)" >&2
   exit 1
@@ -60,12 +68,7 @@ if [ "$merge" = 1 ]; then
   exit 0
 fi
 
-seconds="$2"
 shift 2
-[[ "$seconds" =~ ^[0-9]+$ ]] && [ "$seconds" -gt 0 ] || {
-  echo "SECONDS must be a positive integer, got '$seconds'" >&2
-  exit 2
-}
 log="build-fuzz/fuzz_${target}.log"
 set +e
 "$exe" "$work" "$seeds" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
