@@ -82,18 +82,26 @@ TEST(RobustCli, SizesAndCountsAreRangeChecked) {
                  {"--aug-views", "expected an integer >= 0, got -3"});
 }
 
+// Writes to `path` a copy of unified_run(1)'s delta whose hyper-parameter `key` (checked to be
+// `was`) is `now`; without `keep_digests`, as a file written before metadata digests existed.
+void write_edited_delta(const std::string& path, const std::string& key, const std::string& was,
+                        const std::string& now, bool keep_digests) {
+  core::TensorFile f = core::read_safetensors(testing::unified_run(1) + "/delta.safetensors");
+  nlohmann::json hyper = nlohmann::json::parse(f.metadata.at("hyperparameters"));
+  ASSERT_EQ(hyper.value(key, ""), was);
+  hyper[key] = now;
+  f.metadata["hyperparameters"] = hyper.dump();
+  if (!keep_digests) ASSERT_EQ(f.metadata.erase(delta::kDigestsKey), 1u);
+  core::write_safetensors(path, f.tensors, f.metadata);
+}
+
 // An edited class_token_position keeps every tensor shape; the metadata digests written with the
 // delta catch it (before: eval scored the delta in an arrangement it was never trained in).
 TEST(RobustCli, EditedClassTokenPositionIsRefusedByEvalAndInspect) {
   VLP_REQUIRE_FASHION_MNIST();
-  const std::string run = testing::unified_run(1);
-  core::TensorFile f = core::read_safetensors(run + "/delta.safetensors");
-  nlohmann::json hyper = nlohmann::json::parse(f.metadata.at("hyperparameters"));
-  ASSERT_EQ(hyper.value("class_token_position", ""), "end");
-  hyper["class_token_position"] = "middle";
-  f.metadata["hyperparameters"] = hyper.dump();
   const std::string edited = scratch_dir("robust-deltas") + "/edited_position.safetensors";
-  core::write_safetensors(edited, f.tensors, f.metadata);
+  ASSERT_NO_FATAL_FAILURE(
+      write_edited_delta(edited, "class_token_position", "end", "middle", /*keep_digests=*/true));
   const std::string model =
       " --model " + quoted(testing::tiny_model()) + " --vocab " + quoted(testing::vocab());
   const std::vector<std::string> expected = {
@@ -111,14 +119,8 @@ TEST(RobustCli, EditedClassTokenPositionIsRefusedByEvalAndInspect) {
 TEST(RobustCli, EditedHyperparametersAreNamedByEvalAndInspect) {
   VLP_REQUIRE_FASHION_MNIST();
   const std::string run = testing::unified_run(1);
-  core::TensorFile f = core::read_safetensors(run + "/delta.safetensors");
-  nlohmann::json hyper = nlohmann::json::parse(f.metadata.at("hyperparameters"));
-  ASSERT_EQ(hyper.value("n_ctx", ""), "4");
-  hyper["n_ctx"] = "6";
-  f.metadata["hyperparameters"] = hyper.dump();
-  ASSERT_EQ(f.metadata.erase(delta::kDigestsKey), 1u);
   const std::string edited = scratch_dir("robust-deltas") + "/edited_n_ctx.safetensors";
-  core::write_safetensors(edited, f.tensors, f.metadata);
+  ASSERT_NO_FATAL_FAILURE(write_edited_delta(edited, "n_ctx", "4", "6", /*keep_digests=*/false));
   const std::string model =
       " --model " + quoted(testing::tiny_model()) + " --vocab " + quoted(testing::vocab());
   expect_refused("inspect " + quoted(edited) + model,
