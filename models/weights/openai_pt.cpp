@@ -43,7 +43,16 @@ void check_torchscript_archive(const std::string& path) {
                     "(safetensors.torch.save_file(model.state_dict(), 'model.safetensors'))");
   if (magic != std::string("PK\x03\x04", 4))
     throw FileError(path, std::string("not a zip archive (") + kExpected + ")");
-  const std::vector<std::string> records = core::torch_archive_records(path);
+  std::vector<std::string> records;
+  try {
+    records = core::torch_archive_records(path);
+  } catch (const FileError& e) {
+    // The zip reader names the broken record; say also what the file was meant to be.
+    std::string detail = e.what();
+    const std::string prefix = e.path() + ": ";
+    if (detail.rfind(prefix, 0) == 0) detail = detail.substr(prefix.size());
+    throw FileError(e.path(), detail + " (" + kExpected + ")");
+  }
   bool has_code = false, has_data = false;
   for (const std::string& r : records) {
     if (r.rfind("code/", 0) == 0 || r == "constants.pkl") has_code = true;
