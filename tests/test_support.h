@@ -3,6 +3,7 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <time.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -47,6 +48,20 @@ inline std::string error_of(const std::function<void()>& f) {
   }
   ADD_FAILURE() << "expected a vlprompt::Error";
   return "(no error)";
+}
+
+// CPU seconds the calling thread spent in `f`. Tests that bound the work of a single-threaded
+// step use this, not wall time: CI shares its cores with other tests, which stretches wall time
+// but not the work done.
+inline double thread_cpu_seconds(const std::function<void()>& f) {
+  const auto now = [] {
+    timespec t{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
+  };
+  const double start = now();
+  f();
+  return now() - start;
 }
 
 // OpenAI's vocabulary as the project ships it (models/vocab/): tests need no ../shared for it.

@@ -111,46 +111,43 @@ struct ClipTokenizer::State {
       prev[i] = i - 1;
       next[i] = i + 1;
     }
-    // A candidate remembers its pair, so a stale one (its symbols merged since) is recognised
-    // without another rank lookup. Ordered by (rank, left) only.
-    struct Candidate {
-      int32_t rank, left, first, second, merged;
-      bool operator>(const Candidate& o) const {
-        return rank != o.rank ? rank > o.rank : left > o.left;
-      }
+    // A candidate is (rank << 32 | left) in one integer: a rank names a single pair, so a stale
+    // candidate (one of its symbols merged since) is recognised against vocab.merges[rank], and
+    // the heap moves 8-byte keys (a 1 MB word spent most of its time in heap sifts).
+    auto key = [](int32_t rank, int32_t left) {
+      return (static_cast<uint64_t>(rank) << 32) | static_cast<uint32_t>(left);
     };
-    std::vector<Candidate> heap, created;
-    auto consider = [&](int32_t left, std::vector<Candidate>& into) {
+    std::vector<uint64_t> heap, created;
+    auto consider = [&](int32_t left, std::vector<uint64_t>& into) {
       if (left < 0 || next[left] >= n) return;
       const auto it = rules.find(pair_key(symbol[left], symbol[next[left]]));
-      if (it != rules.end()) {
-        into.push_back(
-            {it->second.rank, left, symbol[left], symbol[next[left]], it->second.merged});
-      }
+      if (it != rules.end()) into.push_back(key(it->second.rank, left));
     };
     heap.reserve(n);
     for (int32_t i = 0; i + 1 < n; ++i) consider(i, heap);
-    const std::greater<Candidate> later;
+    const std::greater<uint64_t> later;
     std::make_heap(heap.begin(), heap.end(), later);
     while (!heap.empty()) {
-      const int32_t rank = heap.front().rank;
+      const uint64_t rank_bits = heap.front() >> 32;
+      const BpeVocab::Merge& rule = vocab.merges[rank_bits];
       created.clear();
-      while (!heap.empty() && heap.front().rank == rank) {
-        const Candidate c = heap.front();
+      while (!heap.empty() && (heap.front() >> 32) == rank_bits) {
+        const auto left = static_cast<int32_t>(heap.front() & 0xffffffffu);
         std::pop_heap(heap.begin(), heap.end(), later);
         heap.pop_back();
-        const int32_t left = c.left, right = next[left];
-        if (!alive[left] || right >= n || symbol[left] != c.first || symbol[right] != c.second) {
+        const int32_t right = next[left];
+        if (!alive[left] || right >= n || symbol[left] != rule.first ||
+            symbol[right] != rule.second) {
           continue;  // stale: one of its symbols was merged into another since
         }
-        symbol[left] = c.merged;
+        symbol[left] = rule.merged;
         alive[right] = 0;
         next[left] = next[right];
         if (next[left] < n) prev[next[left]] = left;
         consider(prev[left], created);
         consider(left, created);
       }
-      for (const Candidate& c : created) {
+      for (const uint64_t c : created) {
         heap.push_back(c);
         std::push_heap(heap.begin(), heap.end(), later);
       }
