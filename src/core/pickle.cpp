@@ -1,10 +1,10 @@
 #include "src/core/pickle.h"
 
 #include <cstring>
-#include <unordered_map>
 #include <unordered_set>
 
 #include "src/core/error.h"
+#include "src/core/pickle_graph.h"
 
 namespace vlprompt::core {
 namespace {
@@ -30,12 +30,7 @@ class Machine {
   ~Machine() {
     stack_.clear();
     memo_.clear();
-    for (const PickleRef& v : arena_) {
-      if (kept_.count(v.get())) continue;
-      v->items.clear();
-      v->entries.clear();
-      v->state.reset();
-    }
+    unlink_pickle_values(arena_, kept_);
   }
 
   PickleRef run() {
@@ -57,46 +52,12 @@ class Machine {
   }
 
  private:
-  // The result's nesting, walked without recursion: deeper than kMaxDepth, or containing itself
-  // (a memo reference back into an enclosing value), is an error. On success its values are
-  // `kept_` so that the destructor leaves them linked for the caller.
+  // The result's nesting: deeper than kMaxDepth, or containing itself (a memo reference back into
+  // an enclosing value), is an error. On success its values are `kept_` so that the destructor
+  // leaves them linked for the caller.
   void check_depth(const PickleRef& root, size_t at) {
-    std::unordered_map<const PickleValue*, int> state;  // 1: on the current path, 2: done
-    struct Frame {
-      const PickleValue* value;
-      size_t next_child;
-    };
-    std::vector<Frame> path{{root.get(), 0}};
-    state[root.get()] = 1;
-    auto child = [](const PickleValue* v, size_t i) -> const PickleValue* {
-      const size_t ni = v->items.size(), ne = v->entries.size();
-      if (i < ni) return v->items[i].get();
-      if (i < ni + 2 * ne) {
-        const auto& e = v->entries[(i - ni) / 2];
-        return ((i - ni) % 2 ? e.second : e.first).get();
-      }
-      return i == ni + 2 * ne ? v->state.get() : nullptr;
-    };
-    while (!path.empty()) {
-      Frame& f = path.back();
-      const size_t count = f.value->items.size() + 2 * f.value->entries.size() + 1;
-      if (f.next_child >= count) {
-        state[f.value] = 2;
-        path.pop_back();
-        continue;
-      }
-      const PickleValue* c = child(f.value, f.next_child++);
-      if (!c) continue;
-      const int s = state[c];
-      if (s == 1) fail(at, std::string("a ") + c->kind_name() + " contains itself (a cycle)");
-      if (s == 2) continue;
-      if (path.size() >= kMaxDepth) {
-        fail(at, "values nested deeper than " + std::to_string(kMaxDepth) + " levels");
-      }
-      state[c] = 1;
-      path.push_back({c, 0});
-    }
-    for (const auto& [v, s] : state) kept_.insert(v);
+    const std::string problem = walk_pickle_nesting(*root, kMaxDepth, kept_);
+    if (!problem.empty()) fail(at, problem);
   }
 
   [[noreturn]] void fail(size_t at, const std::string& what) const {
