@@ -183,13 +183,17 @@ std::unique_ptr<engine::Method> make_method(const std::string& method,
 }
 
 LoadedMethod method_from_delta(const std::string& path, const MethodContext& context) {
-  const delta::DeltaFileInfo info = delta::read_delta(path).info;
-  delta::check_backbone(info, context.clip->fingerprint(), context.clip->config().name);
-  return method_from_delta_unchecked(path, context);
+  const delta::DeltaFile file = delta::read_delta(path);
+  delta::check_backbone(file.info, context.clip->fingerprint(), context.clip->config().name);
+  return method_from_delta_file(file, path, context);
 }
 
 LoadedMethod method_from_delta_unchecked(const std::string& path, const MethodContext& context) {
-  delta::DeltaFile file = delta::read_delta(path);
+  return method_from_delta_file(delta::read_delta(path), path, context);
+}
+
+LoadedMethod method_from_delta_file(const delta::DeltaFile& file, const std::string& path,
+                                    const MethodContext& context) {
   MethodContext own = context;
   own.classnames = file.info.classnames;
   if (!file.info.prompt_template.empty()) own.text_template = file.info.prompt_template;
@@ -214,7 +218,7 @@ LoadedMethod method_from_delta_unchecked(const std::string& path, const MethodCo
       return 0;
     });
   }
-  out.info = std::move(file.info);
+  out.info = file.info;
   return out;
 }
 

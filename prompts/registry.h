@@ -133,6 +133,10 @@ LoadedMethod method_from_delta(const std::string& path, const MethodContext& con
 // The same without the backbone check: for checking a file's tensor shapes against its metadata
 // on a model of the same architecture (`inspect` without --model builds one by config name).
 LoadedMethod method_from_delta_unchecked(const std::string& path, const MethodContext& context);
+// The same from a delta file already read (`path` names it in errors), so that a command checks
+// and loads one version of the file; the backbone is not checked.
+LoadedMethod method_from_delta_file(const delta::DeltaFile& file, const std::string& path,
+                                    const MethodContext& context);
 
 // The delta of a delta file, for tools that apply it to the towers directly (embed).
 struct LoadedDelta {

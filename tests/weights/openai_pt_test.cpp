@@ -94,14 +94,19 @@ TEST(OpenAIPt, EmptyFileIsRefused) {
   EXPECT_CONTAINS(msg, "OpenAI TorchScript .pt archive");
 }
 
+// On a fixture the tests make, so that it runs without ../shared too (CI once caught what this
+// test missed where only the shared reference was used).
 TEST(OpenAIPt, TruncatedArchiveIsRefused) {
-  VLP_REQUIRE_SHARED(testing::kTinyVitPt);
-  const std::string bytes = core::read_file(shared_path(testing::kTinyVitPt));
-  const std::string path = testing::scratch_dir("openai_pt") + "/half.pt";
-  core::atomic_write(path, bytes.substr(0, bytes.size() / 2));
-  const std::string msg = error_of([&] { read_weights(path); });
-  EXPECT_CONTAINS(msg, path);
-  EXPECT_CONTAINS(msg, "OpenAI TorchScript .pt archive");
+  VLP_REQUIRE_FIXTURE("tiny_rn.pt");
+  const std::string bytes = core::read_file(clip_fixture("tiny_rn.pt"));
+  for (const size_t keep : {bytes.size() / 2, size_t{1000}, bytes.size() - 1}) {
+    const std::string path =
+        testing::scratch_dir("openai_pt") + "/cut_" + std::to_string(keep) + ".pt";
+    core::atomic_write(path, bytes.substr(0, keep));
+    const std::string msg = error_of([&] { read_weights(path); });
+    EXPECT_CONTAINS(msg, path);
+    EXPECT_CONTAINS(msg, "OpenAI TorchScript .pt archive");
+  }
 }
 
 TEST(OpenAIPt, TorchSaveStateDictIsExplainedWithTheFix) {

@@ -42,7 +42,9 @@ std::string eval_title(const delta::DeltaFileInfo& info, const EvalArgs& a) {
 }
 
 int run_eval(const EvalArgs& a) {
-  if (prompts::is_lm_method(delta::read_delta(a.delta).info.method)) {
+  // Read once: the backbone is checked on, and the method built from, the same version of it.
+  const delta::DeltaFile file = delta::read_delta(a.delta);
+  if (prompts::is_lm_method(file.info.method)) {
     // A text delta: --model is its LLaMA folder, --dataset a text dataset.
     pipeline::TextEvalArgs t;
     t.delta = a.delta;
@@ -59,7 +61,6 @@ int run_eval(const EvalArgs& a) {
   pipeline::ModelBundle m = pipeline::load_model_bundle(a.model);
   models::Clip& clip = m.clip.model;
   // Checked before the dataset is read: a wrong backbone should fail at once, naming both.
-  const delta::DeltaFile file = delta::read_delta(a.delta);
   delta::check_backbone(file.info, clip->fingerprint(), clip->config().name);
 
   const datasets::DatasetSplit test =
@@ -73,7 +74,7 @@ int run_eval(const EvalArgs& a) {
     context.tokenizer = m.tokenizer;
     context.classnames = test.classnames;
     context.text_template = test.template_text;
-    loaded = prompts::method_from_delta(a.delta, context);
+    loaded = prompts::method_from_delta_file(file, a.delta, context);
   } catch (const FileError&) {
     throw;
   } catch (const Error& e) {
