@@ -17,16 +17,6 @@
 namespace vlprompt::text {
 namespace fs = std::filesystem;
 
-// A named (not anonymous) namespace: ClipTokenizer::State holds these, and a unity build would
-// otherwise give State a member of internal linkage.
-namespace tokenizer_detail {
-struct MergeRule {
-  int32_t rank;
-  int32_t merged;
-};
-}  // namespace tokenizer_detail
-using tokenizer_detail::MergeRule;
-
 namespace {
 
 // A distinct word's BPE is cached (as the reference does); past this many entries the cache is
@@ -55,10 +45,10 @@ std::string shorten(const std::string& text) {
 
 struct ClipTokenizer::State {
   BpeVocab vocab;
-  std::vector<std::string> token_bytes;  // id -> the bytes the token spells
-  std::unordered_map<uint64_t, MergeRule> rules;
-  std::array<int32_t, 256> byte_token{};      // byte -> id of its character
-  std::array<int32_t, 256> byte_end_token{};  // byte -> id of its character + "</w>"
+  std::vector<std::string> token_bytes;                // id -> the bytes the token spells
+  std::unordered_map<uint64_t, int32_t> rank_of_pair;  // pair_key(first, second) -> merge rank
+  std::array<int32_t, 256> byte_token{};               // byte -> id of its character
+  std::array<int32_t, 256> byte_end_token{};           // byte -> id of its character + "</w>"
   int32_t start_of_text = 0;
   int32_t end_of_text = 0;
 
@@ -76,7 +66,7 @@ struct ClipTokenizer::State {
     // Like Python's dict(zip(merges, ranks)): a repeated pair keeps its last rank.
     for (size_t rank = 0; rank < vocab.merges.size(); ++rank) {
       const BpeVocab::Merge& m = vocab.merges[rank];
-      rules[pair_key(m.first, m.second)] = {static_cast<int32_t>(rank), m.merged};
+      rank_of_pair[pair_key(m.first, m.second)] = static_cast<int32_t>(rank);
     }
     for (const ByteCharacter& bc : byte_characters()) {
       std::string c;
@@ -120,8 +110,8 @@ struct ClipTokenizer::State {
     std::vector<uint64_t> heap, created;
     auto consider = [&](int32_t left, std::vector<uint64_t>& into) {
       if (left < 0 || next[left] >= n) return;
-      const auto it = rules.find(pair_key(symbol[left], symbol[next[left]]));
-      if (it != rules.end()) into.push_back(key(it->second.rank, left));
+      const auto it = rank_of_pair.find(pair_key(symbol[left], symbol[next[left]]));
+      if (it != rank_of_pair.end()) into.push_back(key(it->second, left));
     };
     heap.reserve(n);
     for (int32_t i = 0; i + 1 < n; ++i) consider(i, heap);
