@@ -31,9 +31,9 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # Debian's reference BLAS is ~30x slower than OpenBLAS, and OpenBLAS's pthread build fights
-# libtorch's OpenMP threads; the OpenMP build is the one to use (see DESIGN.md). The vlprompt
-# binaries load it by RPATH whatever the alternatives say; the alternatives are pinned as well so
-# that Python peers (tools/bench_vs_pytorch.sh, the fixture makers) run on the same BLAS.
+# libtorch's OpenMP threads; the OpenMP build is the one to use (README, "Build and BLAS"). The
+# vlprompt binaries load it by RPATH whatever the alternatives say; the alternatives are pinned as
+# well so that Python peers (tools/bench_vs_pytorch.sh, the fixture makers) run on the same BLAS.
 arch="$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || echo x86_64-linux-gnu)"
 openmp="/usr/lib/${arch}/openblas-openmp"
 for pair in "libblas.so.3-${arch}:libblas.so.3" "liblapack.so.3-${arch}:liblapack.so.3" \

@@ -4,14 +4,10 @@
 
 #include "src/core/error.h"
 #include "src/core/file_io.h"
+#include "src/core/text_lines.h"
 
 namespace vlprompt::datasets {
 namespace {
-
-std::string drop_bom(std::string bytes) {
-  if (bytes.compare(0, 3, "\xEF\xBB\xBF") == 0) bytes.erase(0, 3);
-  return bytes;
-}
 
 std::string line_str(int64_t line) { return "line " + std::to_string(line); }
 
@@ -63,7 +59,7 @@ int64_t Table::column(const std::string& name) const {
 }
 
 Table read_csv_table(const std::string& path) {
-  const std::string s = drop_bom(core::read_file(path));
+  const std::string s = core::drop_bom(core::read_file(path));
   std::vector<TableRow> rows;
   TableRow row;
   std::string field;
@@ -137,7 +133,7 @@ Table read_csv_table(const std::string& path) {
 }
 
 Table read_tsv_table(const std::string& path) {
-  const std::string s = drop_bom(core::read_file(path));
+  const std::string s = core::drop_bom(core::read_file(path));
   std::vector<TableRow> rows;
   size_t start = 0;
   for (int64_t line = 1; start < s.size(); ++line) {

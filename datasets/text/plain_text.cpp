@@ -2,6 +2,7 @@
 
 #include "src/core/error.h"
 #include "src/core/file_io.h"
+#include "src/core/text_lines.h"
 
 namespace vlprompt::datasets {
 
@@ -18,21 +19,15 @@ std::vector<TextRecord> read_plain_text_documents(const std::string& path,
     }
     doc = TextRecord();
   };
-  size_t start = s.compare(0, 3, "\xEF\xBB\xBF") == 0 ? 3 : 0;
-  for (int64_t line = 1; start < s.size(); ++line) {
-    size_t end = s.find('\n', start);
-    if (end == std::string::npos) end = s.size();
-    std::string text = s.substr(start, end - start);
-    start = end + 1;
-    if (!text.empty() && text.back() == '\r') text.pop_back();
-    if (text.find_first_not_of(" \t") == std::string::npos) {
+  core::for_each_line(s, [&](int64_t line, const std::string& text) {
+    if (core::is_blank(text)) {
       flush();
-      continue;
+      return;
     }
     if (doc.key.empty()) doc.key = key_base + ":" + std::to_string(line);
     if (!doc.completion.empty()) doc.completion += '\n';
     doc.completion += text;
-  }
+  });
   flush();
   if (out.empty()) throw FileError(path, "holds no text (expected paragraphs of plain text)");
   return out;

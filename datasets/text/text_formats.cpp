@@ -4,6 +4,7 @@
 
 #include "src/core/error.h"
 #include "src/core/file_io.h"
+#include "src/core/text_lines.h"
 
 namespace vlprompt::datasets {
 namespace {
@@ -44,20 +45,12 @@ std::vector<std::string> text_fields_for(const TextFields& fields, Has has, cons
                             " (expected one of them, or name the text field)");
 }
 
-// Lines of a file with their 1-based numbers; a trailing '\r' dropped, blank lines skipped.
+// Lines of a file with their 1-based numbers; blank lines skipped.
 template <typename Fn>
 void for_each_line(const std::string& path, Fn fn) {
-  const std::string s = core::read_file(path);
-  size_t start = s.compare(0, 3, "\xEF\xBB\xBF") == 0 ? 3 : 0;
-  for (int64_t line = 1; start < s.size(); ++line) {
-    size_t end = s.find('\n', start);
-    if (end == std::string::npos) end = s.size();
-    std::string text = s.substr(start, end - start);
-    start = end + 1;
-    if (!text.empty() && text.back() == '\r') text.pop_back();
-    if (text.find_first_not_of(" \t") == std::string::npos) continue;
-    fn(line, text);
-  }
+  core::for_each_line(core::read_file(path), [&](int64_t line, const std::string& text) {
+    if (!core::is_blank(text)) fn(line, text);
+  });
 }
 
 std::string at_line(int64_t line) { return "line " + std::to_string(line); }

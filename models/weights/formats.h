@@ -21,6 +21,7 @@ void write_hf_clip(const std::string& dir, const core::TensorMap& tensors,
 // vlprompt .safetensors: canonical names + architecture in __metadata__ (vlprompt_format.cpp).
 LoadedWeights read_vlprompt(const std::string& path);
 void write_vlprompt(const std::string& path, const core::TensorMap& tensors,
-                    const ClipConfig& config, const std::string& source);
+                    const ClipConfig& config, const std::string& source,
+                    const Provenance& provenance);
 
 }  // namespace vlprompt::models::weights::detail

@@ -92,7 +92,8 @@ LoadedWeights read_weights(const std::string& path) {
 }
 
 void write_weights(const std::string& path, Format format, const core::TensorMap& tensors,
-                   const ClipConfig& config, const std::string& source) {
+                   const ClipConfig& config, const std::string& source,
+                   const Provenance& provenance) {
   check_tensors(tensors, config, path);
   switch (format) {
     case Format::kOpenAIPt:
@@ -102,7 +103,7 @@ void write_weights(const std::string& path, Format format, const core::TensorMap
       detail::write_hf_clip(path, tensors, config);
       return;
     case Format::kVlprompt:
-      detail::write_vlprompt(path, tensors, config, source);
+      detail::write_vlprompt(path, tensors, config, source, provenance);
       return;
   }
 }

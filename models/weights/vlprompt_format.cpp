@@ -28,6 +28,14 @@ LoadedWeights read_vlprompt(const std::string& path) {
   if (version != file.metadata.end() && version->second != kFormatVersion)
     throw FileError(path, "__metadata__ format_version is '" + version->second +
                               "', this vlprompt reads version " + kFormatVersion);
+  if (auto it = file.metadata.find("pretrained"); it != file.metadata.end()) {
+    if (it->second != "true" && it->second != "false")
+      throw FileError(
+          path, "__metadata__ pretrained is '" + it->second + "'; expected \"true\" or \"false\"");
+    out.provenance.pretrained = it->second == "true";
+  }
+  if (auto it = file.metadata.find("provenance"); it != file.metadata.end())
+    out.provenance.how_made = it->second;
   auto arch = file.metadata.find("architecture");
   if (arch != file.metadata.end()) {
     out.config = config_from_json(arch->second, path);
@@ -39,7 +47,8 @@ LoadedWeights read_vlprompt(const std::string& path) {
 }
 
 void write_vlprompt(const std::string& path, const core::TensorMap& tensors,
-                    const ClipConfig& config, const std::string& source) {
+                    const ClipConfig& config, const std::string& source,
+                    const Provenance& provenance) {
   core::TensorMap canonical;
   for (const auto& [name, t] : tensors) canonical[name] = to_canonical_tensor(t);
   core::Metadata meta;
@@ -48,6 +57,8 @@ void write_vlprompt(const std::string& path, const core::TensorMap& tensors,
   meta["architecture"] = config_to_json(config);
   meta["fingerprint"] = core::fingerprint(canonical);
   if (!source.empty()) meta["source"] = source;
+  if (provenance.pretrained) meta["pretrained"] = *provenance.pretrained ? "true" : "false";
+  if (!provenance.how_made.empty()) meta["provenance"] = provenance.how_made;
   core::write_safetensors(path, canonical, meta);
 }
 

@@ -18,6 +18,13 @@ Format parse_format(const std::string& name);  // inverse; Error listing valid n
 // anything else (a folder) -> Hugging Face.
 Format format_for_destination(const std::string& path);
 
+// What a weight file says of itself: whether it holds pretrained weights (unknown for formats
+// that do not record it: OpenAI .pt, Hugging Face folders) and how it was made.
+struct Provenance {
+  std::optional<bool> pretrained;
+  std::string how_made;  // e.g. "vlprompt init --config tiny --seed 0 (random initialisation)"
+};
+
 struct LoadedWeights {
   // Canonical names, CPU, contiguous. Floating tensors are fp32 (fp16/bf16 upcast); BatchNorm's
   // integer `num_batches_tracked` counters (ModifiedResNet only) keep their int64 type.
@@ -25,8 +32,9 @@ struct LoadedWeights {
   std::optional<ClipConfig> config;  // when the file says its architecture (HF, vlprompt)
   Format format;
   std::string path;
-  std::string vocab;  // tokenizer file found beside it (HF vocab.json, or a sibling
-                      // bpe_simple_vocab_16e6.txt.gz), "" if none
+  std::string vocab;      // tokenizer file found beside it (HF vocab.json, or a sibling
+                          // bpe_simple_vocab_16e6.txt.gz), "" if none
+  Provenance provenance;  // vlprompt files' __metadata__ "pretrained" and "provenance"
 };
 
 // Detects the format (directory with config.json -> HF; .safetensors -> vlprompt; zip archive ->
@@ -35,10 +43,11 @@ struct LoadedWeights {
 LoadedWeights read_weights(const std::string& path);
 
 // Writes `tensors` (canonical names) in `format` at `path` (a folder for HF), atomically, after
-// checking them against `config`. `source` (e.g. the file converted from) is recorded where the
-// format has room for it (vlprompt metadata).
+// checking them against `config`. `source` (e.g. the file converted from) and `provenance` are
+// recorded where the format has room for them (vlprompt metadata).
 void write_weights(const std::string& path, Format format, const core::TensorMap& tensors,
-                   const ClipConfig& config, const std::string& source = "");
+                   const ClipConfig& config, const std::string& source = "",
+                   const Provenance& provenance = {});
 
 // Architecture read off tensor shapes, as OpenAI's build_model does (heads = width / 64, at least
 // 1). A missing required tensor throws FileError naming `source` and the tensor.

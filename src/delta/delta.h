@@ -52,7 +52,7 @@ struct UnlabelledContext {
   at::Tensor image_features;
   // The learned prompts' text features of this step, one row per row of class_prompt_ids().
   at::Tensor text_features;
-  // CLIP's scaled cosine logits of image features [N, E] against text features [P, E].
+  // The backbone's scaled cosine logits of image features [N, E] against text features [P, E].
   std::function<at::Tensor(const at::Tensor& image, const at::Tensor& text)> logits;
   // Token ids [P, L] through the frozen text tower with no delta (no graph): hand-written prompts.
   std::function<at::Tensor(const at::Tensor& ids)> frozen_text;
@@ -81,7 +81,7 @@ class Delta : public torch::nn::Module {
   // hand-written template per class.
   virtual at::Tensor class_prompt_ids() const { return {}; }
 
-  // True when the delta classifies with a head of its own (VPT's linear head) instead of CLIP's
+  // True when the delta classifies with a head of its own (VPT's linear head) instead of the
   // image-text similarity; the text tower is then not used.
   virtual bool has_head() const { return false; }
   // Logits [N, C] from image features [N, embed_dim]; called only when has_head().

@@ -93,31 +93,43 @@ std::string per_class_bars(const nlohmann::json& per_class) {
   return o.str() + "</svg>";
 }
 
+// Rows are true classes, columns predictions; each cell prints its count (when it fits) and names
+// both classes on hover. Column labels are rotated so long class names fit.
 std::string confusion_heatmap(const nlohmann::json& confusion,
                               const std::vector<std::string>& names) {
   const size_t n = confusion.size();
   if (n == 0) return "";
-  const double cell = std::max(8.0, std::min(28.0, 420.0 / n)), L = 140, T = 10;
+  const auto name = [&](size_t i) { return esc(i < names.size() ? names[i] : std::to_string(i)); };
+  const double cell = std::max(8.0, std::min(34.0, 480.0 / n)), L = 140, T = 110;
   std::ostringstream o;
-  o << "<svg width='" << L + cell * n + 10 << "' height='" << T + cell * n + 10
+  o << "<svg width='" << L + cell * n + 10 << "' height='" << T + cell * n + 24
     << "' class='chart'>";
+  o << "<text x='" << L << "' y='12' font-size='11'>predicted &#8594;</text>";
+  for (size_t j = 0; j < n; ++j) {
+    const double x = L + cell * j + cell * 0.65, y = T - 4;
+    o << "<text x='" << x << "' y='" << y << "' font-size='11' transform='rotate(-60 " << x << ","
+      << y << ")'>" << name(j) << "</text>";
+  }
   for (size_t i = 0; i < n; ++i) {
     int64_t row_total = 0;
     for (const auto& v : confusion[i]) row_total += v.get<int64_t>();
-    if (i < names.size()) {
-      o << "<text x='0' y='" << T + cell * i + cell * 0.7 << "' font-size='11'>" << esc(names[i])
-        << "</text>";
-    }
+    o << "<text x='0' y='" << T + cell * i + cell * 0.7 << "' font-size='11'>" << name(i)
+      << "</text>";
     for (size_t j = 0; j < n; ++j) {
       const int64_t v = confusion[i][j].get<int64_t>();
       const double f = row_total ? static_cast<double>(v) / row_total : 0.0;
       const int shade = static_cast<int>(255 - 200 * f);
       o << "<rect x='" << L + cell * j << "' y='" << T + cell * i << "' width='" << cell
         << "' height='" << cell << "' fill='rgb(" << shade << "," << shade << ",255)'><title>true "
-        << esc(i < names.size() ? names[i] : std::to_string(i)) << ", predicted "
-        << esc(j < names.size() ? names[j] : std::to_string(j)) << ": " << v << "</title></rect>";
+        << name(i) << ", predicted " << name(j) << ": " << v << "</title></rect>";
+      if (cell >= 18) {
+        o << "<text x='" << L + cell * j + cell / 2 << "' y='" << T + cell * i + cell * 0.65
+          << "' font-size='" << (cell >= 28 ? 10 : 8) << "' text-anchor='middle' fill='"
+          << (f > 0.6 ? "white" : "black") << "' pointer-events='none'>" << v << "</text>";
+      }
     }
   }
+  o << "<text x='0' y='" << T + cell * n + 16 << "' font-size='11'>rows: true class</text>";
   return o.str() + "</svg>";
 }
 
@@ -150,6 +162,16 @@ std::string render_report(const nlohmann::json& results,
        "th:first-child,td:first-child{text-align:left}.chart{margin:8px 16px 8px 0}"
        "</style></head><body><h1>"
     << esc(title) << "</h1>";
+  if (results.contains("model") && results["model"].is_object()) {
+    // Say plainly what the weights are: a random initialisation reads as such, not as CLIP.
+    const auto& m = results["model"];
+    const auto pretrained = m.value("pretrained", nlohmann::json());
+    o << "<p>Model: " << esc(m.value("source", std::string())) << " &mdash; "
+      << (pretrained.is_boolean()
+              ? (pretrained.get<bool>() ? "pretrained" : "<b>not pretrained</b> (random weights)")
+              : "pretrained or not: not recorded in the file")
+      << ". " << esc(m.value("provenance", std::string())) << "</p>";
+  }
   if (results.contains("comparison")) {
     // The columns the rows carry, in a fixed order: classification runs have accuracies, causal-LM
     // runs perplexity.

@@ -1,4 +1,5 @@
-// The three places where a frozen transformer lets a delta in (see DESIGN.md, "The delta core").
+// The three places where a frozen transformer lets a delta in (README, "Methods are deltas on one
+// prompted CLIP").
 // Backbones call these hooks and know nothing else about prompts; a tower with no delta passes
 // nullptr and runs exactly the frozen model.
 #pragma once

@@ -1,89 +1,107 @@
-// Each method learns something the hand-written prompt does not know: trained few-shot on
-// Fashion-MNIST with the demo model (`vlprompt init --config tiny --seed 0`, random weights), its
-// test top-1 beats the zero-shot top-1 of the dataset's manual template that the same run
-// reports, and its training loss falls. The test split is cut to its first 1,000 images (IDX files
-// written here, read through
-// --data-root) so the image-in-the-loop methods evaluate in seconds.
-//
-// Random frozen towers make this a low bar and a real one: the hand-written prompt scores 8.1
-// here. VPT is run with its linear head (vpt.head=linear): with the text head, a random image
-// tower turns its tokens into a nearly constant shift of the class token, which no setting tried
-// moved reliably past zero-shot (README, "What is verified").
+// The README's table on the shipped demonstration model (tiny-pretrained: a tiny CLIP pretrained
+// contrastively on Fashion-MNIST train and digits, see tools/pretrain_tiny_clip.sh), reproduced
+// for seed 1: each method trained with its own defaults on 16 shots per class and evaluated on all
+// 10,000 Fashion-MNIST test images must match the committed table
+// (models/pretrained/tiny-pretrained.table.json, all three seeds made by
+// tools/pretrained_table.sh) within 1 point, and the hand-written prompt must score at least twice
+// chance. Where the README claims a method learns what the hand-written prompt does not know, the
+// run must clear that prompt by 3 points, a bar no run at chance level meets. The image-side
+// prompt methods do not clear it on this model with their official defaults (README, "The
+// demonstration model"): for them the test checks the table and claims nothing. Seeds 2 and 3
+// are left to the script: CoOp+VPT alone trains 5 minutes per seed on 2 cores.
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <string>
 
-#include "datasets/idx.h"
-#include "src/core/file_io.h"
 #include "tests/cli/cli_test_support.h"
 
 namespace vlprompt::testing {
 namespace beats_zero_shot_test {
 
-// The first `count` records of a Debian Fashion-MNIST IDX file, uncompressed.
-void write_prefix(const std::string& from, const std::string& to, int64_t count,
-                  int64_t record_bytes, int64_t header_bytes) {
-  std::string bytes = datasets::read_maybe_gzip(from);
-  ASSERT_GE(static_cast<int64_t>(bytes.size()), header_bytes + count * record_bytes) << from;
-  for (int i = 0; i < 4; ++i) bytes[4 + i] = static_cast<char>((count >> (8 * (3 - i))) & 0xff);
-  core::atomic_write(to, bytes.substr(0, header_bytes + count * record_bytes));
+constexpr double kMargin = 3.0;          // points above the hand-written prompt, mean of 3 seeds
+constexpr double kZeroShotFloor = 20.0;  // twice chance on 10 classes
+constexpr double kTableTolerance = 1.0;  // points, against the committed table
+
+nlohmann::json committed_table() {
+  return read_json(source_path("models/pretrained/tiny-pretrained.table.json"));
 }
 
-// Fashion-MNIST with 2,000 train and 1,000 test images, as a --data-root.
-std::string small_fashion_mnist() {
-  const std::string root = scratch_dir("beats_zero_shot") + "/data";
-  const std::string dir = root + "/fashion-mnist";
-  ScratchLock lock("small-fashion-mnist");
-  if (!std::filesystem::exists(dir + "/t10k-labels-idx1-ubyte")) {
-    std::filesystem::create_directories(dir);
-    const std::string src = "/usr/share/datasets/fashion-mnist/";
-    for (const auto& [prefix, count] : {std::pair<std::string, int64_t>{"train", 2000},
-                                        std::pair<std::string, int64_t>{"t10k", 1000}}) {
-      write_prefix(src + prefix + "-images-idx3-ubyte.gz",
-                   dir + "/" + prefix + "-images-idx3-ubyte", count, 28 * 28, 16);
-      write_prefix(src + prefix + "-labels-idx1-ubyte.gz",
-                   dir + "/" + prefix + "-labels-idx1-ubyte", count, 1, 8);
+double committed_top1(const std::string& method, int seed) {
+  for (const auto& row : committed_table().at("methods")) {
+    if (row.at("method") != method) continue;
+    const auto& seeds = row.at("seeds");
+    for (size_t i = 0; i < seeds.size(); ++i) {
+      if (seeds[i].get<int>() == seed) return row.at("top1")[i].get<double>();
     }
   }
-  return root;
+  ADD_FAILURE() << "no committed result for " << method << " seed " << seed;
+  return -1;
 }
 
-void expect_beats_zero_shot(const std::string& method, const std::string& extra) {
-  const std::string out = scratch_dir("beats_zero_shot") + "/" + method;
+// One run of the table (as tools/pretrained_table.sh makes it); returns its test top-1 and the
+// hand-written prompt's, both from results.json.
+std::pair<double, double> run_method(const std::string& method, int seed) {
+  const std::string out =
+      scratch_dir("beats_zero_shot") + "/" + method + "-seed" + std::to_string(seed);
   std::filesystem::remove_all(out);
-  const CliResult r = run_cli("train --method " + method + " --model " + quoted(tiny_model()) +
-                              " --vocab " + quoted(vocab()) + " --dataset fashion_mnist" +
-                              " --data-root " + quoted(small_fashion_mnist()) +
-                              " --seed 1 --no-augment --out " + quoted(out) + " " + extra);
-  ASSERT_EQ(r.status, 0) << r.output;
+  const std::string extra = method == "coop" ? " --aug-views 10" : "";
+  const CliResult r =
+      run_cli("train --method " + method + " --model " + quoted(pretrained_model()) + " --vocab " +
+              quoted(vocab()) + " --dataset fashion_mnist --shots 16 --seed " +
+              std::to_string(seed) + extra + " train.progress=off --out " + quoted(out));
+  EXPECT_EQ(r.status, 0) << r.output;
+  if (r.status != 0) return {-1, -1};
   const nlohmann::json results = read_json(out + "/results.json");
-  EXPECT_EQ(results.at("test").at("n").get<int64_t>(), 1000);
-  const double learned = results.at("test").at("top1").get<double>();
-  const double manual = results.at("zeroshot_manual").at("top1").get<double>();
-  EXPECT_GT(learned, manual) << method << ": learned " << learned << " vs hand-written " << manual;
+  EXPECT_EQ(results.at("test").at("n").get<int64_t>(), 10000);
+  EXPECT_EQ(results.at("model").at("pretrained"), true);
+  return {results.at("test").at("top1").get<double>(),
+          results.at("zeroshot_manual").at("top1").get<double>()};
 }
 
-TEST(BeatsZeroShot, CoCoOp) {
-  VLP_REQUIRE_FASHION_MNIST();
-  expect_beats_zero_shot("cocoop", "--shots 16 train.max_epoch=5 train.batch_size=4");
+enum class Claim { kBeatsZeroShot, kTableOnly };
+
+void expect_table_row(const std::string& method, Claim claim) {
+  const int seed = 1;
+  const auto [top1, manual] = run_method(method, seed);
+  if (top1 < 0) return;
+  EXPECT_NEAR(top1, committed_top1(method, seed), kTableTolerance)
+      << method << " seed " << seed << " no longer reproduces the committed table";
+  EXPECT_GE(manual, kZeroShotFloor) << "the hand-written prompt must be well above chance";
+  EXPECT_NEAR(manual, committed_table().at("zeroshot_manual_top1").get<double>(), 1e-6);
+  if (claim == Claim::kBeatsZeroShot) {
+    EXPECT_GE(top1, manual + kMargin) << method << ": " << top1 << " vs hand-written " << manual;
+  }
 }
 
-TEST(BeatsZeroShot, VptWithItsLinearHead) {
+TEST(PretrainedTable, CoOpBeatsTheHandWrittenPrompt) {
   VLP_REQUIRE_FASHION_MNIST();
-  expect_beats_zero_shot("vpt",
-                         "--shots 8 vpt.head=linear train.max_epoch=10 "
-                         "train.batch_size=8 optim.lr=0.01");
+  expect_table_row("coop", Claim::kBeatsZeroShot);
 }
 
-TEST(BeatsZeroShot, MaPLe) {
+TEST(PretrainedTable, CoOpWithVptBeatsTheHandWrittenPrompt) {
   VLP_REQUIRE_FASHION_MNIST();
-  expect_beats_zero_shot("maple", "--shots 16 train.max_epoch=10 train.batch_size=4");
+  expect_table_row("coop+vpt", Claim::kBeatsZeroShot);
 }
 
-TEST(BeatsZeroShot, Ivlp) {
+TEST(PretrainedTable, CoCoOp) {
   VLP_REQUIRE_FASHION_MNIST();
-  expect_beats_zero_shot("ivlp", "--shots 16 train.max_epoch=10 train.batch_size=4");
+  expect_table_row("cocoop", Claim::kTableOnly);
+}
+
+TEST(PretrainedTable, VptWithTheTextHead) {
+  VLP_REQUIRE_FASHION_MNIST();
+  expect_table_row("vpt", Claim::kTableOnly);
+}
+
+TEST(PretrainedTable, MaPLe) {
+  VLP_REQUIRE_FASHION_MNIST();
+  expect_table_row("maple", Claim::kTableOnly);
+}
+
+TEST(PretrainedTable, Ivlp) {
+  VLP_REQUIRE_FASHION_MNIST();
+  expect_table_row("ivlp", Claim::kTableOnly);
 }
 
 }  // namespace beats_zero_shot_test

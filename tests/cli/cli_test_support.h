@@ -111,6 +111,13 @@ inline std::string tiny_model(int seed = 0) {
   return path;
 }
 
+// The shipped demonstration model (models/pretrained/tiny-pretrained.safetensors, made by
+// tools/pretrain_tiny_clip.sh): the one to use wherever a test claims that a method learns, since
+// on random weights such a test passes at chance.
+inline std::string pretrained_model() {
+  return source_path("models/pretrained/tiny-pretrained.safetensors");
+}
+
 inline std::string vocab() { return clip_vocab(); }
 
 // The training loss of each epoch, from a run's metrics.jsonl.

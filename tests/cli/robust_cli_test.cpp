@@ -1,4 +1,4 @@
-// Regressions from issue 11 at the command line: arguments that were dropped or accepted without
+// Regressions at the command line: arguments that were dropped or accepted without
 // a word, checked before any model or dataset is read (each case takes milliseconds).
 #include <gtest/gtest.h>
 

@@ -1,6 +1,8 @@
-// `vlprompt train` end to end on 16-shot Fashion-MNIST with the tiny demo model: the learned
-// prompt beats the hand-written one, the split file follows the seed, and mistakes in the
-// command line are named with a suggestion.
+// `vlprompt train` end to end on 16-shot Fashion-MNIST with a randomly initialised tiny model: the
+// run folder's files, a falling loss, the split file following the seed, and mistakes in the
+// command line named with a suggestion. Whether methods learn more than the hand-written prompt
+// is tested on the pretrained demonstration model (beats_zero_shot_cli_test.cpp): on random
+// weights such a comparison passes at chance.
 #include <gtest/gtest.h>
 
 #include <sstream>
@@ -11,7 +13,7 @@
 namespace vlprompt::testing {
 namespace {
 
-TEST(TrainCli, LearnedPromptBeatsTheHandWrittenOne) {
+TEST(TrainCli, WritesTheRunFolderAndTheLossFalls) {
   VLP_REQUIRE_FASHION_MNIST();
   const std::string run = csc_run();
   for (const char* f :
@@ -23,8 +25,7 @@ TEST(TrainCli, LearnedPromptBeatsTheHandWrittenOne) {
   EXPECT_EQ(r["command"], "train");
   EXPECT_EQ(r["n"]["train"], 160);
   EXPECT_EQ(r["n"]["test"], 10000);
-  const double learned = r["test"]["top1"], manual = r["zeroshot_manual"]["top1"];
-  EXPECT_GT(learned, manual + 5.0) << "learned " << learned << " vs hand-written " << manual;
+  EXPECT_EQ(r["model"]["pretrained"], false) << r["model"].dump();
 
   const std::vector<double> loss = losses_in(run + "/metrics.jsonl");
   ASSERT_EQ(loss.size(), 60u);

@@ -161,7 +161,7 @@ TEST(Config, DefaultsAreShortestExactTextAndDescribed) {
   EXPECT_EQ(closest_key("bach_size", {"max_epoch", "batch_size"}), "batch_size");
 }
 
-// Regressions from issue 11: each of these merged (or recursed for ever) without a word.
+// Regressions: each of these merged (or recursed for ever) without a word.
 std::string config_error(const std::string& name, const std::string& text) {
   ConfigSources s;
   add_defaults<ToyOptim>(s.defaults, "optim");

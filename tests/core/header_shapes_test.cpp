@@ -1,4 +1,4 @@
-// Regressions from fuzzing (issue 11): a shape with an empty dimension holds no element, so the
+// Regressions from fuzzing: a shape with an empty dimension holds no element, so the
 // byte-count checks passed, but the other sizes' product became the tensor's strides and
 // overflowed int64 (an exception from inside ATen with no file name, or worse).
 #include <gtest/gtest.h>

@@ -156,7 +156,7 @@ TEST(VariantLists, FgvcAircraftListsGiveLabelsByVariantLine) {
       << msg;
 }
 
-// Regressions (issue 11): a split file's '../' and absolute paths were followed outside the image
+// Regressions: a split file's '../' and absolute paths were followed outside the image
 // folder; two classes sharing a name split the probability of that name between them.
 TEST(CoopSplit, PathsOutsideTheImageFolderAreRefused) {
   const std::string root = fresh_dir("pets_escape");

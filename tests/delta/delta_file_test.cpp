@@ -168,7 +168,7 @@ TEST(DeltaFile, RefusesFilesThatAreNotDeltas) {
   }
 }
 
-// Regression (issue 11): metadata edited by hand (a template, a class_token_position) kept every
+// Regression: metadata edited by hand (a template, a class_token_position) kept every
 // shape and was used as if the delta had been trained with it.
 TEST(DeltaFile, MetadataEditedAfterWritingIsRefusedNamingTheKey) {
   const std::string path = testing::scratch_dir("delta_file") + "/edited.safetensors";
@@ -202,7 +202,7 @@ TEST(DeltaFile, MetadataEditedAfterWritingIsRefusedNamingTheKey) {
   EXPECT_EQ(read_delta(path).info.prompt_template, "a blurry photo of a {}.");
 }
 
-// Regression (issue 11): a delta holding NaN evaluated at chance with exit 0.
+// Regression: a delta holding NaN evaluated at chance with exit 0.
 TEST(DeltaFile, NanOrInfinityIsRefusedNamingTheTensor) {
   const std::string dir = testing::scratch_dir("delta_file");
   DeltaFileInfo info = sample_info();

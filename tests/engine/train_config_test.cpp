@@ -41,7 +41,7 @@ TEST(TrainConfig, BadChoiceAndUnknownKeyNameTheCommandLine) {
                Error);
 }
 
-// Regression (issue 11): these trained without a word.
+// Regression: these trained without a word.
 TEST(TrainConfig, OutOfRangeOptimizerValuesNameTheKeyAndTheRange) {
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"optim.lr=-1", "key 'optim.lr' is -1; expected a number > 0"},

@@ -154,7 +154,7 @@ TEST(Trainer, ResumeRefusesAnotherBackboneOrOtherHyperparameters) {
     EXPECT_NE(msg.find("method_hyperparameters"), std::string::npos) << msg;
     EXPECT_NE(msg.find("{\"setting\":\"b\"} now but {\"setting\":\"a\"}"), std::string::npos)
         << msg;
-    // Regression (issue 11): the changed entry is named, as an edited class_token_position is.
+    // Regression: the changed entry is named, as an edited class_token_position is.
     EXPECT_NE(msg.find("'method_hyperparameters.setting' is \"b\" now but \"a\""),
               std::string::npos)
         << msg;

@@ -1,9 +1,9 @@
-// Regression (issue 11): every unreadable image suggested --skip-unreadable, which only
+// Regression: every unreadable image suggested --skip-unreadable, which only
 // `vlprompt zeroshot` accepts. The message names the file and says where the flag exists.
 #include <gtest/gtest.h>
 
+#include "clip_data/feature_cache.h"
 #include "src/core/file_io.h"
-#include "src/engine/feature_cache.h"
 #include "tests/test_support.h"
 
 namespace vlprompt::engine {

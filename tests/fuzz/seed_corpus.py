@@ -2,7 +2,7 @@
 
 Run with Debian's python3-torch: /usr/bin/python3 tests/fuzz/seed_corpus.py
 Valid files come from the reference libraries (torch.save, numpy.save, Pillow); a few malformed
-ones mark the edges the probe of issue 11 found (overlapping ranges, deep nesting, aliases).
+ones mark the edges the hardening probe found (overlapping ranges, deep nesting, aliases).
 """
 import collections
 import gzip

@@ -29,7 +29,7 @@ TEST(DecodeRgb, MatchesPillowConvertRgb) {
   }
 }
 
-// Regression (issue 11): 16-bit gray kept its high byte (mean 119 where Pillow gives 254). Pillow
+// Regression: 16-bit gray kept its high byte (mean 119 where Pillow gives 254). Pillow
 // opens it as mode "I" and convert("RGB") clips each value to 0..255.
 TEST(DecodeRgb, Gray16ClipsAt255InAllThreeChannelsAsPillowDoes) {
   const at::Tensor values = image_fixture_npy("gray16_values");
@@ -70,7 +70,7 @@ TEST(DecodeRgb, CorruptFileIsAFileErrorNamingIt) {
   }
 }
 
-// Regression (issue 11): a valid 20000 x 20000 PNG decoded to gigabytes. The header's size is
+// Regression: a valid 20000 x 20000 PNG decoded to gigabytes. The header's size is
 // checked against Pillow's MAX_IMAGE_PIXELS (or $VLPROMPT_MAX_IMAGE_PIXELS) before decoding.
 TEST(DecodeRgb, HugeImagesAreRefusedFromTheirHeaderNamingFileAndSize) {
   // A PNG signature and an IHDR chunk alone: nothing to decode, only a size to read.
@@ -113,7 +113,7 @@ TEST(DecodeRgb, PnmDecodesWithItsSizeReadFromTheHeader) {
   EXPECT_EQ(got[1][2][2].item<int>(), 170);
 }
 
-// Regression (issue 11, found while fuzzing): formats whose size was not read from the header
+// Regression (found while fuzzing): formats whose size was not read from the header
 // went to OpenCV, which allocates up to 2^30 pixels before reading any of them. A PAM header
 // claiming 20000 x 20000 is now refused before decoding.
 TEST(DecodeRgb, FormatsWithoutAReadableSizeAreRefusedBeforeDecoding) {

@@ -1,4 +1,4 @@
-// Regression (issue 11): `coop.n_ctx=99999999` spent minutes and gigabytes building a prompt
+// Regression: `coop.n_ctx=99999999` spent minutes and gigabytes building a prompt
 // before anything said it could not fit. Every method's prompt length is checked against the
 // context first, and the error names the key and the limit.
 #include <gtest/gtest.h>

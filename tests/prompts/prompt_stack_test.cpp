@@ -5,13 +5,13 @@
 
 #include <filesystem>
 
+#include "clip_data/run_data.h"
 #include "prompts/prompted_clip.h"
 #include "prompts/registry.h"
 #include "src/core/error.h"
 #include "src/delta/delta_file.h"
 #include "src/delta/delta_stack.h"
 #include "src/engine/evaluate.h"
-#include "src/engine/run_data.h"
 #include "src/engine/trainer.h"
 #include "tests/prompts/tiny_clip.h"
 #include "tests/prompts/toy_prompt_deltas.h"

@@ -206,7 +206,7 @@ TEST(ClipTokenizer, TenThousandPromptsTakeWellUnderASecond) {
   EXPECT_LT(seconds, 1.0);
 }
 
-// Regression (issue 11): BPE rescanned the whole word for every merge, so one 400k-character
+// Regression: BPE rescanned the whole word for every merge, so one 400k-character
 // word took 30 s. Any 1 MB input must tokenize in under a second of CPU, truncated to CLIP's 77.
 TEST(ClipTokenizer, OneMegabyteWordTokenizesInUnderASecond) {
   const ClipTokenizer& tok = openai_tokenizer();

@@ -135,7 +135,7 @@ std::string int4(int32_t v) {
 }
 
 TEST(CraftedArchive, ZeroStridesAndHugeEmptySizesAreRefusedNamingTheFile) {
-  // Regression (issue 11): a one-element storage viewed as 2^30 x 2^30 through zero strides asked
+  // Regression: a one-element storage viewed as 2^30 x 2^30 through zero strides asked
   // for 4 EiB; an empty tensor whose other sizes overflow gave c10's "Storage size calculation
   // overflowed" with no file name.
   const std::string repeated = archive(
@@ -156,7 +156,7 @@ TEST(CraftedArchive, ZeroStridesAndHugeEmptySizesAreRefusedNamingTheFile) {
 }
 
 TEST(CraftedArchive, APickleNested300000DeepIsAnErrorNotAStackOverflow) {
-  // Regression (issue 11): 300,000 nested tuples overflowed the stack when freed.
+  // Regression: 300,000 nested tuples overflowed the stack when freed.
   std::string deep = proto() + ")";
   deep += std::string(300000, '\x85');  // TUPLE1, each wrapping the one before
   deep += ".";
@@ -179,7 +179,7 @@ TEST(CraftedArchive, APickleNested300000DeepIsAnErrorNotAStackOverflow) {
 }
 
 TEST(CraftedArchive, ABareIntIsNamedNotAnInternalAssert) {
-  // Regression (issue 11): a pickle of a bare int gave "INTERNAL ASSERT FAILED ... report a bug
+  // Regression: a pickle of a bare int gave "INTERNAL ASSERT FAILED ... report a bug
   // to PyTorch".
   const std::string path = archive("bare_int", proto() + int1(5) + ".");
   const std::string msg = error_of([&] { read_weights(path); });
@@ -188,7 +188,7 @@ TEST(CraftedArchive, ABareIntIsNamedNotAnInternalAssert) {
 }
 
 TEST(CraftedArchive, EveryCutOfAnArchiveIsAnErrorNamingTheFile) {
-  // Regression (issue 11): an archive cut short loaded with exit 0 and read past its records (the
+  // Regression: an archive cut short loaded with exit 0 and read past its records (the
   // fingerprint changed on every run). Every prefix of a valid archive must be refused.
   const std::string good =
       archive("cut_source", module_pickle(unicode("w") + tensor(200, int1(200), int1(1))),

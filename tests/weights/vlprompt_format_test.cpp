@@ -78,7 +78,7 @@ TEST_F(VlpromptFormat, ShapeDisagreeingWithArchitectureIsNamed) {
   EXPECT_CONTAINS(msg, "tensor 'visual.proj' has shape [64, 32], expected [128, 96]");
 }
 
-// Regression (issue 11): NaN or infinity in model weights loaded without a word.
+// Regression: NaN or infinity in model weights loaded without a word.
 TEST_F(VlpromptFormat, NanOrInfinityInWeightsIsNamed) {
   source_["visual.proj"][1][2] = std::numeric_limits<float>::quiet_NaN();
   const std::string path = format_scratch("nan.safetensors");

@@ -24,7 +24,7 @@ int run_convert(const ConvertArgs& args) {
       in.config ? *in.config : w::infer_config(in.tensors, args.source);
   const w::Format format = args.format.empty() ? w::format_for_destination(args.destination)
                                                : w::parse_format(args.format);
-  w::write_weights(args.destination, format, in.tensors, config, args.source);
+  w::write_weights(args.destination, format, in.tensors, config, args.source, in.provenance);
   std::cout << "wrote " << args.destination << ": " << in.tensors.size() << " tensors, format "
             << w::format_name(format) << " (read as " << w::format_name(in.format) << ", "
             << config.vision.type << " image tower), fingerprint " << core::fingerprint(in.tensors)

@@ -1,9 +1,9 @@
 // vlprompt embed: encode_image / encode_text features as a float32 .npy [N, D].
 #include <iostream>
 
+#include "clip_data/feature_cache.h"
 #include "src/core/error.h"
 #include "src/core/npy.h"
-#include "src/engine/feature_cache.h"
 #include "tools/cli/command.h"
 #include "tools/pipeline/cli_checks.h"
 #include "tools/pipeline/model_loading.h"

@@ -6,13 +6,13 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "clip_data/feature_cache.h"
+#include "clip_data/run_data.h"
 #include "datasets/run_splits.h"
 #include "prompts/registry.h"
 #include "src/core/device.h"
 #include "src/core/error.h"
 #include "src/delta/delta_file.h"
-#include "src/engine/feature_cache.h"
-#include "src/engine/run_data.h"
 #include "src/engine/run_outputs.h"
 #include "tools/cli/command.h"
 #include "tools/pipeline/cli_checks.h"

@@ -18,7 +18,11 @@ struct InitArgs {
 int run_init(const InitArgs& a) {
   const models::ClipConfig cfg = models::load_config(a.config);
   models::Clip model = models::init_clip(cfg, a.seed);
-  models::weights::write_weights(a.out, models::weights::Format::kVlprompt, model->weights(), cfg);
+  const models::weights::Provenance provenance{
+      false, "vlprompt init --config " + a.config + " --seed " + std::to_string(a.seed) +
+                 " (random initialisation, not pretrained)"};
+  models::weights::write_weights(a.out, models::weights::Format::kVlprompt, model->weights(), cfg,
+                                 "", provenance);
   std::cout << "wrote " << a.out << ": config " << cfg.name << ", seed " << a.seed
             << ", fingerprint " << model->fingerprint()
             << " (random initialisation, NOT pretrained weights)\n";

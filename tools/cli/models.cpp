@@ -1,7 +1,9 @@
-// vlprompt models: the architectures in models/configs (the folder is the registry).
+// vlprompt models: the architectures in models/configs (the folder is the registry) and the
+// weights that ship in models/pretrained, with what each file says of how it was made.
 #include <cstdio>
 
 #include "models/clip/load_clip.h"
+#include "models/weights/weights.h"
 #include "tools/cli/command.h"
 
 namespace vlprompt::cli {
@@ -24,12 +26,21 @@ Runner setup_models(CLI::App& app) {
                   static_cast<long long>(c.vision.width), static_cast<long long>(layers),
                   static_cast<long long>(c.embed_dim));
     }
+    std::printf("\nshipped weights (--model NAME; %s):\n", models::pretrained_dir().c_str());
+    for (const auto& name : models::list_pretrained()) {
+      const std::string path = models::pretrained_dir() + "/" + name + ".safetensors";
+      const auto loaded = models::weights::read_weights(path);
+      const auto& p = loaded.provenance;
+      std::printf("%-16s %-8s %s\n", name.c_str(),
+                  loaded.config ? loaded.config->name.c_str() : "?",
+                  p.how_made.empty() ? "(provenance not recorded)" : p.how_made.c_str());
+    }
     return 0;
   };
 }
 
 }  // namespace
 
-VLPROMPT_COMMAND(models, "list the model architectures (models/configs)", setup_models);
+VLPROMPT_COMMAND(models, "list the model architectures and the shipped weights", setup_models);
 
 }  // namespace vlprompt::cli

@@ -4,13 +4,13 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
+#include "clip_data/feature_cache.h"
 #include "datasets/loader.h"
 #include "prompts/registry.h"
 #include "prompts/templates.h"
 #include "prompts/zeroshot_classifier.h"
 #include "src/core/error.h"
 #include "src/core/npy.h"
-#include "src/engine/feature_cache.h"
 #include "tools/cli/command.h"
 #include "tools/pipeline/class_names.h"
 #include "tools/pipeline/cli_checks.h"

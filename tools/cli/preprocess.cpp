@@ -1,8 +1,8 @@
 // vlprompt preprocess: the exact float32 [N, 3, R, R] tensor the model's image tower sees.
 #include <iostream>
 
+#include "clip_data/feature_cache.h"
 #include "src/core/npy.h"
-#include "src/engine/feature_cache.h"
 #include "tools/cli/command.h"
 #include "tools/pipeline/model_loading.h"
 

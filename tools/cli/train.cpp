@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <iostream>
 
+#include "clip_data/run_data.h"
 #include "datasets/run_splits.h"
 #include "prompts/registry.h"
 #include "prompts/run_config.h"
@@ -11,7 +12,6 @@
 #include "src/core/error.h"
 #include "src/core/file_io.h"
 #include "src/delta/delta_file.h"
-#include "src/engine/run_data.h"
 #include "src/engine/run_outputs.h"
 #include "src/engine/train_config.h"
 #include "src/engine/trainer.h"

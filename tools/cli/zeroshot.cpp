@@ -5,14 +5,15 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "clip_data/feature_cache.h"
 #include "datasets/loader.h"
 #include "prompts/templates.h"
 #include "prompts/zeroshot_classifier.h"
 #include "src/core/file_io.h"
 #include "src/engine/evaluator.h"
-#include "src/engine/feature_cache.h"
 #include "tools/cli/command.h"
 #include "tools/pipeline/cli_checks.h"
+#include "tools/pipeline/evaluation.h"
 #include "tools/pipeline/model_loading.h"
 
 namespace vlprompt::cli {
@@ -60,11 +61,7 @@ int run_zeroshot(const ZeroshotArgs& a) {
 
   nlohmann::json out;
   out["command"] = "zeroshot";
-  out["model"] = {{"source", m.clip.source},
-                  {"format", m.clip.format},
-                  {"architecture", m.clip.model->config().name},
-                  {"fingerprint", m.clip.model->fingerprint()},
-                  {"pretrained", m.clip.format != "init"}};
+  out["model"] = pipeline::model_json(m.clip);
   out["dataset"] = {{"name", split.dataset},
                     {"split", split.split},
                     {"n", feats.labels.size(0)},

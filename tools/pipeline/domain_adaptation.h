@@ -8,10 +8,10 @@
 #include <string>
 #include <vector>
 
+#include "clip_data/run_data.h"
 #include "datasets/dataset.h"
 #include "models/clip/clip_model.h"
 #include "src/engine/method.h"
-#include "src/engine/run_data.h"
 #include "tools/pipeline/train_args.h"
 
 namespace vlprompt::pipeline {

@@ -9,13 +9,21 @@
 
 namespace vlprompt::pipeline {
 
+nlohmann::json model_json(const models::LoadedClip& clip) {
+  // null when the file does not say (OpenAI .pt, HF folders): never guessed from the format.
+  const auto& p = clip.provenance;
+  return {{"source", clip.source},
+          {"format", clip.format},
+          {"architecture", clip.model->config().name},
+          {"fingerprint", clip.model->fingerprint()},
+          {"pretrained", p.pretrained ? nlohmann::json(*p.pretrained) : nlohmann::json()},
+          {"provenance", p.how_made.empty() ? "not recorded in the file" : p.how_made}};
+}
+
 nlohmann::json model_json(const ModelBundle& m) {
-  return {{"source", m.clip.source},
-          {"format", m.clip.format},
-          {"architecture", m.clip.model->config().name},
-          {"fingerprint", m.clip.model->fingerprint()},
-          {"pretrained", m.clip.format != "init"},
-          {"vocab", m.vocab_path}};
+  nlohmann::json out = model_json(m.clip);
+  out["vocab"] = m.vocab_path;
+  return out;
 }
 
 nlohmann::json run_header(const TrainArgs& a, const std::string& method, const ModelBundle& m,

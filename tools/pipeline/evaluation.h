@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "clip_data/feature_cache.h"
 #include "datasets/run_splits.h"
-#include "src/engine/feature_cache.h"
 #include "src/engine/method.h"
 #include "src/engine/train_data.h"
 #include "tools/pipeline/model_loading.h"
@@ -15,6 +15,7 @@
 
 namespace vlprompt::pipeline {
 
+nlohmann::json model_json(const models::LoadedClip& clip);
 nlohmann::json model_json(const ModelBundle& m);
 // `method`: the trained method's name (a stack built on --init-delta names all its members).
 nlohmann::json run_header(const TrainArgs& a, const std::string& method, const ModelBundle& m,

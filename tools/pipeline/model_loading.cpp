@@ -20,7 +20,7 @@ models::LoadedClip load_model_only(const ModelArgs& args) {
   models::LoadedClip clip = models::load_clip(args.model, args.seed);
   std::cerr << "[vlprompt] model: " << clip.source << " (" << clip.format << ", fingerprint "
             << clip.model->fingerprint() << ")\n";
-  if (clip.format == "init") {
+  if (clip.provenance.pretrained == false) {
     std::cerr << "[vlprompt] NOTE: these are randomly initialised weights, not pretrained CLIP; "
                  "numbers from them say nothing about CLIP's accuracy.\n";
   }

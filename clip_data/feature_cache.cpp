@@ -1,4 +1,4 @@
-#include "src/engine/feature_cache.h"
+#include "clip_data/feature_cache.h"
 
 #include <ATen/Parallel.h>
 

@@ -8,9 +8,9 @@
 #include <memory>
 #include <string>
 
+#include "clip_data/feature_cache.h"
 #include "datasets/dataset.h"
 #include "models/clip/clip_model.h"
-#include "src/engine/feature_cache.h"
 #include "src/engine/method.h"
 #include "src/engine/train_data.h"
 

@@ -1,7 +1,7 @@
-#include "src/engine/run_data.h"
+#include "clip_data/run_data.h"
 
+#include "clip_data/image_data.h"
 #include "src/core/error.h"
-#include "src/engine/image_data.h"
 
 namespace vlprompt::engine {
 

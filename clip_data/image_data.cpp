@@ -1,12 +1,12 @@
-#include "src/engine/image_data.h"
+#include "clip_data/image_data.h"
 
 #include <iostream>
 
+#include "clip_data/feature_cache.h"
 #include "src/core/error.h"
 #include "src/core/file_io.h"
 #include "src/core/hash.h"
 #include "src/core/safetensors.h"
-#include "src/engine/feature_cache.h"
 #include "src/engine/progress.h"
 #include "src/image/augment.h"
 
