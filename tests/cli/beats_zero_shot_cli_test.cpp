@@ -28,7 +28,8 @@ nlohmann::json committed_table() {
 }
 
 double committed_top1(const std::string& method, int seed) {
-  for (const auto& row : committed_table().at("methods")) {
+  const nlohmann::json table = committed_table();  // kept alive: the loop reads inside it
+  for (const auto& row : table.at("methods")) {
     if (row.at("method") != method) continue;
     const auto& seeds = row.at("seeds");
     for (size_t i = 0; i < seeds.size(); ++i) {

@@ -105,6 +105,26 @@ TEST_F(VlpromptFormat, NewerFormatVersionIsRefused) {
   EXPECT_CONTAINS(error_of([&] { read_weights(path); }), "format_version is '9'");
 }
 
+TEST_F(VlpromptFormat, ProvenanceRoundTripsAndABadPretrainedValueIsNamed) {
+  const std::string path = format_scratch("provenance.safetensors");
+  write_weights(path, Format::kVlprompt, source_, config_, "", {false, "vlprompt init, seed 3"});
+  const LoadedWeights back = read_weights(path);
+  ASSERT_TRUE(back.provenance.pretrained.has_value());
+  EXPECT_FALSE(*back.provenance.pretrained);
+  EXPECT_EQ(back.provenance.how_made, "vlprompt init, seed 3");
+  // A file that does not say is "unknown", never guessed.
+  const std::string plain = format_scratch("no-provenance.safetensors");
+  write_weights(plain, Format::kVlprompt, source_, config_);
+  EXPECT_FALSE(read_weights(plain).provenance.pretrained.has_value());
+
+  const std::string bad = format_scratch("bad-pretrained.safetensors");
+  core::write_safetensors(bad, source_,
+                          {{"pretrained", "yes"}, {"architecture", config_to_json(config_)}});
+  const std::string error = error_of([&] { read_weights(bad); });
+  EXPECT_CONTAINS(error, "bad-pretrained.safetensors");
+  EXPECT_CONTAINS(error, "pretrained is 'yes'; expected \"true\" or \"false\"");
+}
+
 TEST_F(VlpromptFormat, PlainStateDictSafetensorsIsInferred) {
   // An open_clip-style state dict: OpenAI names, no architecture metadata.
   const std::string path = format_scratch("plain.safetensors");
