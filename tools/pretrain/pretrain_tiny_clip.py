@@ -50,6 +50,7 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(REPO, "tests", "fixtures"))
 import captions as cap  # noqa: E402
 from clip_reference import CLIP  # noqa: E402  (OpenAI's architecture and state-dict names)
+from make_clip_fixtures import write_safetensors  # noqa: E402
 
 MEAN = torch.tensor([0.48145466, 0.4578275, 0.40821073]).view(1, 3, 1, 1)
 STD = torch.tensor([0.26862954, 0.26130258, 0.27577711]).view(1, 3, 1, 1)
@@ -369,19 +370,7 @@ def save(model, args):
     meta = {"format": "vlprompt-clip-weights", "format_version": "1",
             "architecture": json.dumps(ARCH, separators=(",", ":")), "pretrained": "true",
             "provenance": provenance}
-    header, blobs, offset = {"__metadata__": meta}, [], 0
-    for name in sorted(state):
-        data = state[name].numpy().astype("<f4").tobytes()
-        header[name] = {"dtype": "F32", "shape": list(state[name].shape),
-                        "data_offsets": [offset, offset + len(data)]}
-        blobs.append(data)
-        offset += len(data)
-    text = json.dumps(header, separators=(",", ":")).encode()
-    text += b" " * (-len(text) % 8)
-    tmp = args.out + ".tmp"
-    with open(tmp, "wb") as f:
-        f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
-    os.replace(tmp, args.out)
+    write_safetensors(args.out, state, meta)
     print("wrote", args.out, flush=True)
 
 
