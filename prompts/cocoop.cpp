@@ -61,6 +61,9 @@ CoCoOpImpl::CoCoOpImpl(CoCoOpOptions options, models::Clip clip,
       clip_(std::move(clip)),
       tokenizer_(std::move(tokenizer)),
       text_sites_(std::make_unique<CoCoOpTextSites>(*this)) {
+  provide<delta::ClassPrompts>(this);
+  provide<delta::ImageConditioned>(this);
+  if (options_.kg_weight() != 0) provide<delta::LossTerm>(this);
   if (!clip_ || !tokenizer_) throw Error("cocoop: needs a CLIP model and a tokenizer");
   if (classnames.empty()) throw Error("cocoop: the class list is empty");
   const auto& config = clip_->config();
@@ -103,13 +106,7 @@ nn::DeltaSites* CoCoOpImpl::sites(delta::Tower tower, const delta::SiteContext& 
 }
 
 std::map<std::string, std::string> CoCoOpImpl::hyperparameters() const {
-  std::map<std::string, std::string> out{{"n_ctx", std::to_string(options_.n_ctx())},
-                                         {"ctx_init", options_.ctx_init()},
-                                         {"init_std", c10::str(options_.init_std())},
-                                         {"seed", std::to_string(options_.seed())}};
-  // Only when set: files of runs without it stay as they were.
-  if (options_.kg_weight() != 0) out["kg_weight"] = c10::str(options_.kg_weight());
-  return out;
+  return core::to_strings(options_);
 }
 
 at::Tensor CoCoOpImpl::loss_term(const delta::LossContext& context) {
@@ -132,6 +129,6 @@ std::shared_ptr<delta::Delta> make_cocoop(const core::ResolvedConfig& config,
 
 VLPROMPT_DELTA(cocoop,
                "CoCoOp: CoOp's context shifted per image by a meta-net (Zhou et al., CVPR 2022)",
-               make_cocoop);
+               make_cocoop, CoCoOpOptions);
 
 }  // namespace vlprompt::prompts

@@ -59,7 +59,10 @@ TORCH_MODULE(MetaNet);
 
 class CoCoOpTextSites;
 
-class CoCoOpImpl : public delta::Delta {
+class CoCoOpImpl : public delta::Delta,
+                   public delta::ClassPrompts,
+                   public delta::ImageConditioned,
+                   public delta::LossTerm {
  public:
   CoCoOpImpl(CoCoOpOptions options, models::Clip clip,
              std::shared_ptr<const text::ClipTokenizer> tokenizer,
@@ -69,7 +72,6 @@ class CoCoOpImpl : public delta::Delta {
   // The text sites need context.prompt_rows, image_rows and image_features.
   nn::DeltaSites* sites(delta::Tower tower, const delta::SiteContext& context) override;
   bool touches(delta::Tower tower) const override { return tower == delta::Tower::kText; }
-  bool conditions_on_image() const override { return true; }
   at::Tensor class_prompt_ids() const override { return token_ids_; }
   // The context is shared by all classes: any class list is fine.
   void set_classnames(const std::vector<std::string>& classnames) override;

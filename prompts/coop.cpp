@@ -69,6 +69,8 @@ CoOpImpl::CoOpImpl(CoOpOptions options, models::Clip clip,
       clip_(std::move(clip)),
       tokenizer_(std::move(tokenizer)),
       text_sites_(std::make_unique<CoOpTextSites>(*this)) {
+  provide<delta::ClassPrompts>(this);
+  if (options_.kg_weight() != 0) provide<delta::LossTerm>(this);
   if (!clip_) throw Error("coop: no CLIP model given");
   if (!tokenizer_) throw Error("coop: no tokenizer given");
   check_class_token_position(options_.class_token_position());
@@ -121,15 +123,7 @@ nn::DeltaSites* CoOpImpl::sites(delta::Tower tower, const delta::SiteContext& co
 }
 
 std::map<std::string, std::string> CoOpImpl::hyperparameters() const {
-  std::map<std::string, std::string> out{{"n_ctx", std::to_string(options_.n_ctx())},
-                                         {"ctx_init", options_.ctx_init()},
-                                         {"csc", options_.csc() ? "true" : "false"},
-                                         {"class_token_position", options_.class_token_position()},
-                                         {"init_std", c10::str(options_.init_std())},
-                                         {"seed", std::to_string(options_.seed())}};
-  // Only when set: files of runs without it stay as they were.
-  if (options_.kg_weight() != 0) out["kg_weight"] = c10::str(options_.kg_weight());
-  return out;
+  return core::to_strings(options_);
 }
 
 at::Tensor CoOpImpl::loss_term(const delta::LossContext& context) {
@@ -158,6 +152,6 @@ std::shared_ptr<delta::Delta> make_coop(const core::ResolvedConfig& config,
 }  // namespace
 
 VLPROMPT_DELTA(coop, "CoOp: learned context words for the class prompts (Zhou et al., IJCV 2022)",
-               make_coop);
+               make_coop, CoOpOptions);
 
 }  // namespace vlprompt::prompts

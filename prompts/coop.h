@@ -59,7 +59,7 @@ struct CoOpOptions {
 
 class CoOpTextSites;
 
-class CoOpImpl : public delta::Delta {
+class CoOpImpl : public delta::Delta, public delta::ClassPrompts, public delta::LossTerm {
  public:
   // `clip` is read (token embeddings for ctx_init, the text tower for features) but not owned as
   // a submodule, so no backbone tensor is ever part of this delta.

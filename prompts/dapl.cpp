@@ -85,6 +85,8 @@ DaplImpl::DaplImpl(DaplOptions options, models::Clip clip,
       clip_(std::move(clip)),
       tokenizer_(std::move(tokenizer)),
       text_sites_(std::make_unique<DaplTextSites>(*this)) {
+  provide<delta::ClassPrompts>(this);
+  provide<delta::DomainAdaptive>(this);
   if (!clip_ || !tokenizer_) throw Error("dapl: needs a CLIP model and its tokenizer");
   if (classnames.empty()) throw Error("dapl: the class list is empty");
   domains_ = parse_domains(options_.domains());
@@ -199,16 +201,7 @@ std::map<std::string, double> DaplImpl::epoch_metrics() {
 }
 
 std::map<std::string, std::string> DaplImpl::hyperparameters() const {
-  return {{"n_ctx", std::to_string(options_.n_ctx())},
-          {"n_dmx", std::to_string(options_.n_dmx())},
-          {"csc", options_.csc() ? "true" : "false"},
-          {"t", c10::str(options_.t())},
-          {"tau", c10::str(options_.tau())},
-          {"u", c10::str(options_.u())},
-          {"init_std", c10::str(options_.init_std())},
-          {"seed", std::to_string(options_.seed())},
-          {"domains", options_.domains()},
-          {"pseudo_template", options_.pseudo_template()}};
+  return core::to_strings(options_);
 }
 
 namespace {
@@ -229,6 +222,6 @@ std::shared_ptr<delta::Delta> make_dapl(const core::ResolvedConfig& config,
 VLPROMPT_DELTA(dapl,
                "DAPL: domain-agnostic + domain-specific prompt context for unsupervised domain "
                "adaptation (Ge et al., TNNLS 2023)",
-               make_dapl);
+               make_dapl, DaplOptions);
 
 }  // namespace vlprompt::prompts

@@ -74,7 +74,7 @@ PseudoLabels dapl_pseudo_labels(const at::Tensor& zero_shot_logits, double t, do
 
 class DaplTextSites;
 
-class DaplImpl : public delta::Delta {
+class DaplImpl : public delta::Delta, public delta::ClassPrompts, public delta::DomainAdaptive {
  public:
   DaplImpl(DaplOptions options, models::Clip clip,
            std::shared_ptr<const text::ClipTokenizer> tokenizer,

@@ -41,6 +41,7 @@ DeepVlPromptDelta::DeepVlPromptDelta(const std::string& method, models::Clip cli
       text_sites_(DeepPromptPlacement::kAfterStartOfText, false, half_round),
       image_sites_(DeepPromptPlacement::kAppended, half_round, half_round) {
   if (!clip_ || !tokenizer_) throw Error(method + ": needs a CLIP model and a tokenizer");
+  provide<delta::ClassPrompts>(this);
 }
 
 void DeepVlPromptDelta::lay_out(std::string prefix_text,

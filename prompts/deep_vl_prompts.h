@@ -55,7 +55,7 @@ class DeepPromptSites : public nn::DeltaSites {
 // What a MaPLe-family delta is besides its tensors: the frozen model and tokenizer, the class
 // prompts "<prefix_text> <class>." (ids [C, context_length]; any class list), and one
 // DeepPromptSites per tower, fed the layers' prompts of each pass.
-class DeepVlPromptDelta : public delta::Delta {
+class DeepVlPromptDelta : public delta::Delta, public delta::ClassPrompts {
  public:
   bool touches(delta::Tower) const override { return true; }
   at::Tensor class_prompt_ids() const override { return token_ids_; }

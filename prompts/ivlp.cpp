@@ -64,14 +64,7 @@ nn::DeltaSites* IvlpImpl::sites(delta::Tower tower, const delta::SiteContext&) {
 }
 
 std::map<std::string, std::string> IvlpImpl::hyperparameters() const {
-  return {{"n_ctx_text", std::to_string(options_.n_ctx_text())},
-          {"n_ctx_vision", std::to_string(options_.n_ctx_vision())},
-          {"ctx_init", options_.ctx_init()},
-          {"depth_text", std::to_string(options_.depth_text())},
-          {"depth_vision", std::to_string(options_.depth_vision())},
-          {"init_std", c10::str(options_.init_std())},
-          {"half_round", options_.half_round() ? "true" : "false"},
-          {"seed", std::to_string(options_.seed())}};
+  return core::to_strings(options_);
 }
 
 namespace {
@@ -88,6 +81,6 @@ std::shared_ptr<delta::Delta> make_ivlp(const core::ResolvedConfig& config,
 VLPROMPT_DELTA(ivlp,
                "IVLP: independent deep prompts in the text and image towers (Khattak et al., "
                "CVPR 2023 baseline)",
-               make_ivlp);
+               make_ivlp, IvlpOptions);
 
 }  // namespace vlprompt::prompts

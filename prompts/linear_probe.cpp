@@ -43,7 +43,9 @@ void LinearProbeMethod::load_state(const core::TensorMap& state) {
 std::string LinearProbeMethod::backbone_fingerprint() const { return clip_->fingerprint(); }
 
 std::map<std::string, std::string> LinearProbeMethod::hyperparameters() const {
-  return {{"l2", c10::str(l2_)}};
+  LinearProbeKeys keys;
+  keys.l2 = l2_;
+  return core::to_strings(keys);
 }
 
 void LinearProbeMethod::set_classnames(const std::vector<std::string>& classnames) {
@@ -81,15 +83,6 @@ void LinearProbeMethod::set_probe(const engine::LinearProbe& probe) {
 
 namespace {
 
-// A probe file records its chosen strength; a run config has nothing to set.
-struct LinearProbeKeys {
-  double l2 = 0;
-  template <class V>
-  void visit(V& v) {
-    v("l2", l2, "L2 strength (chosen on val when fitting)");
-  }
-};
-
 std::unique_ptr<FittedMethod> make_linear_probe(const core::ResolvedConfig& config,
                                                 const std::string& section,
                                                 const MethodContext& context) {
@@ -101,6 +94,6 @@ std::unique_ptr<FittedMethod> make_linear_probe(const core::ResolvedConfig& conf
 }  // namespace
 
 VLPROMPT_FITTED(linear_probe, "linear probe baseline: logistic regression on image features",
-                make_linear_probe);
+                make_linear_probe, LinearProbeKeys);
 
 }  // namespace vlprompt::prompts

@@ -9,6 +9,15 @@
 
 namespace vlprompt::prompts {
 
+// A probe file records its chosen strength; a run config has nothing to set.
+struct LinearProbeKeys {
+  double l2 = 0;
+  template <class V>
+  void visit(V& v) {
+    v("l2", l2, "L2 strength (chosen on val when fitting)");
+  }
+};
+
 class LinearProbeMethod : public FittedMethod {
  public:
   LinearProbeMethod(models::Clip clip, std::vector<std::string> classnames);

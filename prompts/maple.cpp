@@ -63,12 +63,7 @@ nn::DeltaSites* MapleImpl::sites(delta::Tower tower, const delta::SiteContext&) 
 }
 
 std::map<std::string, std::string> MapleImpl::hyperparameters() const {
-  return {{"n_ctx", std::to_string(options_.n_ctx())},
-          {"ctx_init", options_.ctx_init()},
-          {"depth", std::to_string(options_.depth())},
-          {"init_std", c10::str(options_.init_std())},
-          {"half_round", options_.half_round() ? "true" : "false"},
-          {"seed", std::to_string(options_.seed())}};
+  return core::to_strings(options_);
 }
 
 namespace {
@@ -85,6 +80,6 @@ std::shared_ptr<delta::Delta> make_maple(const core::ResolvedConfig& config,
 VLPROMPT_DELTA(maple,
                "MaPLe: deep prompts in both towers, the image's projected from the text's "
                "(Khattak et al., CVPR 2023)",
-               make_maple);
+               make_maple, MapleOptions);
 
 }  // namespace vlprompt::prompts

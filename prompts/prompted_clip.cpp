@@ -32,17 +32,17 @@ PromptedClipMethod::PromptedClipMethod(models::Clip clip,
                 " image tower; use a ViT backbone or a text-side method");
   }
   tokenize_template();
-  const std::vector<std::string> domains = stack_->domains();
+  const std::vector<std::string> domains = this->domains();
   if (!domains.empty()) {
-    if (stack_->conditions_on_image()) {
+    if (stack_->find<delta::ImageConditioned>()) {
       throw Error(name() + ": per-domain prompts cannot also be conditioned on the image");
     }
-    set_domain(stack_->default_domain());
+    set_domain(stack_->find<delta::DomainAdaptive>()->default_domain());
   }
 }
 
 void PromptedClipMethod::set_domain(const std::string& domain) {
-  const std::vector<std::string> domains = stack_->domains();
+  const std::vector<std::string> domains = this->domains();
   const auto it = std::find(domains.begin(), domains.end(), domain);
   if (it == domains.end()) {
     if (domains.empty()) return Method::set_domain(domain);
@@ -79,7 +79,8 @@ void PromptedClipMethod::tokenize_template() {
 }
 
 at::Tensor PromptedClipMethod::prompt_ids() const {
-  const at::Tensor laid_out = stack_->class_prompt_ids();
+  const auto* layout = stack_->find<delta::ClassPrompts>();
+  const at::Tensor laid_out = layout ? layout->class_prompt_ids() : at::Tensor();
   return laid_out.defined() ? laid_out : template_ids_;
 }
 
@@ -102,7 +103,7 @@ at::Tensor PromptedClipMethod::image_features(const engine::Batch& batch) {
 }
 
 at::Tensor PromptedClipMethod::class_text_features() {
-  if (stack_->conditions_on_image()) {
+  if (stack_->find<delta::ImageConditioned>()) {
     throw Error(name() +
                 ": its prompts depend on the image; there are no class text features "
                 "without one");
@@ -170,11 +171,14 @@ at::Tensor PromptedClipMethod::loss(const at::Tensor& logits, const engine::Batc
   delta::LossContext context;
   context.text_features = last_text_;
   context.manual_text_features = [this] { return manual_text_features(); };
-  const at::Tensor term = stack_->loss_term(context);
-  if (term.defined()) loss = loss + term;
+  if (auto* term_source = stack_->find<delta::LossTerm>()) {
+    const at::Tensor term = term_source->loss_term(context);
+    if (term.defined()) loss = loss + term;
+  }
   // The unlabelled stream (domain adaptation's target): its images only, never labels.
-  if (batch.unlabelled) {
-    const at::Tensor u = stack_->unlabelled_loss(
+  auto* adaptive = stack_->find<delta::DomainAdaptive>();
+  if (batch.unlabelled && adaptive) {
+    const at::Tensor u = adaptive->unlabelled_loss(
         unlabelled_context(image_features(*batch.unlabelled).to(logits.device())));
     if (u.defined()) loss = loss + u;
   }
@@ -188,14 +192,15 @@ at::Tensor PromptedClipMethod::frozen_image_features(const engine::Batch& batch)
 
 std::map<std::string, double> PromptedClipMethod::epoch_metrics(const engine::HookContext& hook) {
   std::map<std::string, double> out = stack_->epoch_metrics();
-  if (!unlabelled_reference_) return out;
+  auto* adaptive = stack_->find<delta::DomainAdaptive>();
+  if (!unlabelled_reference_ || !adaptive) return out;
   at::NoGradGuard no_grad;
   engine::EvalData& reference = *unlabelled_reference_;
   int64_t seen = 0, kept = 0, right = 0;
   for (int64_t b = 0; b < reference.num_batches(); ++b) {
     const engine::Batch batch = engine::to_device(reference.batch(b), hook.device);
     const at::Tensor labels =
-        stack_->pseudo_labels(unlabelled_context(frozen_image_features(batch)));
+        adaptive->pseudo_labels(unlabelled_context(frozen_image_features(batch)));
     if (!labels.defined()) return out;
     const at::Tensor keep = labels.ge(0);
     seen += labels.size(0);
@@ -210,7 +215,7 @@ std::map<std::string, double> PromptedClipMethod::epoch_metrics(const engine::Ho
 engine::StepOutput PromptedClipMethod::train_step(const engine::Batch& batch,
                                                   const std::string& where) {
   const int64_t n = batch.labels.size(0), per = images_per_pass();
-  if (!stack_->conditions_on_image() || n <= per) return Method::train_step(batch, where);
+  if (!stack_->find<delta::ImageConditioned>() || n <= per) return Method::train_step(batch, where);
   at::Tensor total = at::zeros({}, at::TensorOptions(batch.labels.device()));
   std::vector<at::Tensor> logits;
   for (int64_t start = 0; start < n; start += per) {
@@ -234,14 +239,14 @@ engine::StepOutput PromptedClipMethod::train_step(const engine::Batch& batch,
 
 at::Tensor PromptedClipMethod::forward(const engine::Batch& batch) {
   const at::Tensor image = image_features(batch);
-  if (stack_->has_head()) {
+  if (auto* head = stack_->find<delta::ClassHead>()) {
     last_text_ = at::Tensor();
-    return stack_->head_logits(image);
+    return head->head_logits(image);
   }
-  if (stack_->conditions_on_image()) return conditional_logits(image);
+  if (stack_->find<delta::ImageConditioned>()) return conditional_logits(image);
   const at::Tensor text = class_text_features();
   const at::Tensor features = image.to(text.device(), text.scalar_type());
-  const int64_t domains = static_cast<int64_t>(stack_->domains().size());
+  const int64_t domains = static_cast<int64_t>(this->domains().size());
   if (domains == 0) return clip_->logits(features, text);
   const at::Tensor per_domain = text.view({domains, text.size(0) / domains, text.size(1)});
   if (!batch.domains.defined()) return clip_->logits(features, per_domain[domain_row_]);

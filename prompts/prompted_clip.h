@@ -63,7 +63,10 @@ class PromptedClipMethod : public engine::Method {
   // Domain-aware stacks (a member with Delta::domains(), e.g. DAPL): the text tower encodes every
   // (domain, class) prompt; a batch's rows are scored against the prompts of their Batch::domains,
   // or of the chosen domain (the stack's default_domain() until set_domain) when it has none.
-  std::vector<std::string> domains() const override { return stack_->domains(); }
+  std::vector<std::string> domains() const override {
+    const auto* adaptive = stack_->find<delta::DomainAdaptive>();
+    return adaptive ? adaptive->domains() : std::vector<std::string>{};
+  }
   void set_domain(const std::string& domain) override;
   std::string domain() const override { return domain_; }
   // The members' epoch numbers; with an unlabelled reference also "pseudo_kept" (share of its

@@ -70,6 +70,10 @@ void register_method(MethodEntry entry) {
     throw Error("method registry: method '" + entry.name +
                 "' needs exactly one factory (a delta, a fitted baseline or an LM delta)");
   }
+  if (!entry.options) {
+    throw Error("method registry: method '" + entry.name +
+                "' lists no options (the Options struct whose visit() names its keys)");
+  }
   auto& entries = registry();
   if (entries.count(entry.name)) {
     throw Error("method registry: there is already a method called '" + entry.name + "'");

@@ -79,6 +79,10 @@ struct MethodEntry {
   DeltaFactory make_delta;  // exactly one of the three is set
   FittedFactory make_fitted;
   LmDeltaFactory make_lm_delta;
+  // The keys of the method's config section and delta file, with defaults and help, from its
+  // Options struct's visit(): the one list that `vlprompt methods NAME`, the check of
+  // prompts/configs/NAME.yaml and the delta file's hyper-parameters (core::to_strings) share.
+  std::vector<core::ConfigField> (*options)() = nullptr;
   bool is_delta() const { return static_cast<bool>(make_delta); }
   bool is_lm_delta() const { return static_cast<bool>(make_lm_delta); }
   // "delta", "fitted" or "lm-delta" (for `vlprompt methods`).
@@ -176,15 +180,19 @@ struct MethodRegistrar {
 
 }  // namespace vlprompt::prompts
 
-// In a delta's own .cpp: VLPROMPT_DELTA(coop, "one-line description", make_coop);
-#define VLPROMPT_DELTA(name, description, factory)                          \
-  static const ::vlprompt::prompts::MethodRegistrar vlprompt_method_##name( \
-      ::vlprompt::prompts::MethodEntry{#name, description, factory, nullptr, nullptr})
-// In a baseline's own .cpp: VLPROMPT_FITTED(linear_probe, "one-line description", make_probe);
-#define VLPROMPT_FITTED(name, description, factory)                         \
-  static const ::vlprompt::prompts::MethodRegistrar vlprompt_method_##name( \
-      ::vlprompt::prompts::MethodEntry{#name, description, nullptr, factory, nullptr})
-// In an LM delta's own .cpp: VLPROMPT_LM_DELTA(prompt_tuning, "description", make_prompt_tuning);
-#define VLPROMPT_LM_DELTA(name, description, factory)                       \
-  static const ::vlprompt::prompts::MethodRegistrar vlprompt_method_##name( \
-      ::vlprompt::prompts::MethodEntry{#name, description, nullptr, nullptr, factory})
+// In a delta's own .cpp, after its factory and Options struct (whose visit() lists its keys):
+//   VLPROMPT_DELTA(coop, "one-line description", make_coop, CoOpOptions);
+#define VLPROMPT_DELTA(name, description, factory, Options)                           \
+  static const ::vlprompt::prompts::MethodRegistrar vlprompt_method_##name(           \
+      ::vlprompt::prompts::MethodEntry{#name, description, factory, nullptr, nullptr, \
+                                       &::vlprompt::core::describe_config<Options>})
+// In a baseline's own .cpp: VLPROMPT_FITTED(linear_probe, "description", make_probe, Keys);
+#define VLPROMPT_FITTED(name, description, factory, Options)                          \
+  static const ::vlprompt::prompts::MethodRegistrar vlprompt_method_##name(           \
+      ::vlprompt::prompts::MethodEntry{#name, description, nullptr, factory, nullptr, \
+                                       &::vlprompt::core::describe_config<Options>})
+// In an LM delta's own .cpp: VLPROMPT_LM_DELTA(prompt_tuning, "description", make_pt, Options);
+#define VLPROMPT_LM_DELTA(name, description, factory, Options)                        \
+  static const ::vlprompt::prompts::MethodRegistrar vlprompt_method_##name(           \
+      ::vlprompt::prompts::MethodEntry{#name, description, nullptr, nullptr, factory, \
+                                       &::vlprompt::core::describe_config<Options>})

@@ -75,12 +75,13 @@ VptImpl::VptImpl(VptOptions options, const models::Clip& clip,
     head = register_module("head", torch::nn::Linear(clip->config().embed_dim,
                                                      static_cast<int64_t>(classnames_.size())));
     reset_linear(head, head_generator);
+    provide<delta::ClassHead>(this);
     head->to(models::weights_device(clip));
   }
 }
 
 at::Tensor VptImpl::head_logits(const at::Tensor& image_features) {
-  if (head.is_empty()) return Delta::head_logits(image_features);
+  if (head.is_empty()) throw Error("vpt: head is text; it has no classifier head of its own");
   return head->forward(image_features.to(head->weight.scalar_type()));
 }
 
@@ -102,13 +103,7 @@ nn::DeltaSites* VptImpl::sites(delta::Tower tower, const delta::SiteContext&) {
 }
 
 std::map<std::string, std::string> VptImpl::hyperparameters() const {
-  std::map<std::string, std::string> out{
-      {"n_ctx", std::to_string(options_.n_ctx())}, {"deep", options_.deep() ? "true" : "false"},
-      {"depth", std::to_string(options_.depth())}, {"dropout", c10::str(options_.dropout())},
-      {"init_std", c10::str(options_.init_std())}, {"seed", std::to_string(options_.seed())}};
-  // Only when set: files of text-head runs stay as they were.
-  if (!head.is_empty()) out["head"] = options_.head();
-  return out;
+  return core::to_strings(options_);
 }
 
 namespace {
@@ -124,6 +119,6 @@ std::shared_ptr<delta::Delta> make_vpt(const core::ResolvedConfig& config,
 
 VLPROMPT_DELTA(vpt,
                "VPT: learned tokens in the image tower, shallow or deep (Jia et al., ECCV 2022)",
-               make_vpt);
+               make_vpt, VptOptions);
 
 }  // namespace vlprompt::prompts

@@ -52,7 +52,7 @@ struct VptOptions {
 
 class VptImageSites;
 
-class VptImpl : public delta::Delta {
+class VptImpl : public delta::Delta, public delta::ClassHead {
  public:
   // `classnames` sizes the linear head (head: linear); the text head needs none.
   VptImpl(VptOptions options, const models::Clip& clip,
@@ -61,7 +61,7 @@ class VptImpl : public delta::Delta {
 
   nn::DeltaSites* sites(delta::Tower tower, const delta::SiteContext& context) override;
   bool touches(delta::Tower tower) const override { return tower == delta::Tower::kImage; }
-  bool has_head() const override { return !head.is_empty(); }
+  // Provided as delta::ClassHead with head: linear only.
   at::Tensor head_logits(const at::Tensor& image_features) override;
   // A linear head refuses another class list, naming both.
   void set_classnames(const std::vector<std::string>& classnames) override;

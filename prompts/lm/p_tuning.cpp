@@ -101,12 +101,7 @@ void PTuningImpl::load_named_tensors(const core::TensorMap& tensors, const std::
 }
 
 std::map<std::string, std::string> PTuningImpl::hyperparameters() const {
-  return {{"n_virtual", std::to_string(options_.n_virtual())},
-          {"encoder", options_.encoder()},
-          {"encoder_hidden_size", std::to_string(options_.encoder_hidden_size())},
-          {"encoder_num_layers", std::to_string(options_.encoder_num_layers())},
-          {"encoder_dropout", c10::str(options_.encoder_dropout())},
-          {"seed", std::to_string(options_.seed())}};
+  return core::to_strings(options_);
 }
 
 namespace {
@@ -120,6 +115,6 @@ std::shared_ptr<delta::Delta> make_p_tuning(const core::ResolvedConfig& config,
 }  // namespace
 
 VLPROMPT_LM_DELTA(p_tuning, "P-Tuning (Liu et al.): virtual tokens from an MLP/LSTM prompt encoder",
-                  make_p_tuning);
+                  make_p_tuning, PTuningOptions);
 
 }  // namespace vlprompt::prompts::lm

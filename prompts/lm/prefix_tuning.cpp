@@ -139,11 +139,7 @@ void PrefixTuningImpl::load_named_tensors(const core::TensorMap& tensors,
 }
 
 std::map<std::string, std::string> PrefixTuningImpl::hyperparameters() const {
-  return {{"n_virtual", std::to_string(options_.n_virtual())},
-          {"prefix_projection", options_.prefix_projection() ? "true" : "false"},
-          {"encoder_hidden_size", std::to_string(options_.encoder_hidden_size())},
-          {"init_weights", options_.init_weights()},
-          {"seed", std::to_string(options_.seed())}};
+  return core::to_strings(options_);
 }
 
 namespace {
@@ -160,6 +156,6 @@ std::shared_ptr<delta::Delta> make_prefix_tuning(const core::ResolvedConfig& con
 
 VLPROMPT_LM_DELTA(prefix_tuning,
                   "Prefix Tuning (Li and Liang): per-layer key/value prefixes of a text LM",
-                  make_prefix_tuning);
+                  make_prefix_tuning, PrefixTuningOptions);
 
 }  // namespace vlprompt::prompts::lm

@@ -84,12 +84,7 @@ PromptTuningImpl::PromptTuningImpl(PromptTuningOptions options, const LmMethodCo
 }
 
 std::map<std::string, std::string> PromptTuningImpl::hyperparameters() const {
-  return {{"n_virtual", std::to_string(options_.n_virtual())},
-          {"init", options_.init()},
-          {"init_text", options_.init_text()},
-          {"init_text_bos", options_.init_text_bos() ? "true" : "false"},
-          {"init_std", c10::str(options_.init_std())},
-          {"seed", std::to_string(options_.seed())}};
+  return core::to_strings(options_);
 }
 
 namespace {
@@ -106,6 +101,6 @@ std::shared_ptr<delta::Delta> make_prompt_tuning(const core::ResolvedConfig& con
 
 VLPROMPT_LM_DELTA(prompt_tuning,
                   "Prompt Tuning (Lester et al.): virtual tokens prepended to a text LM's input",
-                  make_prompt_tuning);
+                  make_prompt_tuning, PromptTuningOptions);
 
 }  // namespace vlprompt::prompts::lm

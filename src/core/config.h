@@ -87,6 +87,7 @@ struct ConfigField {
   std::string key;
   std::string default_value;  // as YAML text
   std::string help;
+  std::string type;  // "an integer", "a number", "true or false", "a string", "a list"
 };
 
 namespace config_detail {
@@ -152,7 +153,7 @@ class FieldWriter {
   template <class T>
   void operator()(const char* key, T& field, const char* help) {
     node[key] = encode(field);
-    fields.push_back({key, YAML::Dump(node[key]), help});
+    fields.push_back({key, YAML::Dump(node[key]), help, type_name<T>()});
   }
   YAML::Node node{YAML::NodeType::Map};
   std::vector<ConfigField> fields;
@@ -191,6 +192,24 @@ std::vector<ConfigField> describe_config() {
   config_detail::FieldWriter writer;
   value.visit(writer);
   return writer.fields;
+}
+
+// T's keys with their values as the strings a delta file's metadata holds them in, in key order:
+// doubles in the shortest form that reads back exactly (so a value read back through
+// read_config is the same double), bools as true/false. The one writer of a method's
+// hyper-parameters: a key T visits cannot be left out of the file.
+template <class T>
+std::map<std::string, std::string> to_strings(T value) {
+  config_detail::FieldWriter writer;
+  value.visit(writer);
+  std::map<std::string, std::string> out;
+  for (const auto& entry : writer.node) {
+    YAML::Emitter flow;  // a list keeps its YAML text ("[0.5, 1]")
+    if (!entry.second.IsScalar()) flow << YAML::Flow << entry.second;
+    out[entry.first.as<std::string>()] =
+        entry.second.IsScalar() ? entry.second.as<std::string>() : std::string(flow.c_str());
+  }
+  return out;
 }
 
 // One key of `section` read as T (left as it is when absent) without the section's unknown-key

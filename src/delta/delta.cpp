@@ -6,10 +6,6 @@
 
 namespace vlprompt::delta {
 
-at::Tensor Delta::head_logits(const at::Tensor&) {
-  throw Error(method_ + ": has no classifier head of its own");
-}
-
 std::string tower_name(Tower tower) { return tower == Tower::kText ? "text" : "image"; }
 
 core::TensorMap Delta::named_tensors() const {

@@ -11,9 +11,11 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <typeindex>
 #include <vector>
 
 #include "src/core/safetensors.h"
+#include "src/delta/capabilities.h"
 #include "src/nn/delta_sites.h"
 
 namespace vlprompt::delta {
@@ -35,29 +37,6 @@ struct SiteContext {
   at::Tensor image_rows;
 };
 
-// What a delta's loss term may read from the forward pass whose logits are being scored.
-struct LossContext {
-  // The learned class text features of that pass (not normalised): [C, D], or [N, C, D] when the
-  // prompts are conditioned on each of N images.
-  at::Tensor text_features;
-  // The classes' hand-written prompts through the frozen text tower, [C, D] (not normalised);
-  // computed on first call (once per class list), so terms that do not need it cost nothing.
-  std::function<at::Tensor()> manual_text_features;
-};
-
-// What a delta's term over the unlabelled stream (engine::Batch::unlabelled: domain adaptation's
-// target images, which carry no labels) may read.
-struct UnlabelledContext {
-  // Frozen image features of the unlabelled images, [N, embed_dim] (no graph, not normalised).
-  at::Tensor image_features;
-  // The learned prompts' text features of this step, one row per row of class_prompt_ids().
-  at::Tensor text_features;
-  // The backbone's scaled cosine logits of image features [N, E] against text features [P, E].
-  std::function<at::Tensor(const at::Tensor& image, const at::Tensor& text)> logits;
-  // Token ids [P, L] through the frozen text tower with no delta (no graph): hand-written prompts.
-  std::function<at::Tensor(const at::Tensor& ids)> frozen_text;
-};
-
 class Delta : public torch::nn::Module {
  public:
   explicit Delta(std::string method) : method_(std::move(method)) {}
@@ -68,41 +47,18 @@ class Delta : public torch::nn::Module {
   // delta, and reads `context`, which must outlive the pass.
   virtual nn::DeltaSites* sites(Tower tower, const SiteContext& context) = 0;
 
+  // The capability C (capabilities.h: ClassPrompts, ClassHead, LossTerm, DomainAdaptive, ...)
+  // of this delta, or nullptr when it has none. What a method does beyond the shared
+  // image-text path follows from the capabilities its delta has, not from per-method virtuals.
+  template <class C>
+  C* find() const {
+    const auto it = capabilities_.find(std::type_index(typeid(C)));
+    return it == capabilities_.end() ? nullptr : static_cast<C*>(it->second);
+  }
+
   // Whether sites(tower) can be non-null. What a method must feed follows from it: a delta that
   // touches the image tower needs images in the loop, never cached image features.
   virtual bool touches(Tower tower) const = 0;
-
-  // True when the text sites read context.image_features (conditional prompts): the text is then
-  // encoded per image instead of once per class list.
-  virtual bool conditions_on_image() const { return false; }
-
-  // The class prompts' token ids [C, context_length] when this delta lays them out itself (CoOp
-  // writes its context into placeholder positions), else undefined: the method then tokenizes a
-  // hand-written template per class.
-  virtual at::Tensor class_prompt_ids() const { return {}; }
-
-  // True when the delta classifies with a head of its own (VPT's linear head) instead of the
-  // image-text similarity; the text tower is then not used.
-  virtual bool has_head() const { return false; }
-  // Logits [N, C] from image features [N, embed_dim]; called only when has_head().
-  virtual at::Tensor head_logits(const at::Tensor& image_features);
-
-  // A term added to the method's cross-entropy (a regulariser), or undefined for none.
-  virtual at::Tensor loss_term(const LossContext& context) { return {}; }
-
-  // Domain-aware deltas (domain adaptation) lay out one prompt per (domain, class), domain-major:
-  // class_prompt_ids() then has domains().size() * C rows, row d * C + c being class c as seen in
-  // domain d. Empty for every other delta (one prompt per class).
-  virtual std::vector<std::string> domains() const { return {}; }
-  // The domain whose prompts classify when the caller names none (DAPL: the target it adapted to).
-  virtual std::string default_domain() const { return ""; }
-
-  // A term over a batch's unlabelled stream (pseudo-labels, ...), added to the loss; undefined for
-  // none. Only training batches with an unlabelled stream ask for it.
-  virtual at::Tensor unlabelled_loss(const UnlabelledContext& context) { return {}; }
-  // The pseudo-labels that term trains on, [N] int64 with -1 where none is kept, or undefined for
-  // a delta without them. For reports (their accuracy against labels kept apart from training).
-  virtual at::Tensor pseudo_labels(const UnlabelledContext& context) { return {}; }
 
   // Numbers to log with the epoch (metrics.jsonl), accumulated since the previous call, which
   // starts a new count. Empty for none.
@@ -113,7 +69,8 @@ class Delta : public torch::nn::Module {
   virtual void set_classnames(const std::vector<std::string>& classnames) {}
 
   // Hyper-parameters that define the delta's shape (n_ctx, csc, position, ...), as strings;
-  // stored in the delta file's metadata and needed to rebuild it.
+  // stored in the delta file's metadata and needed to rebuild it. A method writes its Options
+  // struct through core::to_strings, so every key its visit() names reaches the file.
   virtual std::map<std::string, std::string> hyperparameters() const = 0;
 
   // The delta's parameters as the delta file names them, "<member>.<param>". A lone delta is its
@@ -136,8 +93,16 @@ class Delta : public torch::nn::Module {
   // as its parameters from then on.
   virtual core::TensorMap export_tensors() const { return named_tensors(); }
 
+ protected:
+  // Declares capability C, served by `implementation` (this delta, or a DeltaStack's member).
+  template <class C>
+  void provide(C* implementation) {
+    capabilities_[std::type_index(typeid(C))] = implementation;
+  }
+
  private:
   std::string method_;
+  std::map<std::type_index, void*> capabilities_;
 };
 
 }  // namespace vlprompt::delta

@@ -1,6 +1,7 @@
 #include "src/delta/delta_stack.h"
 
 #include <algorithm>
+#include <type_traits>
 
 #include "src/core/error.h"
 
@@ -61,29 +62,36 @@ void DeltaStackImpl::add(const std::string& name, std::shared_ptr<Delta> delta) 
     if (existing == name)
       throw Error("delta stack: there is already a member named '" + name + "'");
   }
-  if (delta->class_prompt_ids().defined()) {
+  const auto refuse_second = [&](auto* capability, const char* what) {
+    if (!capability) return;
     for (size_t i = 0; i < members_.size(); ++i) {
-      if (members_[i]->class_prompt_ids().defined()) {
-        throw Error("delta stack: members '" + names_[i] + "' and '" + name +
-                    "' both lay out the class prompts of the text tower; only one may");
+      if (members_[i]->find<std::remove_pointer_t<decltype(capability)>>()) {
+        throw Error("delta stack: members '" + names_[i] + "' and '" + name + "' both " + what +
+                    "; only one may");
       }
     }
-  }
+  };
+  refuse_second(delta->find<ClassPrompts>(), "lay out the class prompts of the text tower");
+  refuse_second(delta->find<DomainAdaptive>(), "adapt prompts to domains");
   for (size_t i = 0; i < members_.size(); ++i) {
     const auto& m = members_[i];
-    const bool head_beside_text =
-        (delta->has_head() && (m->has_head() || m->touches(Tower::kText))) ||
-        (m->has_head() && delta->touches(Tower::kText));
+    const bool head = delta->find<ClassHead>(), other_head = m->find<ClassHead>();
+    const bool head_beside_text = (head && (other_head || m->touches(Tower::kText))) ||
+                                  (other_head && delta->touches(Tower::kText));
     if (head_beside_text) {
       throw Error("delta stack: members '" + names_[i] + "' and '" + name +
                   "' cannot be combined: one classifies with its own head, so the other's " +
-                  (m->has_head() && delta->has_head() ? "head" : "text prompts") +
-                  " would never be used");
+                  (head && other_head ? "head" : "text prompts") + " would never be used");
     }
   }
   if (options_.sequential()) {
     for (const auto& earlier : names_) freeze(earlier);
   }
+  if (auto* c = delta->find<ClassPrompts>()) provide(c);
+  if (auto* c = delta->find<DomainAdaptive>()) provide(c);
+  if (auto* c = delta->find<ClassHead>()) provide(c);
+  if (auto* c = delta->find<ImageConditioned>()) provide(c);
+  if (delta->find<LossTerm>()) provide<LossTerm>(this);
   register_module(name, delta);
   names_.push_back(name);
   members_.push_back(std::move(delta));
@@ -151,35 +159,6 @@ bool DeltaStackImpl::touches(Tower tower) const {
   return false;
 }
 
-bool DeltaStackImpl::conditions_on_image() const {
-  for (const auto& m : members_) {
-    if (m->conditions_on_image()) return true;
-  }
-  return false;
-}
-
-bool DeltaStackImpl::has_head() const {
-  for (const auto& m : members_) {
-    if (m->has_head()) return true;
-  }
-  return false;
-}
-
-at::Tensor DeltaStackImpl::head_logits(const at::Tensor& image_features) {
-  for (const auto& m : members_) {
-    if (m->has_head()) return m->head_logits(image_features);
-  }
-  return Delta::head_logits(image_features);
-}
-
-at::Tensor DeltaStackImpl::class_prompt_ids() const {
-  for (const auto& m : members_) {
-    at::Tensor ids = m->class_prompt_ids();
-    if (ids.defined()) return ids;
-  }
-  return {};
-}
-
 void DeltaStackImpl::set_classnames(const std::vector<std::string>& classnames) {
   for (const auto& m : members_) m->set_classnames(classnames);
 }
@@ -187,41 +166,11 @@ void DeltaStackImpl::set_classnames(const std::vector<std::string>& classnames) 
 at::Tensor DeltaStackImpl::loss_term(const LossContext& context) {
   at::Tensor total;
   for (const auto& m : members_) {
-    const at::Tensor term = m->loss_term(context);
+    LossTerm* own = m->find<LossTerm>();
+    const at::Tensor term = own ? own->loss_term(context) : at::Tensor();
     if (term.defined()) total = total.defined() ? total + term : term;
   }
   return total;
-}
-
-std::vector<std::string> DeltaStackImpl::domains() const {
-  for (const auto& m : members_) {
-    if (m->class_prompt_ids().defined()) return m->domains();
-  }
-  return {};
-}
-
-std::string DeltaStackImpl::default_domain() const {
-  for (const auto& m : members_) {
-    if (m->class_prompt_ids().defined()) return m->default_domain();
-  }
-  return "";
-}
-
-at::Tensor DeltaStackImpl::unlabelled_loss(const UnlabelledContext& context) {
-  at::Tensor total;
-  for (const auto& m : members_) {
-    const at::Tensor term = m->unlabelled_loss(context);
-    if (term.defined()) total = total.defined() ? total + term : term;
-  }
-  return total;
-}
-
-at::Tensor DeltaStackImpl::pseudo_labels(const UnlabelledContext& context) {
-  for (const auto& m : members_) {
-    at::Tensor labels = m->pseudo_labels(context);
-    if (labels.defined()) return labels;
-  }
-  return {};
 }
 
 std::map<std::string, double> DeltaStackImpl::epoch_metrics() {

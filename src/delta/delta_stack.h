@@ -2,6 +2,10 @@
 // simultaneous vs sequential combinations the Delta Tuning study compares. The stack owns its
 // members as submodules, so its tensors are named "<member>.<param>", and it is itself a Delta.
 //
+// Capabilities (capabilities.h) are the members': ClassPrompts, ClassHead and DomainAdaptive are
+// served by the one member that has each (add() refuses a second), ImageConditioned by any
+// member that has it, and LossTerm by the stack itself, summing its members' terms.
+//
 // Per tower the members' sites compose in the order they were added:
 //   input tokens   chained: member 2 sees member 1's output (with the original token ids)
 //   inserted count summed
@@ -30,14 +34,15 @@ struct DeltaStackOptions {
 
 class StackedSites;
 
-class DeltaStackImpl : public Delta {
+class DeltaStackImpl : public Delta, public LossTerm {
  public:
   explicit DeltaStackImpl(DeltaStackOptions options = {});
   ~DeltaStackImpl() override;
 
   // Registers `delta` as member `name` (non-empty, no '.', unique), applied after the members
   // already there. In a sequential stack every earlier member is frozen. Two members that both
-  // lay out the class prompts (class_prompt_ids) cannot share one text tower: an Error.
+  // lay out the class prompts (ClassPrompts) cannot share one text tower, nor can two members
+  // adapt to domains, nor a classifier head sit beside another head or text prompts: an Error.
   void add(const std::string& name, std::shared_ptr<Delta> delta);
   template <typename DeltaImpl>
   void add(const std::string& name, const torch::nn::ModuleHolder<DeltaImpl>& holder) {
@@ -59,23 +64,9 @@ class DeltaStackImpl : public Delta {
 
   nn::DeltaSites* sites(Tower tower, const SiteContext& context) override;
   bool touches(Tower tower) const override;
-  bool conditions_on_image() const override;
-  // The one member that lays out class prompts (add() refuses a second), else undefined.
-  at::Tensor class_prompt_ids() const override;
   void set_classnames(const std::vector<std::string>& classnames) override;
-  // The sum of the members' terms (undefined when none has one).
-  // The one member with a classifier head (add() refuses a second, and text-side members beside
-  // it: the text tower would not be used).
-  bool has_head() const override;
-  at::Tensor head_logits(const at::Tensor& image_features) override;
+  // The sum of the members' terms (undefined when none has one); provided when a member has one.
   at::Tensor loss_term(const LossContext& context) override;
-  // The domains of the member that lays out the class prompts (empty when none or it has none).
-  std::vector<std::string> domains() const override;
-  std::string default_domain() const override;
-  // The sum of the members' terms (undefined when none has one).
-  at::Tensor unlabelled_loss(const UnlabelledContext& context) override;
-  // The first member's that has them.
-  at::Tensor pseudo_labels(const UnlabelledContext& context) override;
   // Every member's numbers, keys as the members name them.
   std::map<std::string, double> epoch_metrics() override;
 

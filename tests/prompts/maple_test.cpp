@@ -105,7 +105,9 @@ TEST(Maple, PromptTokensAreTheOfficialOnes) {
   context.classnames = kCifar10;
   for (const std::string method : {"maple", "ivlp"}) {
     auto delta = prompts::make_delta(method, core::config_from_strings({}, "test"), context);
-    EXPECT_TRUE(at::equal(delta->class_prompt_ids(),
+    const auto* prompts = delta->find<delta::ClassPrompts>();
+    ASSERT_NE(prompts, nullptr) << method;
+    EXPECT_TRUE(at::equal(prompts->class_prompt_ids(),
                           core::read_npy(fixture(method, "tokenized_prompts.npy"))))
         << method;
   }

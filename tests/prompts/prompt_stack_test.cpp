@@ -51,9 +51,9 @@ std::shared_ptr<delta::Delta> make_toy_conditional(const core::ResolvedConfig& c
 }  // namespace
 
 VLPROMPT_DELTA(toy_image_shift, "test only: a learned shift of every image token",
-               make_toy_image_shift);
+               make_toy_image_shift, ToyImageShiftKeys);
 VLPROMPT_DELTA(toy_conditional, "test only: text tokens shifted by a map of the image feature",
-               make_toy_conditional);
+               make_toy_conditional, NoToyKeys);
 
 namespace {
 

@@ -35,10 +35,13 @@ class ToyImageShiftImpl : public delta::Delta, public nn::DeltaSites {
 };
 TORCH_MODULE(ToyImageShift);
 
-class ToyConditionalImpl : public delta::Delta, public nn::DeltaSites {
+class ToyConditionalImpl : public delta::Delta,
+                           public delta::ImageConditioned,
+                           public nn::DeltaSites {
  public:
   ToyConditionalImpl(int64_t embed_dim, int64_t text_width) : Delta("toy_conditional") {
     weight = register_parameter("weight", at::zeros({text_width, embed_dim}));
+    provide<delta::ImageConditioned>(this);
   }
   nn::DeltaSites* sites(delta::Tower tower, const delta::SiteContext& context) override {
     if (tower != delta::Tower::kText) return nullptr;
@@ -46,7 +49,6 @@ class ToyConditionalImpl : public delta::Delta, public nn::DeltaSites {
     return this;
   }
   bool touches(delta::Tower tower) const override { return tower == delta::Tower::kText; }
-  bool conditions_on_image() const override { return true; }
   std::map<std::string, std::string> hyperparameters() const override { return {}; }
   at::Tensor input_tokens(const at::Tensor& tokens, const at::Tensor&) override {
     const at::Tensor image = context_->image_features.index_select(0, context_->image_rows);

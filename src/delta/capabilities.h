@@ -1,0 +1,91 @@
+// What a delta can do beyond filling a backbone's sites, one interface per capability. A method
+// asks for the capability it needs (`delta.find<delta::ClassPrompts>()`, nullptr when the delta
+// has none) instead of calling a virtual that every delta must carry: a new family of deltas
+// (LoRA, adapters, BitFit) declares its own capabilities here, or none, and Delta stays as it is.
+//
+// A delta provides a capability by deriving from its interface and calling provide() in its
+// constructor; a DeltaStack provides what its members do (see delta_stack.h for how each
+// capability combines).
+#pragma once
+
+#include <ATen/ATen.h>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace vlprompt::delta {
+
+// What a delta's loss term may read from the forward pass whose logits are being scored.
+struct LossContext {
+  // The learned class text features of that pass (not normalised): [C, D], or [N, C, D] when the
+  // prompts are conditioned on each of N images.
+  at::Tensor text_features;
+  // The classes' hand-written prompts through the frozen text tower, [C, D] (not normalised);
+  // computed on first call (once per class list), so terms that do not need it cost nothing.
+  std::function<at::Tensor()> manual_text_features;
+};
+
+// What a delta's term over the unlabelled stream (engine::Batch::unlabelled: domain adaptation's
+// target images, which carry no labels) may read.
+struct UnlabelledContext {
+  // Frozen image features of the unlabelled images, [N, embed_dim] (no graph, not normalised).
+  at::Tensor image_features;
+  // The learned prompts' text features of this step, one row per row of class_prompt_ids().
+  at::Tensor text_features;
+  // The backbone's scaled cosine logits of image features [N, E] against text features [P, E].
+  std::function<at::Tensor(const at::Tensor& image, const at::Tensor& text)> logits;
+  // Token ids [P, L] through the frozen text tower with no delta (no graph): hand-written prompts.
+  std::function<at::Tensor(const at::Tensor& ids)> frozen_text;
+};
+
+// The delta lays out the class prompts' token ids itself (CoOp writes its context into
+// placeholder positions); without it, the method tokenizes a hand-written template per class.
+class ClassPrompts {
+ public:
+  virtual ~ClassPrompts() = default;
+  // [C, context_length] int64 (domains x C rows for a DomainAdaptive delta).
+  virtual at::Tensor class_prompt_ids() const = 0;
+};
+
+// The text sites read SiteContext::image_features (CoCoOp's meta-net): the text is encoded per
+// image instead of once per class list.
+class ImageConditioned {
+ public:
+  virtual ~ImageConditioned() = default;
+};
+
+// The delta classifies with a head of its own (VPT's linear head) instead of the image-text
+// similarity; the text tower is then not used.
+class ClassHead {
+ public:
+  virtual ~ClassHead() = default;
+  // Logits [N, C] from image features [N, embed_dim].
+  virtual at::Tensor head_logits(const at::Tensor& image_features) = 0;
+};
+
+// A term added to the method's cross-entropy (a regulariser such as KgCoOp's).
+class LossTerm {
+ public:
+  virtual ~LossTerm() = default;
+  // Undefined when the term is switched off (a zero weight).
+  virtual at::Tensor loss_term(const LossContext& context) = 0;
+};
+
+// Domain adaptation: one prompt per (domain, class), domain-major (row d * C + c of
+// class_prompt_ids() is class c as seen in domain d), and a term over the unlabelled target.
+class DomainAdaptive {
+ public:
+  virtual ~DomainAdaptive() = default;
+  virtual std::vector<std::string> domains() const = 0;
+  // The domain whose prompts classify when the caller names none (the target it adapted to).
+  virtual std::string default_domain() const = 0;
+  // A term over a batch's unlabelled stream (pseudo-labels, ...), added to the loss; undefined
+  // when nothing is kept. Only training batches with an unlabelled stream ask for it.
+  virtual at::Tensor unlabelled_loss(const UnlabelledContext& context) = 0;
+  // The pseudo-labels that term trains on, [N] int64 with -1 where none is kept. For reports
+  // (their accuracy against labels kept apart from training).
+  virtual at::Tensor pseudo_labels(const UnlabelledContext& context) = 0;
+};
+
+}  // namespace vlprompt::delta
