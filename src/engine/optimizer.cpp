@@ -1,6 +1,10 @@
 #include "src/engine/optimizer.h"
 
+#include <torch/optim/adamw.h>
+#include <torch/optim/sgd.h>
+
 #include <cmath>
+#include <type_traits>
 
 #include "src/core/error.h"
 
@@ -73,39 +77,68 @@ void Optimizer::load_step(const core::TensorMap& state) {
   steps_ = read_count(it->second, kStepKey);
 }
 
+namespace {
+
+// ---- The per-parameter state LibTorch keeps
+
+// torch::optim keys a parameter's state by its TensorImpl: as a string in LibTorch 1.13 (Debian),
+// as the pointer itself in 2.x (the CUDA builds). Both spellings, chosen by the map's key type.
+template <class Map>
+typename Map::key_type state_key(const Map&, const at::Tensor& p) {
+  if constexpr (std::is_same_v<typename Map::key_type, std::string>) {
+    return c10::guts::to_string(p.unsafeGetTensorImpl());
+  } else {
+    return static_cast<typename Map::key_type>(p.unsafeGetTensorImpl());
+  }
+}
+
+template <class State>
+State* find_state(torch::optim::Optimizer& optimizer, const at::Tensor& p) {
+  auto& map = optimizer.state();
+  const auto it = map.find(state_key(map, p));
+  return it == map.end() ? nullptr : static_cast<State*>(it->second.get());
+}
+
+template <class State>
+void put_state(torch::optim::Optimizer& optimizer, const at::Tensor& p,
+               std::unique_ptr<State> state) {
+  auto& map = optimizer.state();
+  map[state_key(map, p)] = std::move(state);
+}
+
+at::Tensor loaded_like(const at::Tensor& value, const at::Tensor& parameter) {
+  return value.to(parameter.device(), parameter.scalar_type()).clone();
+}
+
+}  // namespace
+
 // ---- SGD
 
 SGD::SGD(std::vector<at::Tensor> parameters, SGDOptions options)
-    : Optimizer(std::move(parameters), options.lr()), options_(options) {
-  momentum_.resize(parameters_.size());
-}
+    : Optimizer(std::move(parameters), options.lr()),
+      options_(options),
+      impl_(
+          std::make_unique<torch::optim::SGD>(parameters_, torch::optim::SGDOptions(options.lr())
+                                                               .momentum(options.momentum())
+                                                               .dampening(options.dampening())
+                                                               .weight_decay(options.weight_decay())
+                                                               .nesterov(options.nesterov()))) {}
+
+SGD::~SGD() = default;
 
 void SGD::step() {
-  at::NoGradGuard no_grad;
-  const double momentum = options_.momentum(), decay = options_.weight_decay();
-  for (size_t i = 0; i < parameters_.size(); ++i) {
-    at::Tensor& p = parameters_[i];
-    const at::Tensor& g = p.grad();
-    if (!g.defined()) continue;
-    at::Tensor d = decay != 0 ? g.add(p, decay) : g;
-    if (momentum != 0) {
-      at::Tensor& buf = momentum_[i];
-      if (!buf.defined()) {
-        buf = d.clone().detach();
-      } else {
-        buf.mul_(momentum).add_(d, 1 - options_.dampening());
-      }
-      d = options_.nesterov() ? d.add(buf, momentum) : buf;
-    }
-    p.add_(d, -lr_);
-  }
+  impl_->param_groups()[0].options().set_lr(lr_);
+  impl_->step();
   ++steps_;
 }
 
 core::TensorMap SGD::state() const {
   core::TensorMap out{{kStepKey, scalar_count(steps_)}};
-  for (size_t i = 0; i < momentum_.size(); ++i) {
-    if (momentum_[i].defined()) out["momentum_buffer." + std::to_string(i)] = momentum_[i];
+  for (size_t i = 0; i < parameters_.size(); ++i) {
+    const auto* s = find_state<torch::optim::SGDParamState>(*impl_, parameters_[i]);
+    if (s && s->momentum_buffer().defined()) {
+      out["momentum_buffer." + std::to_string(i)] = s->momentum_buffer();
+    }
   }
   return out;
 }
@@ -119,52 +152,45 @@ void SGD::load_state(const core::TensorMap& state) {
     if (kind != "momentum_buffer")
       throw Error("optimizer state: unknown SGD tensor '" + name + "'");
     const size_t i = checked_index(name, kind, value);
-    loaded[i] = value.to(parameters_[i].device(), parameters_[i].scalar_type()).clone();
+    loaded[i] = loaded_like(value, parameters_[i]);
   }
-  momentum_ = std::move(loaded);
+  impl_->state().clear();
+  for (size_t i = 0; i < loaded.size(); ++i) {
+    if (!loaded[i].defined()) continue;
+    auto s = std::make_unique<torch::optim::SGDParamState>();
+    s->momentum_buffer(loaded[i]);
+    put_state(*impl_, parameters_[i], std::move(s));
+  }
 }
 
 // ---- AdamW
 
 AdamW::AdamW(std::vector<at::Tensor> parameters, AdamWOptions options)
-    : Optimizer(std::move(parameters), options.lr()), options_(options) {
-  exp_avg_.resize(parameters_.size());
-  exp_avg_sq_.resize(parameters_.size());
-  param_steps_.assign(parameters_.size(), 0);
-}
+    : Optimizer(std::move(parameters), options.lr()),
+      options_(options),
+      impl_(std::make_unique<torch::optim::AdamW>(
+          parameters_, torch::optim::AdamWOptions(options.lr())
+                           .betas(std::make_tuple(options.beta1(), options.beta2()))
+                           .eps(options.eps())
+                           .weight_decay(options.weight_decay()))) {}
 
-// The op order of PyTorch 1.13's single-tensor AdamW (the Python anchors' version).
+AdamW::~AdamW() = default;
+
 void AdamW::step() {
-  at::NoGradGuard no_grad;
-  const double beta1 = options_.beta1(), beta2 = options_.beta2();
-  for (size_t i = 0; i < parameters_.size(); ++i) {
-    at::Tensor& p = parameters_[i];
-    const at::Tensor& g = p.grad();
-    if (!g.defined()) continue;
-    if (!exp_avg_[i].defined()) {
-      exp_avg_[i] = at::zeros_like(p, at::MemoryFormat::Preserve);
-      exp_avg_sq_[i] = at::zeros_like(p, at::MemoryFormat::Preserve);
-    }
-    const double step = static_cast<double>(++param_steps_[i]);
-    p.mul_(1 - lr_ * options_.weight_decay());
-    exp_avg_[i].mul_(beta1).add_(g, 1 - beta1);
-    exp_avg_sq_[i].mul_(beta2).addcmul_(g, g, 1 - beta2);
-    const double bias_correction1 = 1 - std::pow(beta1, step);
-    const double bias_correction2_sqrt = std::sqrt(1 - std::pow(beta2, step));
-    const at::Tensor denom = (exp_avg_sq_[i].sqrt() / bias_correction2_sqrt).add_(options_.eps());
-    p.addcdiv_(exp_avg_[i], denom, -lr_ / bias_correction1);
-  }
+  impl_->param_groups()[0].options().set_lr(lr_);
+  impl_->step();
   ++steps_;
 }
 
 core::TensorMap AdamW::state() const {
   core::TensorMap out{{kStepKey, scalar_count(steps_)}};
   for (size_t i = 0; i < parameters_.size(); ++i) {
-    if (!exp_avg_[i].defined()) continue;
+    const auto* s = find_state<torch::optim::AdamWParamState>(*impl_, parameters_[i]);
+    if (!s) continue;
     const std::string index = std::to_string(i);
-    out["exp_avg." + index] = exp_avg_[i];
-    out["exp_avg_sq." + index] = exp_avg_sq_[i];
-    out["step." + index] = scalar_count(param_steps_[i]);
+    out["exp_avg." + index] = s->exp_avg();
+    out["exp_avg_sq." + index] = s->exp_avg_sq();
+    out["step." + index] = scalar_count(s->step());
   }
   return out;
 }
@@ -185,9 +211,7 @@ void AdamW::load_state(const core::TensorMap& state) {
       steps[i] = read_count(value, name);
       continue;
     }
-    const at::Tensor moved =
-        value.to(parameters_[i].device(), parameters_[i].scalar_type()).clone();
-    (kind == "exp_avg" ? avg : avg_sq)[i] = moved;
+    (kind == "exp_avg" ? avg : avg_sq)[i] = loaded_like(value, parameters_[i]);
   }
   for (size_t i = 0; i < n; ++i) {
     if (avg[i].defined() != avg_sq[i].defined() || avg[i].defined() != (steps[i] > 0)) {
@@ -195,13 +219,28 @@ void AdamW::load_state(const core::TensorMap& state) {
                   " needs all of exp_avg, exp_avg_sq and step, or none");
     }
   }
-  exp_avg_ = std::move(avg);
-  exp_avg_sq_ = std::move(avg_sq);
-  param_steps_ = std::move(steps);
+  impl_->state().clear();
+  for (size_t i = 0; i < n; ++i) {
+    if (!avg[i].defined()) continue;
+    auto s = std::make_unique<torch::optim::AdamWParamState>();
+    s->step(steps[i]);
+    s->exp_avg(avg[i]);
+    s->exp_avg_sq(avg_sq[i]);
+    put_state(*impl_, parameters_[i], std::move(s));
+  }
 }
 
 std::unique_ptr<Optimizer> make_optimizer(const OptimizerOptions& o,
                                           std::vector<at::Tensor> parameters) {
+  // LibTorch checks these too, but its message names no config key.
+  if (o.lr() < 0 || o.weight_decay() < 0 || o.momentum() < 0) {
+    throw Error("optimizer: optim.lr, optim.weight_decay and optim.momentum must be >= 0 (lr " +
+                c10::str(o.lr()) + ", weight_decay " + c10::str(o.weight_decay()) +
+                ", momentum " + c10::str(o.momentum()) + ")");
+  }
+  if (o.name() == "sgd" && o.nesterov() && (o.momentum() <= 0 || o.dampening() != 0)) {
+    throw Error("optimizer: optim.nesterov needs optim.momentum > 0 and optim.dampening 0");
+  }
   if (o.name() == "sgd") {
     return std::make_unique<SGD>(std::move(parameters), SGDOptions()
                                                             .lr(o.lr())

@@ -1,7 +1,9 @@
-// Optimizers with PyTorch's update rules, op for op, so a run here follows the Python anchors
-// (Dassl/CoOp use torch.optim.SGD; later methods AdamW). Plain tensor ops under NoGradGuard on
-// whatever device the parameters live. The learning rate is set from outside each epoch by the
-// schedule; state() holds everything else a resumed run needs.
+// The optimizers a run trains with, on LibTorch's torch::optim::SGD and AdamW (PyTorch's update
+// rules, op for op, so a run here follows the Python anchors: Dassl/CoOp use torch.optim.SGD;
+// later methods AdamW). What this layer adds: the learning rate is set from outside each step by
+// the schedule, and state() names every buffer ("momentum_buffer.<i>", "exp_avg.<i>", ...) so a
+// checkpoint holds it in a safetensors file (never LibTorch's pickled archives) and a resumed run
+// continues bit for bit.
 //
 //   SGD sgd(method.trainable_parameters(), SGDOptions().lr(0.002).momentum(0.9));
 //   loss.backward(); sgd.step(); sgd.zero_grad();
@@ -9,6 +11,11 @@
 
 #include <ATen/ATen.h>
 #include <torch/arg.h>
+
+namespace torch::optim {
+class SGD;
+class AdamW;
+}  // namespace torch::optim
 
 #include <memory>
 #include <string>
@@ -86,27 +93,28 @@ class Optimizer {
 class SGD : public Optimizer {
  public:
   SGD(std::vector<at::Tensor> parameters, SGDOptions options);
+  ~SGD() override;
   void step() override;
   core::TensorMap state() const override;
   void load_state(const core::TensorMap& state) override;
 
  private:
   SGDOptions options_;
-  std::vector<at::Tensor> momentum_;  // undefined until the parameter's first step
+  std::unique_ptr<torch::optim::SGD> impl_;  // holds the momentum buffers
 };
 
 // torch.optim.AdamW (decoupled weight decay, bias-corrected moments, per-parameter step count).
 class AdamW : public Optimizer {
  public:
   AdamW(std::vector<at::Tensor> parameters, AdamWOptions options);
+  ~AdamW() override;
   void step() override;
   core::TensorMap state() const override;
   void load_state(const core::TensorMap& state) override;
 
  private:
   AdamWOptions options_;
-  std::vector<at::Tensor> exp_avg_, exp_avg_sq_;
-  std::vector<int64_t> param_steps_;
+  std::unique_ptr<torch::optim::AdamW> impl_;  // holds the moments and per-parameter steps
 };
 
 // Error naming the value for an unknown optimizer name.
