@@ -6,6 +6,7 @@
 #include <cctype>
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 #include <set>
 
 #include "src/core/config.h"
@@ -107,6 +108,67 @@ void validate(const CatalogEntry& e) {
   }
 }
 
+// Catalog keys by the type of their value: a new key of a common type is one line here, not one
+// more branch in the parser.
+const std::map<std::string, std::string CatalogEntry::*>& catalog_string_keys() {
+  static const std::map<std::string, std::string CatalogEntry::*> keys{
+      {"name", &CatalogEntry::name},
+      {"layout", &CatalogEntry::layout},
+      {"root", &CatalogEntry::default_root},
+      {"dataset_dir", &CatalogEntry::dataset_dir},
+      {"split_file", &CatalogEntry::split_file},
+      {"image_dir", &CatalogEntry::image_dir},
+      {"image_suffix", &CatalogEntry::image_suffix},
+      {"classnames_file", &CatalogEntry::classnames_file},
+      {"template", &CatalogEntry::template_text},
+      {"domain", &CatalogEntry::domain},
+      {"data_file", &CatalogEntry::data_file},
+      {"base", &CatalogEntry::base},
+      {"list_dir", &CatalogEntry::list_dir},
+      {"label_field", &CatalogEntry::label_field}};
+  return keys;
+}
+
+const std::map<std::string, std::vector<std::string> CatalogEntry::*>& catalog_list_keys() {
+  static const std::map<std::string, std::vector<std::string> CatalogEntry::*> keys{
+      {"aliases", &CatalogEntry::aliases},
+      {"classnames", &CatalogEntry::classnames},
+      {"class_folders", &CatalogEntry::class_folders},
+      {"domains", &CatalogEntry::domains},
+      {"domain_dirs", &CatalogEntry::domain_dirs},
+      {"label_words", &CatalogEntry::label_words},
+      {"text_fields", &CatalogEntry::text_fields}};
+  return keys;
+}
+
+const std::map<std::string, int64_t CatalogEntry::*>& catalog_integer_keys() {
+  static const std::map<std::string, int64_t CatalogEntry::*> keys{
+      {"num_classes", &CatalogEntry::num_classes},
+      {"split_seed", &CatalogEntry::split_seed},
+      {"max_chars", &CatalogEntry::max_chars}};
+  return keys;
+}
+
+// Sets the field `key` names from `v`; FileError for an unknown key or a value of the wrong
+// shape (a YAML::Exception from a number that does not convert is left to the caller).
+void set_catalog_key(CatalogEntry& e, const std::string& key, const YAML::Node& v,
+                     const std::string& path) {
+  if (const auto it = catalog_string_keys().find(key); it != catalog_string_keys().end()) {
+    e.*(it->second) = scalar(v, path, key);
+  } else if (const auto l = catalog_list_keys().find(key); l != catalog_list_keys().end()) {
+    e.*(l->second) = string_list(v, path, key);
+  } else if (const auto n = catalog_integer_keys().find(key); n != catalog_integer_keys().end()) {
+    e.*(n->second) = v.as<int64_t>();
+  } else if (key == "test_fraction") {
+    e.test_fraction = v.as<double>();
+  } else if (key == "splits") {
+    if (!v.IsMap()) throw FileError(path, "key 'splits' must map split names to strings");
+    for (const auto& s : v) e.splits[s.first.as<std::string>()] = scalar(s.second, path, key);
+  } else {
+    throw FileError(path, "unknown key '" + key + "'");
+  }
+}
+
 }  // namespace
 
 bool is_text_layout(const CatalogEntry& entry) {
@@ -134,64 +196,8 @@ CatalogEntry parse_catalog_file(const std::string& path) {
   e.source = path;
   for (const auto& kv : doc) {
     const std::string key = kv.first.as<std::string>();
-    const YAML::Node& v = kv.second;
     try {
-      if (key == "name") {
-        e.name = scalar(v, path, key);
-      } else if (key == "aliases") {
-        e.aliases = string_list(v, path, key);
-      } else if (key == "layout") {
-        e.layout = scalar(v, path, key);
-      } else if (key == "root") {
-        e.default_root = scalar(v, path, key);
-      } else if (key == "dataset_dir") {
-        e.dataset_dir = scalar(v, path, key);
-      } else if (key == "splits") {
-        if (!v.IsMap()) throw FileError(path, "key 'splits' must map split names to strings");
-        for (const auto& s : v) e.splits[s.first.as<std::string>()] = scalar(s.second, path, key);
-      } else if (key == "split_file") {
-        e.split_file = scalar(v, path, key);
-      } else if (key == "image_dir") {
-        e.image_dir = scalar(v, path, key);
-      } else if (key == "image_suffix") {
-        e.image_suffix = scalar(v, path, key);
-      } else if (key == "classnames_file") {
-        e.classnames_file = scalar(v, path, key);
-      } else if (key == "classnames") {
-        e.classnames = string_list(v, path, key);
-      } else if (key == "class_folders") {
-        e.class_folders = string_list(v, path, key);
-      } else if (key == "num_classes") {
-        e.num_classes = v.as<int64_t>();
-      } else if (key == "template") {
-        e.template_text = scalar(v, path, key);
-      } else if (key == "domains") {
-        e.domains = string_list(v, path, key);
-      } else if (key == "domain_dirs") {
-        e.domain_dirs = string_list(v, path, key);
-      } else if (key == "domain") {
-        e.domain = scalar(v, path, key);
-      } else if (key == "data_file") {
-        e.data_file = scalar(v, path, key);
-      } else if (key == "base") {
-        e.base = scalar(v, path, key);
-      } else if (key == "list_dir") {
-        e.list_dir = scalar(v, path, key);
-      } else if (key == "split_seed") {
-        e.split_seed = v.as<int64_t>();
-      } else if (key == "test_fraction") {
-        e.test_fraction = v.as<double>();
-      } else if (key == "label_words") {
-        e.label_words = string_list(v, path, key);
-      } else if (key == "max_chars") {
-        e.max_chars = v.as<int64_t>();
-      } else if (key == "text_fields") {
-        e.text_fields = string_list(v, path, key);
-      } else if (key == "label_field") {
-        e.label_field = scalar(v, path, key);
-      } else {
-        throw FileError(path, "unknown key '" + key + "'");
-      }
+      set_catalog_key(e, key, kv.second, path);
     } catch (const YAML::Exception& ex) {
       throw FileError(path, "key '" + key + "': " + ex.what());
     }

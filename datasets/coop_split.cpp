@@ -51,27 +51,13 @@ std::vector<Entry> parse_entries(const json& list, const std::string& path,
   return entries;
 }
 
-}  // namespace
+// The entries of each split present, in train, val, test order.
+using SplitLists = std::vector<std::pair<std::string, std::vector<Entry>>>;
 
-DatasetSplit read_coop_split(const std::string& json_path, const std::string& image_dir,
-                             const std::string& split, int64_t num_classes,
-                             const LoadOptions& opts) {
-  json doc;
-  try {
-    doc = json::parse(core::read_file(json_path));
-  } catch (const json::exception& ex) {
-    throw FileError(json_path, std::string("not valid JSON: ") + ex.what());
-  }
-  if (!doc.is_object()) throw FileError(json_path, "expected an object with train/val/test lists");
-  if (!doc.contains(split)) throw FileError(json_path, "has no '" + split + "' list");
-
-  // In train, val, test order, so errors point at the first occurrence a reader would find.
-  std::vector<std::pair<std::string, std::vector<Entry>>> splits;
-  for (const char* name : {"train", "val", "test"}) {
-    if (doc.contains(name)) splits.emplace_back(name, parse_entries(doc[name], json_path, name));
-  }
-
-  // Class names from every split, checked for agreement, so a name typo anywhere is caught.
+// Class names from every split, checked for agreement, so a name typo anywhere is caught; the
+// label count is `num_classes`, or the largest label + 1 when that is 0 or less.
+std::vector<std::string> agreed_class_names(const SplitLists& splits, int64_t num_classes,
+                                            const std::string& json_path) {
   int64_t count = num_classes;
   if (count <= 0) {
     for (const auto& [name, entries] : splits) {
@@ -106,6 +92,30 @@ DatasetSplit read_coop_split(const std::string& json_path, const std::string& im
                                      std::to_string(names.size()) + " classes)");
     }
   }
+  return names;
+}
+
+}  // namespace
+
+DatasetSplit read_coop_split(const std::string& json_path, const std::string& image_dir,
+                             const std::string& split, int64_t num_classes,
+                             const LoadOptions& opts) {
+  json doc;
+  try {
+    doc = json::parse(core::read_file(json_path));
+  } catch (const json::exception& ex) {
+    throw FileError(json_path, std::string("not valid JSON: ") + ex.what());
+  }
+  if (!doc.is_object()) throw FileError(json_path, "expected an object with train/val/test lists");
+  if (!doc.contains(split)) throw FileError(json_path, "has no '" + split + "' list");
+
+  // In train, val, test order, so errors point at the first occurrence a reader would find.
+  SplitLists splits;
+  for (const char* name : {"train", "val", "test"}) {
+    if (doc.contains(name)) splits.emplace_back(name, parse_entries(doc[name], json_path, name));
+  }
+
+  const std::vector<std::string> names = agreed_class_names(splits, num_classes, json_path);
 
   DatasetSplit out;
   out.split = split;

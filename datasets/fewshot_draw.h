@@ -22,7 +22,7 @@ struct DrawNames {
 
 struct LabelDraw {
   std::vector<size_t> train;          // picked indices into train_labels, sorted
-  std::vector<size_t> val;            // into val_labels, or into train_labels when carved
+  std::vector<size_t> val;            // into val_labels, or into train_labels when carved; sorted
   std::vector<std::string> warnings;  // classes with fewer items than asked
 };
 

@@ -100,23 +100,17 @@ at::Tensor write_context(const at::Tensor& tokens, const at::Tensor& values,
   return at::index_put(tokens, index, values.to(tokens.scalar_type()));
 }
 
-CoOpLayout coop_layout(const ClipTokenizer& tokenizer, const std::string& prefix_text,
-                       int64_t n_ctx, const std::vector<std::string>& classnames,
-                       const std::string& position, int64_t context_length) {
-  check_class_token_position(position);
-  if (classnames.empty()) throw Error("coop: the class list is empty");
-  const std::vector<int64_t> prefix_ids = tokenizer.encode(prefix_text);
-  if (static_cast<int64_t>(prefix_ids.size()) != n_ctx) {
-    throw Error("coop: context text '" + prefix_text + "' is " + std::to_string(prefix_ids.size()) +
-                " tokens, expected n_ctx = " + std::to_string(n_ctx));
-  }
-  // The reference tokenizes "<prefix> <name>." and takes the class as the first len(encode(name))
-  // tokens after the prefix; doing the same keeps names ending in punctuation identical.
-  std::vector<std::string> names, prompts;
-  for (const auto& raw : classnames) {
-    names.push_back(spaces_for_underscores(raw));
-    prompts.push_back(prefix_text + " " + names.back() + ".");
-  }
+namespace {
+
+// "<prefix> <name>." for each class, each checked to fit the context. The reference tokenizes
+// these and takes the class as the first len(encode(name)) tokens after the prefix; doing the
+// same keeps names ending in punctuation identical.
+std::vector<std::string> class_prompts(const ClipTokenizer& tokenizer,
+                                       const std::string& prefix_text,
+                                       const std::vector<std::string>& names, int64_t n_ctx,
+                                       int64_t context_length) {
+  std::vector<std::string> prompts;
+  for (const auto& name : names) prompts.push_back(prefix_text + " " + name + ".");
   for (size_t c = 0; c < prompts.size(); ++c) {
     // Said here, with the key to change, rather than as the tokenizer's "text too long".
     const size_t length = tokenizer.encode(prompts[c]).size() + 2;
@@ -127,6 +121,25 @@ CoOpLayout coop_layout(const ClipTokenizer& tokenizer, const std::string& prefix
                   std::to_string(context_length) + " (lower n_ctx or shorten the class name)");
     }
   }
+  return prompts;
+}
+
+}  // namespace
+
+CoOpLayout coop_layout(const ClipTokenizer& tokenizer, const std::string& prefix_text,
+                       int64_t n_ctx, const std::vector<std::string>& classnames,
+                       const std::string& position, int64_t context_length) {
+  check_class_token_position(position);
+  if (classnames.empty()) throw Error("coop: the class list is empty");
+  const std::vector<int64_t> prefix_ids = tokenizer.encode(prefix_text);
+  if (static_cast<int64_t>(prefix_ids.size()) != n_ctx) {
+    throw Error("coop: context text '" + prefix_text + "' is " + std::to_string(prefix_ids.size()) +
+                " tokens, expected n_ctx = " + std::to_string(n_ctx));
+  }
+  std::vector<std::string> names;
+  for (const auto& raw : classnames) names.push_back(spaces_for_underscores(raw));
+  const std::vector<std::string> prompts =
+      class_prompts(tokenizer, prefix_text, names, n_ctx, context_length);
   const at::Tensor end_ids = tokenizer.tokenize(prompts, context_length, /*truncate=*/false);
   const int64_t num_classes = end_ids.size(0);
   const int64_t length = end_ids.size(1);

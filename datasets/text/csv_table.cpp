@@ -49,6 +49,97 @@ Table to_table(const std::string& path, std::vector<TableRow> rows) {
   return t;
 }
 
+// RFC 4180 over the whole file, one character at a time; rows keep the line they start on.
+class CsvReader {
+ public:
+  CsvReader(const std::string& path, const std::string& text)
+      : path_(path), s_(text), n_(text.size()) {
+    row_.line = 1;
+  }
+
+  std::vector<TableRow> rows() {
+    while (i_ < n_) {
+      const char c = s_[i_];
+      if (at_field_start_ && c == '"') {
+        quoted_field();
+      } else if (c == ',') {
+        end_field();
+        ++i_;
+      } else if (c == '\n' || crlf_at(i_)) {
+        i_ += c == '\r' ? 2 : 1;
+        ++line_;
+        end_row();
+      } else if (c == '"') {
+        throw FileError(path_, line_str(line_) + ": field " + field_number() +
+                                   " has a \" inside an unquoted field (expected the whole field "
+                                   "in quotes, with \" written as \"\")");
+      } else {
+        field_ += c;
+        at_field_start_ = false;
+        ++i_;
+      }
+    }
+    if (!field_.empty() || !row_.cells.empty() || !at_field_start_) end_row();
+    return std::move(rows_);
+  }
+
+ private:
+  bool crlf_at(size_t i) const { return s_[i] == '\r' && i + 1 < n_ && s_[i + 1] == '\n'; }
+  std::string field_number() const { return std::to_string(row_.cells.size() + 1); }
+
+  // From the opening quote past the closing one; "" inside stands for ".
+  void quoted_field() {
+    const int64_t opened = line_;
+    ++i_;
+    while (true) {
+      if (i_ >= n_) {
+        throw FileError(path_, line_str(opened) + ": field " + field_number() +
+                                   " opens a quote that is never closed (expected a closing \")");
+      }
+      if (s_[i_] == '"') {
+        if (i_ + 1 < n_ && s_[i_ + 1] == '"') {
+          field_ += '"';
+          i_ += 2;
+          continue;
+        }
+        ++i_;
+        break;
+      }
+      if (s_[i_] == '\n') ++line_;
+      field_ += s_[i_++];
+    }
+    at_field_start_ = false;
+    // After the closing quote: a separator, a line end or the end of the file.
+    if (i_ < n_ && s_[i_] != ',' && s_[i_] != '\n' && !crlf_at(i_)) {
+      throw FileError(path_, line_str(line_) + ": field " + field_number() +
+                                 " has text after its closing quote (expected , or a line end)");
+    }
+  }
+
+  void end_field() {
+    row_.cells.push_back(std::move(field_));
+    field_.clear();
+    at_field_start_ = true;
+  }
+
+  void end_row() {
+    end_field();
+    rows_.push_back(std::move(row_));
+    row_ = TableRow();
+    row_.line = line_;
+  }
+
+  const std::string& path_;
+  const std::string& s_;
+  const size_t n_;
+  size_t i_ = 0;
+  int64_t line_ = 1;
+  bool at_field_start_ = true;
+  std::string field_;
+  TableRow row_;
+  std::vector<TableRow> rows_;
+};
+
 }  // namespace
 
 int64_t Table::column(const std::string& name) const {
@@ -60,76 +151,7 @@ int64_t Table::column(const std::string& name) const {
 
 Table read_csv_table(const std::string& path) {
   const std::string s = core::drop_bom(core::read_file(path));
-  std::vector<TableRow> rows;
-  TableRow row;
-  std::string field;
-  int64_t line = 1;
-  row.line = 1;
-  size_t i = 0;
-  const size_t n = s.size();
-  bool at_field_start = true;
-  auto end_field = [&] {
-    row.cells.push_back(std::move(field));
-    field.clear();
-    at_field_start = true;
-  };
-  auto end_row = [&] {
-    end_field();
-    rows.push_back(std::move(row));
-    row = TableRow();
-    row.line = line;
-  };
-  while (i < n) {
-    const char c = s[i];
-    if (at_field_start && c == '"') {
-      const int64_t opened = line;
-      ++i;
-      while (true) {
-        if (i >= n) {
-          throw FileError(path, line_str(opened) + ": field " +
-                                    std::to_string(row.cells.size() + 1) +
-                                    " opens a quote that is never closed (expected a closing \")");
-        }
-        if (s[i] == '"') {
-          if (i + 1 < n && s[i + 1] == '"') {
-            field += '"';
-            i += 2;
-            continue;
-          }
-          ++i;
-          break;
-        }
-        if (s[i] == '\n') ++line;
-        field += s[i++];
-      }
-      at_field_start = false;
-      // After the closing quote: a separator, a line end or the end of the file.
-      if (i < n && s[i] != ',' && s[i] != '\n' &&
-          !(s[i] == '\r' && i + 1 < n && s[i + 1] == '\n')) {
-        throw FileError(path, line_str(line) + ": field " + std::to_string(row.cells.size() + 1) +
-                                  " has text after its closing quote (expected , or a line end)");
-      }
-      continue;
-    }
-    if (c == ',') {
-      end_field();
-      ++i;
-    } else if (c == '\n' || (c == '\r' && i + 1 < n && s[i + 1] == '\n')) {
-      i += c == '\r' ? 2 : 1;
-      ++line;
-      end_row();
-    } else if (c == '"') {
-      throw FileError(path, line_str(line) + ": field " + std::to_string(row.cells.size() + 1) +
-                                " has a \" inside an unquoted field (expected the whole field in "
-                                "quotes, with \" written as \"\")");
-    } else {
-      field += c;
-      at_field_start = false;
-      ++i;
-    }
-  }
-  if (!field.empty() || !row.cells.empty() || !at_field_start) end_row();
-  return to_table(path, std::move(rows));
+  return to_table(path, CsvReader(path, s).rows());
 }
 
 Table read_tsv_table(const std::string& path) {

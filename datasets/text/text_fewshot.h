@@ -1,8 +1,8 @@
-// The few-shot protocol on text splits, exactly as on images (datasets/fewshot.h): K records per
-// class drawn by the same label-level sampler (datasets/fewshot_draw.h) from the same seed, val
-// min(K, 4) per class (the dataset's val split, else carved from the train records the shots did
-// not use), kept in a split file `split_fewshot.json` of the same format (datasets/split_file.h)
-// whose entries name records by TextRecord::key.
+// The few-shot protocol on text splits, exactly as on images (datasets/fewshot.h): the same
+// sampler (datasets/fewshot_sampler-inl.h over datasets/fewshot_draw.h) draws K records per
+// class from the same seed, val min(K, 4) per class (the dataset's val split, else carved from
+// the train records the shots did not use), kept in a split file `split_fewshot.json` of the same
+// format (datasets/split_file.h) whose entries name records by TextRecord::key.
 //
 // LM data has no classes: its records are drawn as one class, so K means K documents.
 #pragma once

@@ -46,25 +46,19 @@ bool optional_bool(const json& j, const std::string& key, bool fallback, const s
   return j[key].get<bool>();
 }
 
-}  // namespace llama_tokenizer_detail
+struct SpecialIds {
+  int64_t bos = -1, eos = -1, pad = -1;  // -1: none
+};
 
-std::shared_ptr<LlamaTokenizer> LlamaTokenizer::load(const std::string& dir) {
-  using namespace llama_tokenizer_detail;
-  if (!fs::is_directory(dir)) {
-    throw FileError(dir,
-                    "not a folder (expected a Hugging Face LLaMA folder with tokenizer.model)");
-  }
-  const fs::path root(dir);
-  const std::string model_file = (root / "tokenizer.model").string();
-  auto tok =
-      std::make_shared<LlamaTokenizer>(Key(), text::SentencePieceTokenizer::from_file(model_file));
-  tok->path_ = model_file;
-  const text::SentencePieceTokenizer& spm = tok->spm_;
+// The ids as transformers takes them: config.json's, else the sentencepiece model's own. Each
+// must index the embedding, whose rows are config.json's vocab_size (never fewer than the
+// model's pieces) or, without one, the model's pieces.
+SpecialIds special_ids(const text::SentencePieceTokenizer& spm, const fs::path& root,
+                       const std::string& model_file) {
   const int64_t model_vocab = spm.vocab_size();
-
   const std::string config_file = (root / "config.json").string();
   std::optional<int64_t> bos, eos, pad;
-  int64_t id_limit = model_vocab;  // ids must index the embedding: the larger of both vocabs
+  int64_t id_limit = model_vocab;
   if (const auto config = read_json_object(config_file)) {
     bos = optional_id(*config, "bos_token_id", config_file);
     eos = optional_id(*config, "eos_token_id", config_file);
@@ -79,35 +73,68 @@ std::shared_ptr<LlamaTokenizer> LlamaTokenizer::load(const std::string& dir) {
     }
   }
   auto spm_id = [](int64_t id) { return id >= 0 ? std::optional<int64_t>(id) : std::nullopt; };
-  tok->bos_id_ = bos.value_or(spm_id(spm.bos_id()).value_or(-1));
-  tok->eos_id_ = eos.value_or(spm_id(spm.eos_id()).value_or(-1));
-  tok->pad_id_ = pad.value_or(spm_id(spm.pad_id()).value_or(-1));
-  for (const auto& [key, id] : {std::pair<const char*, int64_t>{"bos_token_id", tok->bos_id_},
-                                {"eos_token_id", tok->eos_id_},
-                                {"pad_token_id", tok->pad_id_}}) {
+  SpecialIds ids;
+  ids.bos = bos.value_or(spm_id(spm.bos_id()).value_or(-1));
+  ids.eos = eos.value_or(spm_id(spm.eos_id()).value_or(-1));
+  ids.pad = pad.value_or(spm_id(spm.pad_id()).value_or(-1));
+  for (const auto& [key, id] : {std::pair<const char*, int64_t>{"bos_token_id", ids.bos},
+                                {"eos_token_id", ids.eos},
+                                {"pad_token_id", ids.pad}}) {
     if (id >= id_limit) {
       throw FileError(config_file, "key '" + std::string(key) + "' is " + std::to_string(id) +
                                        ", outside the vocabulary of " + std::to_string(id_limit));
     }
   }
+  return ids;
+}
 
+struct AddFlags {
+  bool bos = true, eos = false;  // transformers' defaults without tokenizer_config.json
+};
+
+// add_bos_token / add_eos_token from tokenizer_config.json; a token to be added needs an id.
+AddFlags add_flags(const fs::path& root, const SpecialIds& ids, const std::string& model_file) {
   const std::string tok_config_file = (root / "tokenizer_config.json").string();
+  AddFlags add;
   if (const auto tc = read_json_object(tok_config_file)) {
-    tok->add_bos_ = optional_bool(*tc, "add_bos_token", true, tok_config_file);
-    tok->add_eos_ = optional_bool(*tc, "add_eos_token", false, tok_config_file);
+    add.bos = optional_bool(*tc, "add_bos_token", true, tok_config_file);
+    add.eos = optional_bool(*tc, "add_eos_token", false, tok_config_file);
   }
-  if (tok->add_bos_ && tok->bos_id_ < 0) {
+  if (add.bos && ids.bos < 0) {
     throw FileError(model_file,
                     "defines no BOS piece and config.json no bos_token_id, but BOS "
                     "is to be added (set add_bos_token false in " +
                         tok_config_file + ")");
   }
-  if (tok->add_eos_ && tok->eos_id_ < 0) {
+  if (add.eos && ids.eos < 0) {
     throw FileError(model_file,
                     "defines no EOS piece and config.json no eos_token_id, but "
                     "add_eos_token is true in " +
                         tok_config_file);
   }
+  return add;
+}
+
+}  // namespace llama_tokenizer_detail
+
+std::shared_ptr<LlamaTokenizer> LlamaTokenizer::load(const std::string& dir) {
+  using namespace llama_tokenizer_detail;
+  if (!fs::is_directory(dir)) {
+    throw FileError(dir,
+                    "not a folder (expected a Hugging Face LLaMA folder with tokenizer.model)");
+  }
+  const fs::path root(dir);
+  const std::string model_file = (root / "tokenizer.model").string();
+  auto tok =
+      std::make_shared<LlamaTokenizer>(Key(), text::SentencePieceTokenizer::from_file(model_file));
+  tok->path_ = model_file;
+  const SpecialIds ids = special_ids(tok->spm_, root, model_file);
+  tok->bos_id_ = ids.bos;
+  tok->eos_id_ = ids.eos;
+  tok->pad_id_ = ids.pad;
+  const AddFlags add = add_flags(root, ids, model_file);
+  tok->add_bos_ = add.bos;
+  tok->add_eos_ = add.eos;
   return tok;
 }
 

@@ -30,10 +30,13 @@ std::string header_field(const std::string& path, const std::string& header,
   return header.substr(p, e - p + (header[p] == '(' ? 1 : 0));
 }
 
-}  // namespace
+// The header dict's text and where the data starts after it (format versions 1 to 3).
+struct NpyHeader {
+  std::string text;
+  size_t data_start = 0;
+};
 
-at::Tensor read_npy(const std::string& path) {
-  const std::string bytes = read_file(path);
+NpyHeader read_npy_header(const std::string& path, const std::string& bytes) {
   if (bytes.size() < 10 || bytes.compare(0, 6, "\x93NUMPY") != 0) {
     throw FileError(path, "not a .npy file (missing \\x93NUMPY magic)");
   }
@@ -50,7 +53,11 @@ at::Tensor read_npy(const std::string& path) {
     throw FileError(path, "unsupported .npy version " + std::to_string(major));
   }
   if (hstart + hlen > bytes.size()) throw FileError(path, "truncated .npy header");
-  const std::string header = bytes.substr(hstart, hlen);
+  return {bytes.substr(hstart, hlen), hstart + hlen};
+}
+
+// The dtype of the header's quoted 'descr'; only the little-endian numeric types are read.
+at::ScalarType npy_dtype(const std::string& path, const std::string& header) {
   std::string descr = header_field(path, header, "descr");
   const size_t open = descr.find_first_of("'\"");
   const size_t close = open == std::string::npos ? open : descr.find_first_of("'\"", open + 1);
@@ -58,18 +65,17 @@ at::Tensor read_npy(const std::string& path) {
     throw FileError(path, ".npy header 'descr' is not a quoted string: " + descr);
   }
   descr = descr.substr(open + 1, close - open - 1);
-  auto it = descr_types().find(descr);
+  const auto it = descr_types().find(descr);
   if (it == descr_types().end()) {
     throw FileError(path,
                     "unsupported .npy dtype '" + descr + "' (expected little-endian numeric)");
   }
-  if (header_field(path, header, "fortran_order").rfind("False", 0) != 0) {
-    throw FileError(path, ".npy in Fortran order is not supported (save with C order)");
-  }
-  std::string shape_s = header_field(path, header, "shape");
+  return it->second;
+}
+
+// The numbers of the 'shape' tuple, each short enough to parse without overflow.
+std::vector<int64_t> npy_shape(const std::string& path, const std::string& shape_s) {
   std::vector<int64_t> shape;
-  // Sizes and their product are checked before anything is allocated: a crafted header must
-  // neither overflow nor ask for more memory than the file holds.
   for (size_t i = 0; i < shape_s.size();) {
     if (std::isdigit(static_cast<unsigned char>(shape_s[i]))) {
       size_t j = i;
@@ -83,11 +89,27 @@ at::Tensor read_npy(const std::string& path) {
       ++i;
     }
   }
+  return shape;
+}
+
+}  // namespace
+
+at::Tensor read_npy(const std::string& path) {
+  const std::string bytes = read_file(path);
+  const NpyHeader header = read_npy_header(path, bytes);
+  const at::ScalarType dtype = npy_dtype(path, header.text);
+  if (header_field(path, header.text, "fortran_order").rfind("False", 0) != 0) {
+    throw FileError(path, ".npy in Fortran order is not supported (save with C order)");
+  }
+  const std::string shape_s = header_field(path, header.text, "shape");
+  // Sizes and their product are checked before anything is allocated: a crafted header must
+  // neither overflow nor ask for more memory than the file holds.
+  const std::vector<int64_t> shape = npy_shape(path, shape_s);
   const std::optional<uint64_t> count = checked_numel(shape);
   if (!count) throw FileError(path, ".npy shape (" + shape_s + ") is too large for a tensor");
   const uint64_t numel = *count;
-  const size_t element = at::elementSize(it->second);
-  const size_t data_start = hstart + hlen;
+  const size_t element = at::elementSize(dtype);
+  const size_t data_start = header.data_start;
   uint64_t nbytes = 0;
   if (__builtin_mul_overflow(numel, static_cast<uint64_t>(element), &nbytes) ||
       bytes.size() - data_start < nbytes) {
@@ -95,7 +117,7 @@ at::Tensor read_npy(const std::string& path) {
                               std::to_string(numel) + " elements of " + std::to_string(element) +
                               " bytes, the file has " + std::to_string(bytes.size() - data_start));
   }
-  at::Tensor t = at::empty(shape, at::TensorOptions().dtype(it->second));
+  at::Tensor t = at::empty(shape, at::TensorOptions().dtype(dtype));
   if (nbytes) std::memcpy(t.data_ptr(), bytes.data() + data_start, nbytes);
   return t;
 }

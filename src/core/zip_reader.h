@@ -34,8 +34,23 @@ class ZipReader {
   std::string read(const ZipEntry& entry);
 
  private:
+  // What the end record(s) say of the central directory; `limit` is where they start.
+  struct DirectorySpan {
+    uint64_t count = 0, size = 0, offset = 0, limit = 0;
+  };
+  struct CentralRecord {
+    ZipEntry entry;
+    uint64_t local_header = 0;  // offset of the entry's local header
+  };
+
   std::string read_at(uint64_t offset, uint64_t size, const std::string& what);
   void read_directory();
+  DirectorySpan locate_directory();
+  void read_zip64_end(DirectorySpan& span);
+  CentralRecord read_central_header(const std::string& dir, size_t& at, uint64_t index) const;
+  void apply_zip64_extra(const std::string& extra, CentralRecord& r) const;
+  void check_entry(const ZipEntry& e) const;
+  uint64_t data_offset(const ZipEntry& e, uint64_t local_header, uint64_t dir_offset);
 
   std::string path_;
   std::ifstream file_;

@@ -149,6 +149,42 @@ std::vector<Series> curves(const std::vector<nlohmann::json>& metrics,
   return out;
 }
 
+// Says plainly what the weights are: a random initialisation reads as such, not as CLIP.
+void model_paragraph(std::ostream& o, const nlohmann::json& m) {
+  const auto pretrained = m.value("pretrained", nlohmann::json());
+  o << "<p>Model: " << esc(m.value("source", std::string())) << " &mdash; "
+    << (pretrained.is_boolean()
+            ? (pretrained.get<bool>() ? "pretrained" : "<b>not pretrained</b> (random weights)")
+            : "pretrained or not: not recorded in the file")
+    << ". " << esc(m.value("provenance", std::string())) << "</p>";
+}
+
+void comparison_table(std::ostream& o, const nlohmann::json& comparison) {
+  // The columns the rows carry, in a fixed order: classification runs have accuracies, causal-LM
+  // runs perplexity.
+  static const std::vector<std::pair<std::string, std::string>> kColumns{
+      {"top1", "top-1"},        {"top5", "top-5"}, {"macro", "macro"},
+      {"macro_f1", "macro-F1"}, {"nll", "NLL"},    {"ppl", "perplexity"}};
+  std::vector<std::pair<std::string, std::string>> columns;
+  for (const auto& c : kColumns) {
+    for (const auto& r : comparison) {
+      if (r.contains(c.first)) {
+        columns.push_back(c);
+        break;
+      }
+    }
+  }
+  o << "<h2>Baseline vs learned prompts (test)</h2><table><tr><th>prompts</th>";
+  for (const auto& c : columns) o << "<th>" << c.second << "</th>";
+  o << "</tr>";
+  for (const auto& r : comparison) {
+    o << "<tr><td>" << esc(r.value("name", std::string())) << "</td>";
+    for (const auto& c : columns) o << "<td>" << num(r.value(c.first, 0.0)) << "</td>";
+    o << "</tr>";
+  }
+  o << "</table>";
+}
+
 }  // namespace
 
 std::string render_report(const nlohmann::json& results,
@@ -163,40 +199,9 @@ std::string render_report(const nlohmann::json& results,
        "</style></head><body><h1>"
     << esc(title) << "</h1>";
   if (results.contains("model") && results["model"].is_object()) {
-    // Say plainly what the weights are: a random initialisation reads as such, not as CLIP.
-    const auto& m = results["model"];
-    const auto pretrained = m.value("pretrained", nlohmann::json());
-    o << "<p>Model: " << esc(m.value("source", std::string())) << " &mdash; "
-      << (pretrained.is_boolean()
-              ? (pretrained.get<bool>() ? "pretrained" : "<b>not pretrained</b> (random weights)")
-              : "pretrained or not: not recorded in the file")
-      << ". " << esc(m.value("provenance", std::string())) << "</p>";
+    model_paragraph(o, results["model"]);
   }
-  if (results.contains("comparison")) {
-    // The columns the rows carry, in a fixed order: classification runs have accuracies, causal-LM
-    // runs perplexity.
-    static const std::vector<std::pair<std::string, std::string>> kColumns{
-        {"top1", "top-1"},        {"top5", "top-5"}, {"macro", "macro"},
-        {"macro_f1", "macro-F1"}, {"nll", "NLL"},    {"ppl", "perplexity"}};
-    std::vector<std::pair<std::string, std::string>> columns;
-    for (const auto& c : kColumns) {
-      for (const auto& r : results["comparison"]) {
-        if (r.contains(c.first)) {
-          columns.push_back(c);
-          break;
-        }
-      }
-    }
-    o << "<h2>Baseline vs learned prompts (test)</h2><table><tr><th>prompts</th>";
-    for (const auto& c : columns) o << "<th>" << c.second << "</th>";
-    o << "</tr>";
-    for (const auto& r : results["comparison"]) {
-      o << "<tr><td>" << esc(r.value("name", std::string())) << "</td>";
-      for (const auto& c : columns) o << "<td>" << num(r.value(c.first, 0.0)) << "</td>";
-      o << "</tr>";
-    }
-    o << "</table>";
-  }
+  if (results.contains("comparison")) comparison_table(o, results["comparison"]);
   o << "<h2>Training</h2>" << line_chart("loss", curves(metrics, {{"loss", "train loss"}}))
     << line_chart("accuracy (%)",
                   curves(metrics, {{"train_acc", "train"}, {"val_top1", "val top-1"}}));

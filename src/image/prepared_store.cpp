@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 #include <exception>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -66,6 +67,103 @@ std::string require_meta(const core::Metadata& m, const std::string& key, const 
   return it->second;
 }
 
+// The store already at `path` when it was built from the same sources and serves this caller;
+// nothing otherwise.
+std::optional<PreparedStore> existing_store(const std::string& path, const std::string& hash,
+                                            bool skip_unreadable) {
+  if (!core::file_exists(path)) return std::nullopt;
+  try {
+    core::Metadata meta;
+    core::read_safetensors_header(path, &meta);
+    auto it = meta.find("source_hash");
+    if (it != meta.end() && it->second == hash) {
+      PreparedStore store = PreparedStore::open(path);
+      // A store with skipped images does not serve a caller who wants every image.
+      if (skip_unreadable || store.skipped().empty()) return store;
+    }
+  } catch (const Error&) {
+    // A damaged or foreign file under the store's name is only a stale cache: rebuild it.
+  }
+  return std::nullopt;
+}
+
+// Each source's image, or the reason it could not be read ("" for none).
+struct DecodedSources {
+  std::vector<at::Tensor> images;
+  std::vector<std::string> errors;
+};
+
+DecodedSources decode_sources(const std::vector<PreparedSource>& sources, int64_t max_short_side) {
+  DecodedSources out;
+  out.images.resize(sources.size());
+  out.errors.resize(sources.size());
+  // One image per task: decoding dominates, and images differ widely in cost.
+  at::parallel_for(0, static_cast<int64_t>(sources.size()), 1, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      const auto u = static_cast<size_t>(i);
+      try {
+        out.images[u] = load_source(sources[u], u, max_short_side);
+      } catch (const std::exception& e) {
+        out.errors[u] = e.what();
+      }
+    }
+  });
+  return out;
+}
+
+struct StoreLayout {
+  at::Tensor index;    // int64 [N, 3]: offset, height, width of each image in the pixel bytes
+  int64_t total = 0;   // pixel bytes
+  int64_t failed = 0;  // unreadable sources
+};
+
+// Where each image goes in the pixel bytes. An unreadable source is an error naming it (and how
+// many more failed), or with `skip_unreadable` an empty entry.
+StoreLayout lay_out_store(const DecodedSources& decoded, const std::string& path,
+                          bool skip_unreadable) {
+  const auto& errors = decoded.errors;
+  StoreLayout layout;
+  layout.index = at::zeros({static_cast<int64_t>(errors.size()), 3}, at::kLong);
+  int64_t* row = layout.index.data_ptr<int64_t>();
+  layout.failed =
+      std::count_if(errors.begin(), errors.end(), [](const std::string& e) { return !e.empty(); });
+  for (size_t i = 0; i < errors.size(); ++i, row += 3) {
+    if (!errors[i].empty()) {
+      if (!skip_unreadable) {
+        throw FileError(
+            path, "cannot build the prepared store: " + errors[i] +
+                      (layout.failed > 1
+                           ? " (and " + std::to_string(layout.failed - 1) + " more unreadable)"
+                           : std::string()));
+      }
+      row[0] = layout.total;  // 0 x 0 at the current offset: an empty, valid entry
+      continue;
+    }
+    row[0] = layout.total;
+    row[1] = decoded.images[i].size(0);
+    row[2] = decoded.images[i].size(1);
+    layout.total += decoded.images[i].numel();
+  }
+  return layout;
+}
+
+// The images' bytes at their offsets; each image is freed once copied, so peak memory stays near
+// one copy of the images.
+at::Tensor pack_pixels(std::vector<at::Tensor>& images, const StoreLayout& layout) {
+  at::Tensor pixels = at::empty({layout.total}, at::kByte);
+  uint8_t* dst = pixels.data_ptr<uint8_t>();
+  const int64_t* rows = layout.index.data_ptr<int64_t>();
+  at::parallel_for(0, static_cast<int64_t>(images.size()), 1, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      at::Tensor& img = images[static_cast<size_t>(i)];
+      if (!img.defined()) continue;
+      std::memcpy(dst + rows[3 * i], img.data_ptr<uint8_t>(), static_cast<size_t>(img.numel()));
+      img = at::Tensor();
+    }
+  });
+  return pixels;
+}
+
 }  // namespace
 
 std::string PreparedStore::source_hash(const std::vector<PreparedSource>& sources,
@@ -91,85 +189,26 @@ PreparedStore PreparedStore::build(const std::vector<PreparedSource>& sources,
                                    bool skip_unreadable) {
   if (sources.empty()) throw FileError(path, "prepared store: no images given to store");
   const std::string hash = source_hash(sources, max_short_side);
-  if (core::file_exists(path)) {
-    try {
-      core::Metadata meta;
-      core::read_safetensors_header(path, &meta);
-      auto it = meta.find("source_hash");
-      if (it != meta.end() && it->second == hash) {
-        PreparedStore store = open(path);
-        // A store with skipped images does not serve a caller who wants every image.
-        if (skip_unreadable || store.skipped().empty()) {
-          store.reused_ = true;
-          return store;
-        }
-      }
-    } catch (const Error&) {
-      // A damaged or foreign file under the store's name is only a stale cache: rebuild it.
-    }
+  if (std::optional<PreparedStore> store = existing_store(path, hash, skip_unreadable)) {
+    store->reused_ = true;
+    return std::move(*store);
   }
-
-  const int64_t n = static_cast<int64_t>(sources.size());
-  std::vector<at::Tensor> images(sources.size());
-  std::vector<std::string> errors(sources.size());
-  // One image per task: decoding dominates, and images differ widely in cost.
-  at::parallel_for(0, n, 1, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) {
-      const auto u = static_cast<size_t>(i);
-      try {
-        images[u] = load_source(sources[u], u, max_short_side);
-      } catch (const std::exception& e) {
-        errors[u] = e.what();
-      }
-    }
-  });
-
-  at::Tensor index = at::zeros({n, 3}, at::kLong);
-  int64_t* row = index.data_ptr<int64_t>();
-  int64_t total = 0;
-  const auto failed =
-      std::count_if(errors.begin(), errors.end(), [](const std::string& e) { return !e.empty(); });
-  for (size_t i = 0; i < sources.size(); ++i, row += 3) {
-    if (!errors[i].empty()) {
-      if (!skip_unreadable) {
-        throw FileError(
-            path, "cannot build the prepared store: " + errors[i] +
-                      (failed > 1 ? " (and " + std::to_string(failed - 1) + " more unreadable)"
-                                  : std::string()));
-      }
-      row[0] = total;  // 0 x 0 at the current offset: an empty, valid entry
-      continue;
-    }
-    row[0] = total;
-    row[1] = images[i].size(0);
-    row[2] = images[i].size(1);
-    total += images[i].numel();
-  }
-  at::Tensor pixels = at::empty({total}, at::kByte);
-  uint8_t* dst = pixels.data_ptr<uint8_t>();
-  const int64_t* rows = index.data_ptr<int64_t>();
-  at::parallel_for(0, n, 1, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) {
-      at::Tensor& img = images[static_cast<size_t>(i)];
-      if (!img.defined()) continue;
-      std::memcpy(dst + rows[3 * i], img.data_ptr<uint8_t>(), static_cast<size_t>(img.numel()));
-      img = at::Tensor();  // free as we go: peak memory stays near one copy of the images
-    }
-  });
-
-  core::Metadata meta{{"format", kFormat},
-                      {"source_hash", hash},
-                      {"max_short_side", std::to_string(max_short_side)},
-                      {"count", std::to_string(n)},
-                      {"skipped", std::to_string(failed)}};
-  core::write_safetensors(path, {{"pixels", pixels}, {"index", index}}, meta);
+  DecodedSources decoded = decode_sources(sources, max_short_side);
+  const StoreLayout layout = lay_out_store(decoded, path, skip_unreadable);
+  at::Tensor pixels = pack_pixels(decoded.images, layout);
+  const core::Metadata meta{{"format", kFormat},
+                            {"source_hash", hash},
+                            {"max_short_side", std::to_string(max_short_side)},
+                            {"count", std::to_string(sources.size())},
+                            {"skipped", std::to_string(layout.failed)}};
+  core::write_safetensors(path, {{"pixels", pixels}, {"index", layout.index}}, meta);
 
   PreparedStore store;
   store.path_ = path;
   store.source_hash_ = hash;
   store.max_short_side_ = max_short_side;
   store.pixels_ = std::move(pixels);
-  store.index_ = std::move(index);
+  store.index_ = layout.index;
   return store;
 }
 

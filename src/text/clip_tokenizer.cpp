@@ -41,6 +41,85 @@ std::string shorten(const std::string& text) {
   return text.size() <= kShown ? text : text.substr(0, kShown) + "...";
 }
 
+// One word during OpenAI's bpe() (see ClipTokenizer::State::bpe): its symbols as a linked list
+// (prev -1 / next n: no neighbour) and the candidate merges in a heap ordered by (rank, left).
+class BpeWord {
+ public:
+  BpeWord(std::vector<int32_t> symbols, const std::unordered_map<uint64_t, int32_t>& rank_of_pair)
+      : symbol_(std::move(symbols)),
+        n_(static_cast<int32_t>(symbol_.size())),
+        prev_(n_),
+        next_(n_),
+        alive_(n_, 1),
+        rank_of_pair_(rank_of_pair) {
+    for (int32_t i = 0; i < n_; ++i) {
+      prev_[i] = i - 1;
+      next_[i] = i + 1;
+    }
+    heap_.reserve(n_);
+    for (int32_t i = 0; i + 1 < n_; ++i) consider(i, heap_);
+    std::make_heap(heap_.begin(), heap_.end(), later_);
+  }
+
+  // Merges until no adjacent pair has a rank; the symbols left, in order.
+  std::vector<int32_t> merge(const std::vector<BpeVocab::Merge>& merges) {
+    while (!heap_.empty()) {
+      const uint64_t rank_bits = heap_.front() >> 32;
+      merge_round(rank_bits, merges[rank_bits]);
+    }
+    std::vector<int32_t> out;
+    for (int32_t i = 0; i < n_; i = next_[i]) out.push_back(symbol_[i]);
+    return out;
+  }
+
+ private:
+  // A candidate is (rank << 32 | left) in one integer: a rank names a single pair, so a stale
+  // candidate (one of its symbols merged since) is recognised against vocab.merges[rank], and
+  // the heap moves 8-byte keys (a 1 MB word spent most of its time in heap sifts).
+  static uint64_t candidate(int32_t rank, int32_t left) {
+    return (static_cast<uint64_t>(rank) << 32) | static_cast<uint32_t>(left);
+  }
+
+  void consider(int32_t left, std::vector<uint64_t>& into) const {
+    if (left < 0 || next_[left] >= n_) return;
+    const auto it = rank_of_pair_.find(pair_key(symbol_[left], symbol_[next_[left]]));
+    if (it != rank_of_pair_.end()) into.push_back(candidate(it->second, left));
+  }
+
+  // One round of bpe() (see there): every occurrence of `rule`, left to right.
+  void merge_round(uint64_t rank_bits, const BpeVocab::Merge& rule) {
+    created_.clear();
+    while (!heap_.empty() && (heap_.front() >> 32) == rank_bits) {
+      const auto left = static_cast<int32_t>(heap_.front() & 0xffffffffu);
+      std::pop_heap(heap_.begin(), heap_.end(), later_);
+      heap_.pop_back();
+      const int32_t right = next_[left];
+      if (!alive_[left] || right >= n_ || symbol_[left] != rule.first ||
+          symbol_[right] != rule.second) {
+        continue;  // stale: one of its symbols was merged into another since
+      }
+      symbol_[left] = rule.merged;
+      alive_[right] = 0;
+      next_[left] = next_[right];
+      if (next_[left] < n_) prev_[next_[left]] = left;
+      consider(prev_[left], created_);
+      consider(left, created_);
+    }
+    for (const uint64_t c : created_) {
+      heap_.push_back(c);
+      std::push_heap(heap_.begin(), heap_.end(), later_);
+    }
+  }
+
+  std::vector<int32_t> symbol_;
+  const int32_t n_;
+  std::vector<int32_t> prev_, next_;
+  std::vector<char> alive_;
+  const std::unordered_map<uint64_t, int32_t>& rank_of_pair_;
+  std::vector<uint64_t> heap_, created_;
+  std::greater<uint64_t> later_;
+};
+
 }  // namespace
 
 struct ClipTokenizer::State {
@@ -92,59 +171,12 @@ struct ClipTokenizer::State {
       throw Error("a single word of " + std::to_string(word.size()) +
                   " bytes is too long to tokenize");
     }
-    const auto n = static_cast<int32_t>(word.size());
-    std::vector<int32_t> symbol(n), prev(n), next(n);  // prev -1 / next n: no neighbour
-    std::vector<char> alive(n, 1);
-    for (int32_t i = 0; i < n; ++i) {
+    std::vector<int32_t> symbols(word.size());
+    for (size_t i = 0; i < word.size(); ++i) {
       const auto byte = static_cast<unsigned char>(word[i]);
-      symbol[i] = i + 1 < n ? byte_token[byte] : byte_end_token[byte];
-      prev[i] = i - 1;
-      next[i] = i + 1;
+      symbols[i] = i + 1 < word.size() ? byte_token[byte] : byte_end_token[byte];
     }
-    // A candidate is (rank << 32 | left) in one integer: a rank names a single pair, so a stale
-    // candidate (one of its symbols merged since) is recognised against vocab.merges[rank], and
-    // the heap moves 8-byte keys (a 1 MB word spent most of its time in heap sifts).
-    auto key = [](int32_t rank, int32_t left) {
-      return (static_cast<uint64_t>(rank) << 32) | static_cast<uint32_t>(left);
-    };
-    std::vector<uint64_t> heap, created;
-    auto consider = [&](int32_t left, std::vector<uint64_t>& into) {
-      if (left < 0 || next[left] >= n) return;
-      const auto it = rank_of_pair.find(pair_key(symbol[left], symbol[next[left]]));
-      if (it != rank_of_pair.end()) into.push_back(key(it->second, left));
-    };
-    heap.reserve(n);
-    for (int32_t i = 0; i + 1 < n; ++i) consider(i, heap);
-    const std::greater<uint64_t> later;
-    std::make_heap(heap.begin(), heap.end(), later);
-    while (!heap.empty()) {
-      const uint64_t rank_bits = heap.front() >> 32;
-      const BpeVocab::Merge& rule = vocab.merges[rank_bits];
-      created.clear();
-      while (!heap.empty() && (heap.front() >> 32) == rank_bits) {
-        const auto left = static_cast<int32_t>(heap.front() & 0xffffffffu);
-        std::pop_heap(heap.begin(), heap.end(), later);
-        heap.pop_back();
-        const int32_t right = next[left];
-        if (!alive[left] || right >= n || symbol[left] != rule.first ||
-            symbol[right] != rule.second) {
-          continue;  // stale: one of its symbols was merged into another since
-        }
-        symbol[left] = rule.merged;
-        alive[right] = 0;
-        next[left] = next[right];
-        if (next[left] < n) prev[next[left]] = left;
-        consider(prev[left], created);
-        consider(left, created);
-      }
-      for (const uint64_t c : created) {
-        heap.push_back(c);
-        std::push_heap(heap.begin(), heap.end(), later);
-      }
-    }
-    std::vector<int32_t> out;
-    for (int32_t i = 0; i < n; i = next[i]) out.push_back(symbol[i]);
-    return out;
+    return BpeWord(std::move(symbols), rank_of_pair).merge(vocab.merges);
   }
 
   void append_word(const std::string& word, std::vector<int64_t>& ids) const {

@@ -92,36 +92,68 @@ TEST(TextFewShot, SeedsDifferAndK1GivesOneValPerClass) {
             "few-shot sampling of 'toytext': shots is 0, expected 1 or more");
 }
 
-TEST(TextFewShot, DrawsTheSameItemsAsTheImageProtocol) {
-  const std::vector<int> counts{9, 12, 5, 7};
-  const TextSplit text = toy_text(counts);
+// The image split with the same labels in the same order: item i is "/img/<1000 + i>.jpg".
+DatasetSplit image_twin(const TextSplit& text) {
   DatasetSplit image;
-  image.dataset = "toytext";
-  image.split = "train";
+  image.dataset = text.dataset;
+  image.split = text.split;
   image.classnames = text.classnames;
+  image.root = "/img";
   for (size_t i = 0; i < text.items.size(); ++i) {
     ImageRecord r;
     r.path = "/img/" + std::to_string(1000 + i) + ".jpg";  // index order = path order
     r.label = text.items[i].label;
     image.items.push_back(r);
   }
-  image.root = "/img";
+  return image;
+}
+
+// The texts of `source` at the indices an image_twin's picks name.
+std::vector<std::string> texts_at(const TextSplit& source, const DatasetSplit& picked) {
+  std::vector<std::string> out;
+  for (const auto& r : picked.items)
+    out.push_back(source.items[std::stoul(r.path.substr(5, 4)) - 1000].text);
+  return out;
+}
+
+std::vector<std::string> texts_of(const TextSplit& picked) {
+  std::vector<std::string> out;
+  for (const auto& r : picked.items) out.push_back(r.text);
+  return out;
+}
+
+TEST(TextFewShot, DrawsTheSameItemsAsTheImageProtocol) {
+  const TextSplit text = toy_text({9, 12, 5, 7});
+  const DatasetSplit image = image_twin(text);
   for (uint64_t seed : {1u, 2u, 3u}) {
     const auto t = sample_text_fewshot(text, nullptr, 3, seed);
     const auto im = sample_fewshot(image, nullptr, 3, seed);
-    std::vector<std::string> from_text, from_image;
-    for (const auto& r : t.train.items) from_text.push_back(r.text);
-    for (const auto& r : im.train.items) {
-      const size_t i = std::stoul(r.path.substr(5, 4)) - 1000;
-      from_image.push_back(text.items[i].text);
-    }
-    EXPECT_EQ(from_text, from_image) << "seed " << seed;
-    ASSERT_EQ(t.val.items.size(), im.val.items.size());
-    for (size_t n = 0; n < t.val.items.size(); ++n) {
-      EXPECT_EQ(t.val.items[n].text,
-                text.items[std::stoul(im.val.items[n].path.substr(5, 4)) - 1000].text);
-    }
+    EXPECT_EQ(texts_of(t.train), texts_at(text, im.train)) << "seed " << seed;
+    EXPECT_EQ(texts_of(t.val), texts_at(text, im.val)) << "seed " << seed;
   }
+}
+
+// With a val split of its own, the one generator then shuffles val too: both modalities must
+// take the same val items as well.
+TEST(TextFewShot, OwnValSplitDrawsTheSameItemsAsTheImageProtocol) {
+  const TextSplit text = toy_text({9, 12, 5});
+  const TextSplit text_val = toy_text({6, 3, 8}, "val");
+  const DatasetSplit image = image_twin(text), image_val = image_twin(text_val);
+  for (uint64_t seed : {1u, 2u, 3u}) {
+    const auto t = sample_text_fewshot(text, &text_val, 4, seed);
+    const auto im = sample_fewshot(image, &image_val, 4, seed);
+    EXPECT_EQ(texts_of(t.train), texts_at(text, im.train)) << "seed " << seed;
+    EXPECT_EQ(texts_of(t.val), texts_at(text_val, im.val)) << "seed " << seed;
+    EXPECT_EQ(t.warnings, im.warnings) << "seed " << seed;
+  }
+}
+
+TEST(TextFewShot, RepeatedKeysAreRefusedBeforeDrawing) {
+  TextSplit train = toy_text({3, 3});
+  train.items[4].key = train.items[1].key;
+  EXPECT_EQ(error_of([&] { sample_text_fewshot(train, nullptr, 0, 1); }),
+            "text dataset 'toytext' split 'train': two records have the key 'c0.txt:2' "
+            "(expected unique <file>:<line> keys)");
 }
 
 // The image protocol's golden draw (tests/datasets/fewshot_test.cpp, DrawMatchesGoldenIndices:
