@@ -235,8 +235,8 @@ std::unique_ptr<Optimizer> make_optimizer(const OptimizerOptions& o,
   // LibTorch checks these too, but its message names no config key.
   if (o.lr() < 0 || o.weight_decay() < 0 || o.momentum() < 0) {
     throw Error("optimizer: optim.lr, optim.weight_decay and optim.momentum must be >= 0 (lr " +
-                c10::str(o.lr()) + ", weight_decay " + c10::str(o.weight_decay()) +
-                ", momentum " + c10::str(o.momentum()) + ")");
+                c10::str(o.lr()) + ", weight_decay " + c10::str(o.weight_decay()) + ", momentum " +
+                c10::str(o.momentum()) + ")");
   }
   if (o.name() == "sgd" && o.nesterov() && (o.momentum() <= 0 || o.dampening() != 0)) {
     throw Error("optimizer: optim.nesterov needs optim.momentum > 0 and optim.dampening 0");
