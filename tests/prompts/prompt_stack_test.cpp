@@ -186,6 +186,39 @@ TEST(PromptStack, StacksAreCheckedByName) {
             std::string::npos);
 }
 
+TEST(PromptStack, CapabilitiesAreTheMembersAndConflictingOnesAreRefused) {
+  models::Clip clip = tiny_clip();
+  prompts::MethodContext c = context_for(clip);
+  c.domains = {"photo", "sketch"};
+  const auto make = [&](const std::string& method, std::map<std::string, std::string> keys = {}) {
+    return prompts::make_delta(method, core::config_from_strings(keys, "test"), c);
+  };
+  // One member's capabilities are the stack's; a capability nobody has is absent.
+  const auto coop_vpt = make("coop+vpt");
+  EXPECT_NE(coop_vpt->find<delta::ClassPrompts>(), nullptr);
+  EXPECT_EQ(coop_vpt->find<delta::ClassHead>(), nullptr);
+  EXPECT_EQ(coop_vpt->find<delta::LossTerm>(), nullptr);  // kg_weight 0: no term at all
+  EXPECT_EQ(coop_vpt->find<delta::ImageConditioned>(), nullptr);
+  EXPECT_NE(make("coop", {{"coop.kg_weight", "8"}})->find<delta::LossTerm>(), nullptr);
+  EXPECT_NE(make("cocoop")->find<delta::ImageConditioned>(), nullptr);
+  const auto vpt_linear = make("vpt", {{"vpt.head", "linear"}});
+  EXPECT_NE(vpt_linear->find<delta::ClassHead>(), nullptr);
+  EXPECT_EQ(make("vpt")->find<delta::ClassHead>(), nullptr);  // head: text
+  EXPECT_NE(make("dapl")->find<delta::DomainAdaptive>(), nullptr);
+  // A stack serves ClassPrompts and DomainAdaptive from one member only.
+  EXPECT_NE(error_of([&] {
+              make("coop+dapl");
+            }).find("both lay out the class prompts of the text tower; only one may"),
+            std::string::npos);
+  // A head beside text prompts would leave them unused.
+  EXPECT_NE(error_of([&] {
+              make("coop+vpt", {{"vpt.head", "linear"}});
+            })
+                .find("one classifies with its own head, so the other's text prompts would "
+                      "never be used"),
+            std::string::npos);
+}
+
 TEST(PromptStack, ImageSitesOnAModifiedResNetAreRefusedNamingTheBackbone) {
   models::Clip rn = models::init_clip(models::load_config("tiny-rn"), 0);
   const std::string msg = error_of([&] {
