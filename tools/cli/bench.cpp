@@ -12,11 +12,11 @@
 #include "src/core/file_io.h"
 #include "src/engine/op_profile.h"
 #include "src/text/clip_tokenizer.h"
+#include "tools/bench/bench_coop.h"
+#include "tools/bench/bench_lm.h"
+#include "tools/bench/bench_prompts.h"
+#include "tools/bench/bench_util.h"
 #include "tools/cli/command.h"
-#include "tools/pipeline/bench_coop.h"
-#include "tools/pipeline/bench_lm.h"
-#include "tools/pipeline/bench_prompts.h"
-#include "tools/pipeline/bench_util.h"
 
 namespace vlprompt::cli {
 namespace {

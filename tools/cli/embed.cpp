@@ -2,11 +2,12 @@
 #include <iostream>
 
 #include "clip_data/feature_cache.h"
+#include "pipeline/model_loading.h"
 #include "src/core/error.h"
 #include "src/core/npy.h"
+#include "tools/cli/cli_checks.h"
 #include "tools/cli/command.h"
-#include "tools/pipeline/cli_checks.h"
-#include "tools/pipeline/model_loading.h"
+#include "tools/cli/model_options.h"
 
 namespace vlprompt::cli {
 namespace {
@@ -54,12 +55,12 @@ int run_embed(const EmbedArgs& a) {
 
 Runner setup_embed(CLI::App& app) {
   auto a = std::make_shared<EmbedArgs>();
-  pipeline::add_model_options(app, a->model);
+  add_model_options(app, a->model);
   app.add_option("--images", a->images, "image files");
   app.add_option("--texts", a->texts, "texts");
   app.add_option("--out", a->out, "output .npy")->required();
   app.add_flag("--normalize", a->normalize, "L2-normalize each feature (default: raw, as CLIP)");
-  app.add_option("--batch-size", a->batch_size)->default_val(64)->check(pipeline::at_least(1));
+  app.add_option("--batch-size", a->batch_size)->default_val(64)->check(at_least(1));
   app.footer(
       "Example:\n  vlprompt embed --model ViT-B-16.pt --texts \"a photo of a cat.\" --out t.npy");
   return [a] { return run_embed(*a); };

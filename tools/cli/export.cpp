@@ -4,57 +4,23 @@
 // delta's classes on --model.
 #include <cstdio>
 
-#include "prompts/lm/peft_format.h"
-#include "prompts/official/convert.h"
-#include "src/core/error.h"
-#include "src/delta/delta_file.h"
+#include "pipeline/delta_formats.h"
 #include "tools/cli/command.h"
-#include "tools/pipeline/model_loading.h"
+#include "tools/cli/model_options.h"
 
 namespace vlprompt::cli {
 namespace {
 
-struct ExportArgs {
-  pipeline::ModelArgs model;
-  std::string to, delta, out;
-  int64_t epoch = -1;
-};
-
-int run_export(const ExportArgs& a) {
-  if (a.to == prompts::lm::kPeftFormat) {  // a text-LM delta; --model is the LLaMA folder
-    prompts::lm::export_peft(a.delta, a.model.model, a.out);
-    std::fprintf(stderr, "exported %s as a PEFT adapter -> %s\n", a.delta.c_str(), a.out.c_str());
-    return 0;
-  }
-  prompts::official::find_official_format(a.to);
-  if (a.model.model.empty()) throw Error("export --to " + a.to + ": --model is required");
-  int64_t epoch = a.epoch >= 0 ? a.epoch : prompts::official::epoch_from_file_name(a.out);
-  if (epoch < 0) {
-    throw Error("export: cannot tell the epoch from '" + a.out +
-                "' (not model.pth.tar-N); give --epoch N");
-  }
-  pipeline::ModelBundle m = pipeline::load_model_bundle(a.model);
-  prompts::official::ExportContext context;
-  context.clip = m.clip.model;
-  context.tokenizer = m.tokenizer;
-  prompts::official::export_checkpoint(a.to, a.delta, a.out, epoch, context);
-  std::fprintf(stderr, "exported %s as a %s checkpoint (epoch %lld) -> %s\n", a.delta.c_str(),
-               a.to.c_str(), static_cast<long long>(epoch), a.out.c_str());
-  return 0;
-}
-
 Runner setup_export(CLI::App& app) {
-  auto a = std::make_shared<ExportArgs>();
+  auto a = std::make_shared<pipeline::ExportRequest>();
+  auto to = std::make_shared<std::string>();
   std::string formats;
-  for (const auto& n : prompts::official::official_format_names()) {
-    formats += (formats.empty() ? "" : "|") + n;
-  }
-  formats += std::string("|") + prompts::lm::kPeftFormat;
-  app.add_option("--to", a->to, "the official code to write for: " + formats)->required();
+  for (const auto& n : pipeline::delta_format_names()) formats += (formats.empty() ? "" : "|") + n;
+  app.add_option("--to", *to, "the official code to write for: " + formats)->required();
   app.add_option("delta", a->delta, "a delta file (RUN/delta.safetensors)")
       ->required()
       ->check(CLI::ExistingFile);
-  pipeline::add_model_options(app, a->model);
+  add_model_options(app, a->model);
   // --to peft reads the model's shapes from the delta file; --model there only double-checks.
   app.get_option("--model")->required(false);
   app.add_option("--out", a->out,
@@ -68,7 +34,10 @@ Runner setup_export(CLI::App& app) {
       "  python train.py ... --eval-only --model-dir official --load-epoch 50\n"
       "  vlprompt export --to peft runs/pt/delta.safetensors --out adapter/\n"
       "  (PeftModel.from_pretrained(model, 'adapter/') reads it)");
-  return [a] { return run_export(*a); };
+  return [a, to] {
+    std::fprintf(stderr, "%s\n", pipeline::find_delta_format(*to).export_file(*a).c_str());
+    return 0;
+  };
 }
 
 }  // namespace

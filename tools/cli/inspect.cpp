@@ -9,18 +9,15 @@
 
 #include "models/clip/load_clip.h"
 #include "models/weights/weights.h"
-#include "prompts/delta_words.h"
-#include "prompts/registry.h"
+#include "pipeline/model_kind.h"
+#include "pipeline/model_loading.h"
 #include "src/core/error.h"
 #include "src/core/hash.h"
 #include "src/core/safetensors.h"
 #include "src/delta/delta_file.h"
-#include "src/text/clip_tokenizer.h"
+#include "tools/cli/cli_checks.h"
 #include "tools/cli/command.h"
-#include "tools/pipeline/cli_checks.h"
-#include "tools/pipeline/lm_bundle.h"
-#include "tools/pipeline/model_loading.h"
-#include "tools/pipeline/text_delta.h"
+#include "tools/cli/model_options.h"
 
 namespace vlprompt::cli {
 namespace {
@@ -108,74 +105,6 @@ bool is_delta_file(const std::string& path) {
   return it != metadata.end() && it->second == delta::kDeltaFormat;
 }
 
-// Text-LM deltas: every virtual token ([n, hidden] tensors: Prompt Tuning, P-Tuning collapsed)
-// against the LLaMA model's input embeddings, read back through its sentencepiece vocabulary.
-// Prefix Tuning's key/value prefixes live in no token space and are not listed.
-nlohmann::json nearest_virtual_tokens_json(const delta::DeltaFile& file, const InspectArgs& a) {
-  const pipeline::LmBundle lm = pipeline::load_lm_bundle(a.model.model);
-  // Rebuilt on the model: checks the fingerprint and every tensor against the metadata.
-  pipeline::load_text_delta(a.path, lm);
-  at::NoGradGuard no_grad;
-  const at::Tensor table = lm.model->model->embed_tokens->weight;
-  nlohmann::json out = nlohmann::json::object();
-  for (const auto& [name, t] : file.tensors) {
-    if (t.dim() != 2 || t.size(1) != table.size(1)) continue;
-    const auto matches = prompts::nearest_tokens(t, table, a.top_k);
-    nlohmann::json rows = nlohmann::json::array();
-    for (size_t i = 0; i < matches.size(); ++i) {
-      nlohmann::json row{{"position", i}};
-      for (const auto& w : matches[i]) {
-        row["words"].push_back({{"word", lm.tokenizer->decode({w.id})},
-                                {"token", lm.tokenizer->piece(w.id)},
-                                {"id", w.id},
-                                {"distance", w.distance}});
-      }
-      rows.push_back(row);
-    }
-    out[name] = rows;
-  }
-  return out;
-}
-
-// For every context tensor: per class (CSC) and position, the top-k nearest vocabulary tokens.
-nlohmann::json nearest_words_json(const delta::DeltaFile& file, const InspectArgs& a) {
-  if (prompts::is_lm_method(file.info.method)) return nearest_virtual_tokens_json(file, a);
-  pipeline::ModelBundle m = pipeline::load_model_bundle(a.model);
-  delta::check_backbone(file.info, m.clip.model->fingerprint(), m.clip.model->config().name);
-  // The tensors against the method the metadata describes (n_ctx, csc, classes, ...): rebuilding
-  // it on the backbone checks every shape, and names the file and tensor when one does not fit.
-  prompts::MethodContext context;
-  context.clip = m.clip.model;
-  context.tokenizer = m.tokenizer;
-  prompts::method_from_delta(a.path, context);
-  at::NoGradGuard no_grad;
-  const int64_t vocab = m.clip.model->config().text.vocab_size;
-  const at::Tensor table = m.clip.model->embed_tokens(at::arange(vocab).unsqueeze(0)).squeeze(0);
-  nlohmann::json out = nlohmann::json::object();
-  for (const auto& [name, t] : file.tensors) {
-    if (!prompts::is_text_context(name, t, table.size(1))) continue;
-    const int64_t n_ctx = t.size(-2);
-    const auto matches =
-        prompts::nearest_words(t.reshape({-1, t.size(-1)}), table, *m.tokenizer, a.top_k);
-    nlohmann::json rows = nlohmann::json::array();
-    for (size_t i = 0; i < matches.size(); ++i) {
-      nlohmann::json row{{"position", static_cast<int64_t>(i) % n_ctx}};
-      if (t.dim() == 3) {
-        const size_t c = i / static_cast<size_t>(n_ctx);
-        row["class"] = c;
-        if (c < file.info.classnames.size()) row["classname"] = file.info.classnames[c];
-      }
-      for (const auto& w : matches[i]) {
-        row["words"].push_back(
-            {{"word", w.word}, {"token", w.token}, {"id", w.id}, {"distance", w.distance}});
-      }
-      rows.push_back(row);
-    }
-    out[name] = rows;
-  }
-  return out;
-}
-
 std::string joined(const std::vector<std::string>& items, size_t max_items) {
   std::string s;
   for (size_t i = 0; i < items.size() && i < max_items; ++i) s += (i ? ", " : "") + items[i];
@@ -212,28 +141,6 @@ void print_nearest_words(const nlohmann::json& nearest, const InspectArgs& a, in
   }
 }
 
-// Without --model: the method rebuilt on a random CLIP of the backbone's architecture (its config
-// by name, models/configs), which checks every tensor's shape against the metadata (n_ctx, csc,
-// classes). FileError naming the file when one does not fit.
-std::string check_shapes_by_config(const delta::DeltaFile& file, const std::string& path) {
-  // A random LLaMA of a real size would cost its full memory: text deltas need --model.
-  if (prompts::is_lm_method(file.info.method))
-    return "not checked: a text-LM delta (pass --model LLAMA_DIR to check them)";
-  models::ClipConfig config;
-  try {
-    config = models::load_config(file.info.backbone);
-  } catch (const Error&) {
-    return "not checked: backbone '" + file.info.backbone +
-           "' is no config name (pass --model to check them)";
-  }
-  prompts::MethodContext context;
-  context.clip = models::init_clip(config, 0);
-  context.tokenizer = std::make_shared<const text::ClipTokenizer>(
-      text::ClipTokenizer::from_file(text::bundled_vocab()));
-  prompts::method_from_delta_unchecked(path, context);
-  return "fit the metadata's hyperparameters on the " + file.info.backbone + " architecture";
-}
-
 int run_inspect_delta(const InspectArgs& a) {
   const int64_t max_rows = a.all ? INT64_MAX : 20;
   const delta::DeltaFile file = delta::read_delta(a.path);
@@ -252,11 +159,13 @@ int run_inspect_delta(const InspectArgs& a) {
   out.update(delta::info_json(info));
   out["parameters"] = params;
   out["tensor_list"] = tensors;
+  const pipeline::ModelKind& kind = pipeline::model_kind_of(file);
   if (!a.model.model.empty()) {
-    out["nearest_words"] = nearest_words_json(file, a);  // checks the shapes on that model
+    // Rebuilt on that model first: checks the fingerprint and every shape.
+    out["nearest_words"] = kind.nearest_words(file, a.path, a.model, a.top_k);
     out["tensor_shapes"] = "fit the metadata's hyperparameters on the given model";
   } else {
-    out["tensor_shapes"] = check_shapes_by_config(file, a.path);
+    out["tensor_shapes"] = kind.check_shapes(file, a.path);
   }
   if (a.json) {
     // A single byte-level token can be part of a UTF-8 character: replace, do not throw.
@@ -292,13 +201,13 @@ Runner setup_inspect(CLI::App& app) {
       ->required();
   app.add_flag("--json", a->json, "print JSON");
   app.add_flag("--all", a->all, "list every tensor (every class of a delta)");
-  pipeline::add_model_options(app, a->model);
+  add_model_options(app, a->model);
   app.get_option("--model")->required(false)->description(
       "delta files: the backbone (a CLIP model, or a text delta's LLaMA folder), whose token "
       "embeddings give the nearest words");
   app.add_option("--top-k", a->top_k, "delta files: nearest words per context vector")
       ->default_val(3)
-      ->check(pipeline::at_least(1));
+      ->check(at_least(1));
   app.footer(
       "Example:\n  vlprompt inspect ViT-B-16.pt\n"
       "  vlprompt inspect runs/coop-16-1/delta.safetensors --model ViT-B-16.pt --top-k 5");

@@ -7,13 +7,13 @@
 #include <nlohmann/json.hpp>
 
 #include "models/llama/llama_generate.h"
+#include "pipeline/jsonl_texts.h"
+#include "pipeline/lm_bundle.h"
+#include "pipeline/lm_score.h"
+#include "pipeline/text_delta.h"
 #include "src/core/device.h"
 #include "src/core/error.h"
 #include "tools/cli/command.h"
-#include "tools/pipeline/jsonl_texts.h"
-#include "tools/pipeline/lm_bundle.h"
-#include "tools/pipeline/lm_score.h"
-#include "tools/pipeline/text_delta.h"
 
 namespace vlprompt::cli {
 namespace {

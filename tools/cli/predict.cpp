@@ -6,15 +6,16 @@
 
 #include "clip_data/feature_cache.h"
 #include "datasets/loader.h"
+#include "pipeline/class_names.h"
+#include "pipeline/model_loading.h"
 #include "prompts/registry.h"
 #include "prompts/templates.h"
 #include "prompts/zeroshot_classifier.h"
 #include "src/core/error.h"
 #include "src/core/npy.h"
+#include "tools/cli/cli_checks.h"
 #include "tools/cli/command.h"
-#include "tools/pipeline/class_names.h"
-#include "tools/pipeline/cli_checks.h"
-#include "tools/pipeline/model_loading.h"
+#include "tools/cli/model_options.h"
 
 namespace vlprompt::cli {
 namespace {
@@ -96,13 +97,13 @@ int run_predict(const PredictArgs& a) {
 
 Runner setup_predict(CLI::App& app) {
   auto a = std::make_shared<PredictArgs>();
-  pipeline::add_model_options(app, a->model);
+  add_model_options(app, a->model);
   app.add_option("--classes", a->classes, "comma-separated class names");
   app.add_option("--dataset", a->dataset, "take class names and template from a catalog entry");
   app.add_option("--data-root", a->data_root, "the dataset's files, where its class names live");
   app.add_option("--templates", a->templates, "manual, select7, imagenet80 or a file")
       ->default_val("manual");
-  app.add_option("--top-k", a->top_k)->default_val(5)->check(pipeline::at_least(1));
+  app.add_option("--top-k", a->top_k)->default_val(5)->check(at_least(1));
   app.add_option("--domain", a->domain,
                  "with a domain-adaptation --delta (dapl): classify with this domain's prompts "
                  "(default: its target)");

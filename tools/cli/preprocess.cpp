@@ -2,9 +2,10 @@
 #include <iostream>
 
 #include "clip_data/feature_cache.h"
+#include "pipeline/model_loading.h"
 #include "src/core/npy.h"
 #include "tools/cli/command.h"
-#include "tools/pipeline/model_loading.h"
+#include "tools/cli/model_options.h"
 
 namespace vlprompt::cli {
 namespace {
@@ -28,7 +29,7 @@ int run_preprocess(const PreprocessArgs& a) {
 
 Runner setup_preprocess(CLI::App& app) {
   auto a = std::make_shared<PreprocessArgs>();
-  pipeline::add_model_options(app, a->model);
+  add_model_options(app, a->model);
   app.add_option("--out", a->out, "output .npy")->required();
   app.add_option("images", a->images, "image files")->required();
   app.footer("Example:\n  vlprompt preprocess --model ViT-B-16 --out px.npy cat.jpg dog.png");

@@ -6,11 +6,11 @@
 #include <nlohmann/json.hpp>
 
 #include "models/llama/llama_tokenizer.h"
+#include "pipeline/jsonl_texts.h"
 #include "src/core/error.h"
 #include "src/core/file_io.h"
 #include "src/text/clip_tokenizer.h"
 #include "tools/cli/command.h"
-#include "tools/pipeline/jsonl_texts.h"
 
 namespace vlprompt::cli {
 namespace {

@@ -7,14 +7,15 @@
 
 #include "clip_data/feature_cache.h"
 #include "datasets/loader.h"
+#include "pipeline/evaluation.h"
+#include "pipeline/model_loading.h"
 #include "prompts/templates.h"
 #include "prompts/zeroshot_classifier.h"
 #include "src/core/file_io.h"
 #include "src/engine/evaluator.h"
+#include "tools/cli/cli_checks.h"
 #include "tools/cli/command.h"
-#include "tools/pipeline/cli_checks.h"
-#include "tools/pipeline/evaluation.h"
-#include "tools/pipeline/model_loading.h"
+#include "tools/cli/model_options.h"
 
 namespace vlprompt::cli {
 namespace {
@@ -85,7 +86,7 @@ int run_zeroshot(const ZeroshotArgs& a) {
 
 Runner setup_zeroshot(CLI::App& app) {
   auto a = std::make_shared<ZeroshotArgs>();
-  pipeline::add_model_options(app, a->model);
+  add_model_options(app, a->model);
   app.add_option("--dataset", a->dataset, "catalog name (datasets/catalog) or an image folder")
       ->required();
   app.add_option("--data-root", a->data_root, "where the dataset's files are");
@@ -96,7 +97,7 @@ Runner setup_zeroshot(CLI::App& app) {
       ->default_val(std::vector<std::string>{"manual"});
   app.add_option("--batch-size", a->batch_size, "images per image-tower batch")
       ->default_val(64)
-      ->check(pipeline::at_least(1));
+      ->check(at_least(1));
   app.add_flag("--skip-unreadable", a->skip_unreadable,
                "leave unreadable images out (listed in results.json) instead of failing");
   app.add_flag("--no-cache", a->no_cache, "do not read or write the image-feature cache");

@@ -1,0 +1,111 @@
+#include "pipeline/training_run.h"
+
+#include <iostream>
+
+#include "pipeline/model_kind.h"
+#include "pipeline/resume_args.h"
+#include "prompts/run_config.h"
+#include "src/core/device.h"
+#include "src/core/error.h"
+#include "src/core/file_io.h"
+#include "src/engine/run_outputs.h"
+#include "src/engine/train_config.h"
+
+namespace vlprompt::pipeline {
+namespace {
+
+// Trains `run` with the engine's Trainer; results["training"] says how. False when Ctrl-C stopped
+// it (the checkpoint is kept).
+bool train_with_trainer(TrainingRun& run, const TrainArgs& a, const core::ResolvedConfig& config,
+                        bool resumed, std::vector<engine::EpochRecord>* history,
+                        nlohmann::json* results) {
+  engine::Method& method = run.method();
+  engine::TrainData& train = run.train_data();
+  engine::EvalData* val = run.val_data();
+  engine::Trainer trainer(
+      engine::make_trainer_options(config, a.out, core::parse_device(a.device)));
+  run.check_trainer(trainer.options());
+  const engine::TrainResult r =
+      resumed ? trainer.resume(method, train, val) : trainer.fit(method, train, val);
+  if (r.status == engine::TrainStatus::kInterrupted) return false;
+  method.load_state(r.final_state);
+  *history = r.history;
+  nlohmann::json& record = (*results)["training"];
+  record = {{"epochs", r.epochs_completed},
+            {"selected_epoch", r.selected_epoch},
+            {"best_epoch", r.best_epoch},
+            {"best_val_top1", r.best_val_top1},
+            {"resumed", resumed},
+            {"final_loss", history->empty() ? 0.0 : history->back().loss}};
+  if (!run.train_data_kind().empty()) record["train_data"] = run.train_data_kind();
+  // What the final state was selected on: never the test set (the reference DAPL code picks its
+  // best epoch on the target test set; we do not).
+  const bool best_val = trainer.options().select() == engine::Select::kBestVal;
+  record["selected"] = engine::select_name(trainer.options().select());
+  record["selected_on"] =
+      best_val ? "the labelled val split of " + a.dataset + " (top-1)"
+               : "nothing: the last epoch (no test or target data is used to select)";
+  return true;
+}
+
+}  // namespace
+
+int run_training(TrainingRun& run, const TrainArgs& a, const core::ResolvedConfig& config,
+                 bool resumed) {
+  nlohmann::json results = run.results_header();
+  std::vector<engine::EpochRecord> history;
+  if (std::optional<nlohmann::json> fitted = run.fit()) {
+    results["training"] = *fitted;
+  } else if (!train_with_trainer(run, a, config, resumed, &history, &results)) {
+    std::cerr << "[vlprompt] interrupted; continue with: vlprompt train --resume " << a.out << "\n";
+    return 130;
+  }
+  engine::Method& method = run.method();
+  results["hyperparameters"] = method.hyperparameters();
+  method.set_training(false);
+  run.evaluate(&results);
+  run.write_delta(a.out + "/delta.safetensors", results);
+  engine::write_run_outputs(a.out, results, history);
+  const std::vector<std::string> summary = run.summary_lines(results);
+  engine::append_log(a.out, summary);
+  for (const auto& l : summary) std::cout << l << "\n";
+  return 0;
+}
+
+int train(TrainArgs a, const std::vector<std::string>& given_options) {
+  const bool resumed = !a.resume.empty();
+  if (resumed) {
+    const std::string run = a.resume;
+    const TrainArgs given = a;
+    a = read_run_json(run + "/run.json");
+    check_resume_arguments(given, given_options, a, run, run + "/run.json");
+    a.resume = run;
+    a.out = run;
+  } else {
+    if (a.method.empty() || a.out.empty() || a.dataset.empty() || a.model.model.empty()) {
+      throw Error(
+          "train: --method, --model, --dataset and --out are required (or --resume RUN_DIR); "
+          "`vlprompt methods` lists the methods");
+    }
+    if (core::file_exists(a.out + "/checkpoint/checkpoint.json")) {
+      throw Error(a.out + " already holds a run; continue it with --resume " + a.out +
+                  ", or choose another --out");
+    }
+  }
+  if (a.freeze_init && a.init_delta.empty()) {
+    throw Error("train: --freeze-init needs --init-delta (the delta to hold fixed)");
+  }
+  const core::ResolvedConfig config =
+      resumed ? prompts::read_resolved_config(a.out + "/config.yaml", a.method)
+              : prompts::resolve_run_config(
+                    {a.method, a.dataset, a.shots, a.seed, a.config_file, a.overrides});
+  if (!resumed) {
+    core::atomic_write(a.out + "/run.json", a.to_json().dump(2) + "\n");
+    core::atomic_write(a.out + "/config.yaml", core::dump_config(config));
+  }
+  const std::unique_ptr<TrainingRun> run =
+      model_kind_of_method(a.method).make_training_run(a, config);
+  return run_training(*run, a, config, resumed);
+}
+
+}  // namespace vlprompt::pipeline

@@ -1,0 +1,135 @@
+#include "tools/bench/bench_lm.h"
+
+#include <chrono>
+
+#include "models/llama/llama_generate.h"
+#include "models/llama/llama_model.h"
+#include "prompts/registry.h"
+#include "src/core/config.h"
+#include "tools/bench/bench_util.h"
+
+namespace vlprompt::pipeline {
+
+models::llama::LlamaConfig bench_llama_config() {
+  models::llama::LlamaConfig c;
+  c.hidden_size = 768;
+  c.intermediate_size = 2048;
+  c.num_hidden_layers = 12;
+  c.num_attention_heads = 12;
+  c.num_key_value_heads = 4;
+  c.vocab_size = 32000;
+  c.rms_norm_eps = 1e-5;
+  c.bos_token_id = 1;
+  c.eos_token_id = 2;
+  return c;
+}
+
+namespace {
+
+// Next-token cross-entropy over the text positions of one batch (virtual tokens are not scored).
+at::Tensor lm_loss(models::llama::LlamaModel& model, const at::Tensor& ids, nn::DeltaSites* sites) {
+  const at::Tensor hidden = model->hidden_states(ids, sites);
+  const int64_t inserted = sites ? sites->inserted_tokens() : 0;
+  const int64_t l = ids.size(1);
+  const at::Tensor logits =
+      at::linear(hidden.slice(1, inserted, inserted + l - 1), model->head_weight());
+  return at::cross_entropy_loss(logits.reshape({-1, logits.size(-1)}),
+                                ids.slice(1, 1).reshape({-1}));
+}
+
+// Median step time and the step's own peak resident memory.
+nlohmann::json time_step(const std::function<void()>& step, const LmBenchOptions& o) {
+  reset_peak_rss();
+  const double before = peak_rss_mib();
+  const double s = median_seconds(step, o.warmup, o.iters);
+  return {{"seconds_per_step", s},
+          {"tokens_per_s", o.batch * o.seq / s},
+          {"peak_rss_mib", peak_rss_mib()},
+          {"peak_rss_above_start_mib", peak_rss_mib() - before}};
+}
+
+nlohmann::json delta_step(models::llama::LlamaModel& model, const at::Tensor& ids,
+                          const std::string& method, const LmBenchOptions& o) {
+  const std::string n = std::to_string(o.n_virtual);
+  const core::ResolvedConfig config = core::config_from_strings(
+      {{method + ".n_virtual", n}, {method + ".seed", "1"}}, "bench " + method);
+  prompts::LmMethodContext context;
+  context.model = model;
+  context.encode = [](const std::string&) { return std::vector<int64_t>{}; };
+  context.seed = 1;
+  auto delta = prompts::make_lm_delta(method, config, context);
+  delta::SiteContext site_context;
+  int64_t trained = 0;
+  for (const auto& p : delta->parameters()) trained += p.numel();
+  nlohmann::json j = time_step(
+      [&] {
+        for (auto& p : delta->parameters()) p.mutable_grad() = at::Tensor();
+        lm_loss(model, ids, delta->sites(delta::Tower::kText, site_context)).backward();
+      },
+      o);
+  j["trained_parameters"] = trained;
+  j["n_virtual"] = o.n_virtual;
+  return j;
+}
+
+double generation_seconds(models::llama::LlamaModel& model, bool cache, const LmBenchOptions& o) {
+  std::vector<int64_t> prompt(o.prompt_tokens);
+  for (int64_t i = 0; i < o.prompt_tokens; ++i) prompt[i] = 3 + (i * 7919) % 30000;
+  const auto options =
+      models::llama::GenerateOptions().max_new_tokens(o.new_tokens).use_cache(cache);
+  return median_seconds([&] { models::llama::generate(model, prompt, nullptr, options); }, o.warmup,
+                        o.iters);
+}
+
+}  // namespace
+
+nlohmann::json bench_lm_step(const models::llama::LlamaConfig& config, const LmBenchOptions& o) {
+  torch::manual_seed(0);
+  models::llama::LlamaModel model(config);
+  int64_t params = 0;
+  for (auto& p : model->parameters()) {
+    p.set_requires_grad(false);
+    params += p.numel();
+  }
+  const at::Tensor ids = at::randint(3, config.vocab_size, {o.batch, o.seq}, at::kLong);
+  nlohmann::json out{{"model",
+                      {{"layers", config.num_hidden_layers},
+                       {"hidden", config.hidden_size},
+                       {"heads", config.num_attention_heads},
+                       {"kv_heads", config.num_key_value_heads},
+                       {"intermediate", config.intermediate_size},
+                       {"vocab", config.vocab_size},
+                       {"parameters", params}}},
+                     {"batch", o.batch},
+                     {"seq", o.seq}};
+  {
+    at::NoGradGuard no_grad;
+    out["forward_only"] = time_step([&] { lm_loss(model, ids, nullptr); }, o);
+  }
+  out["prompt_tuning"] = delta_step(model, ids, "prompt_tuning", o);
+  out["prefix_tuning"] = delta_step(model, ids, "prefix_tuning", o);
+  for (auto& p : model->parameters()) p.set_requires_grad(true);
+  out["full_finetune"] = time_step(
+      [&] {
+        for (auto& p : model->parameters()) p.mutable_grad() = at::Tensor();
+        lm_loss(model, ids, nullptr).backward();
+      },
+      o);
+  for (auto& p : model->parameters()) {
+    p.set_requires_grad(false);
+    p.mutable_grad() = at::Tensor();
+  }
+  const double full = out["full_finetune"]["seconds_per_step"].get<double>();
+  for (const char* k : {"prompt_tuning", "prefix_tuning"})
+    out[k]["ratio_to_full_finetune"] = out[k]["seconds_per_step"].get<double>() / full;
+  const double with_cache = generation_seconds(model, true, o);
+  const double without = generation_seconds(model, false, o);
+  out["generation"] = {{"prompt_tokens", o.prompt_tokens},
+                       {"new_tokens", o.new_tokens},
+                       {"tokens_per_s_cache", o.new_tokens / with_cache},
+                       {"tokens_per_s_no_cache", o.new_tokens / without},
+                       {"speedup_cache", without / with_cache}};
+  return out;
+}
+
+}  // namespace vlprompt::pipeline
