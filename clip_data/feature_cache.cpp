@@ -13,7 +13,7 @@
 #include "src/engine/progress.h"
 #include "src/image/clip_preprocess.h"
 
-namespace vlprompt::engine {
+namespace vlprompt::clip_data {
 namespace {
 
 // Bump when preprocessing changes, so old caches are not reused.
@@ -124,4 +124,4 @@ SplitFeatures encode_split(models::Clip& model, const datasets::DatasetSplit& sp
   return r;
 }
 
-}  // namespace vlprompt::engine
+}  // namespace vlprompt::clip_data

@@ -11,7 +11,7 @@
 #include "datasets/dataset.h"
 #include "models/clip/clip_model.h"
 
-namespace vlprompt::engine {
+namespace vlprompt::clip_data {
 
 struct FeatureOptions {
   int64_t batch_size = 64;
@@ -40,4 +40,4 @@ SplitFeatures encode_split(models::Clip& model, const datasets::DatasetSplit& sp
 
 std::string default_cache_dir();
 
-}  // namespace vlprompt::engine
+}  // namespace vlprompt::clip_data

@@ -10,7 +10,7 @@
 #include "src/engine/progress.h"
 #include "src/image/augment.h"
 
-namespace vlprompt::engine {
+namespace vlprompt::clip_data {
 namespace {
 
 // splitmix64: a cheap, well-mixed function of (seed, epoch, index) for picking views.
@@ -138,4 +138,4 @@ at::Tensor encode_augmented_views(models::Clip& model, const image::PreparedStor
   return out;
 }
 
-}  // namespace vlprompt::engine
+}  // namespace vlprompt::clip_data

@@ -1,4 +1,4 @@
-// Where a run's mini-batches come from, one engine::TrainData / EvalData each:
+// Where a run's mini-batches come from, one engine::TrainData / engine::EvalData each:
 //   - augmented images: decoded once into a PreparedStore, augmented with torch ops per batch
 //     (deterministic per (seed, epoch, batch) so a resumed run sees the same crops);
 //   - augmented views: K augmented views of every image encoded once by the frozen image tower,
@@ -16,7 +16,7 @@
 #include "src/engine/train_data.h"
 #include "src/image/prepared_store.h"
 
-namespace vlprompt::engine {
+namespace vlprompt::clip_data {
 
 std::vector<image::PreparedSource> prepared_sources(const datasets::DatasetSplit& split);
 at::Tensor split_labels(const datasets::DatasetSplit& split);
@@ -66,4 +66,4 @@ at::Tensor encode_augmented_views(models::Clip& model, const image::PreparedStor
                                   int64_t views, uint64_t seed, int64_t batch_size,
                                   const std::string& cache_dir);
 
-}  // namespace vlprompt::engine
+}  // namespace vlprompt::clip_data

@@ -3,9 +3,9 @@
 #include "clip_data/image_data.h"
 #include "src/core/error.h"
 
-namespace vlprompt::engine {
+namespace vlprompt::clip_data {
 
-TrainDataChoice make_train_data(const DataNeeds& needs, const std::string& method,
+TrainDataChoice make_train_data(const engine::DataNeeds& needs, const std::string& method,
                                 models::Clip& clip, const datasets::DatasetSplit& train,
                                 const TrainDataRequest& r) {
   const int64_t resolution = clip->config().vision.image_resolution;
@@ -21,7 +21,7 @@ TrainDataChoice make_train_data(const DataNeeds& needs, const std::string& metho
       out.kind = "center-view images (no augmentation), image tower in the loop";
       std::vector<int64_t> labels;
       for (const auto& it : train.items) labels.push_back(it.label);
-      out.data = std::make_unique<TensorData>(
+      out.data = std::make_unique<engine::TensorData>(
           load_clip_images(train.items, resolution, false, nullptr, nullptr),
           at::tensor(labels, at::kLong), /*inputs_are_features=*/false, r.batch_size);
       return out;
@@ -30,7 +30,7 @@ TrainDataChoice make_train_data(const DataNeeds& needs, const std::string& metho
     FeatureOptions fo;
     fo.batch_size = r.batch_size;
     const SplitFeatures f = encode_split(clip, train, fo);
-    out.data = std::make_unique<TensorData>(f.features, f.labels, true);
+    out.data = std::make_unique<engine::TensorData>(f.features, f.labels, true);
     return out;
   }
   const std::string cache = default_cache_dir();
@@ -53,14 +53,15 @@ TrainDataChoice make_train_data(const DataNeeds& needs, const std::string& metho
   return out;
 }
 
-std::unique_ptr<EvalData> make_eval_data(const DataNeeds& needs, models::Clip& clip,
-                                         const datasets::DatasetSplit& split,
-                                         const SplitFeatures& features, int64_t batch_size) {
+std::unique_ptr<engine::EvalData> make_eval_data(const engine::DataNeeds& needs, models::Clip& clip,
+                                                 const datasets::DatasetSplit& split,
+                                                 const SplitFeatures& features,
+                                                 int64_t batch_size) {
   if (needs.images_in_loop) {
     return std::make_unique<ImageEvalData>(split, clip->config().vision.image_resolution,
                                            batch_size);
   }
-  return std::make_unique<TensorData>(features.features, features.labels, true, batch_size);
+  return std::make_unique<engine::TensorData>(features.features, features.labels, true, batch_size);
 }
 
-}  // namespace vlprompt::engine
+}  // namespace vlprompt::clip_data

@@ -14,7 +14,7 @@
 #include "src/engine/method.h"
 #include "src/engine/train_data.h"
 
-namespace vlprompt::engine {
+namespace vlprompt::clip_data {
 
 struct TrainDataRequest {
   bool augment = true;      // false: the center view only (--no-augment)
@@ -24,17 +24,17 @@ struct TrainDataRequest {
 };
 
 struct TrainDataChoice {
-  std::unique_ptr<TrainData> data;
+  std::unique_ptr<engine::TrainData> data;
   std::string kind;  // one line for logs and results.json
 };
 
-TrainDataChoice make_train_data(const DataNeeds& needs, const std::string& method,
+TrainDataChoice make_train_data(const engine::DataNeeds& needs, const std::string& method,
                                 models::Clip& clip, const datasets::DatasetSplit& train,
                                 const TrainDataRequest& request);
 
 // Val or test batches: the split's cached features, or its images when the method needs them.
-std::unique_ptr<EvalData> make_eval_data(const DataNeeds& needs, models::Clip& clip,
-                                         const datasets::DatasetSplit& split,
-                                         const SplitFeatures& features, int64_t batch_size);
+std::unique_ptr<engine::EvalData> make_eval_data(const engine::DataNeeds& needs, models::Clip& clip,
+                                                 const datasets::DatasetSplit& split,
+                                                 const SplitFeatures& features, int64_t batch_size);
 
-}  // namespace vlprompt::engine
+}  // namespace vlprompt::clip_data

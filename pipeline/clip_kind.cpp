@@ -30,21 +30,14 @@ std::string eval_title(const delta::DeltaFileInfo& info, const EvalArgs& a) {
   return title + " evaluated on " + a.dataset + " " + a.split + " (" + a.subsample + ")";
 }
 
-int evaluate_clip_delta(const EvalArgs& a, const delta::DeltaFile& file) {
-  const at::Device device = core::parse_device(a.device);
-  ModelBundle m = load_model_bundle(a.model);
-  models::Clip& clip = m.clip.model;
-  // Checked before the dataset is read: a wrong backbone should fail at once, naming both.
-  delta::check_backbone(file.info, clip->fingerprint(), clip->config().name);
-
-  const datasets::DatasetSplit test =
-      datasets::load_eval_split(a.dataset, a.data_root, a.split, a.subsample);
-  std::cerr << "[vlprompt] " << a.dataset << " " << a.split << " (" << a.subsample
-            << "): " << test.items.size() << " images, " << test.classnames.size() << " classes\n";
+// The delta's method rebuilt on `m` for the classes of `test`; FileError naming the file and data
+// set when a class-specific delta refuses them.
+prompts::LoadedMethod method_for_eval(const EvalArgs& a, const delta::DeltaFile& file,
+                                      const ModelBundle& m, const datasets::DatasetSplit& test) {
   prompts::LoadedMethod loaded;
   try {
     prompts::MethodContext context;
-    context.clip = clip;
+    context.clip = m.clip.model;
     context.tokenizer = m.tokenizer;
     context.classnames = test.classnames;
     context.text_template = test.template_text;
@@ -52,20 +45,16 @@ int evaluate_clip_delta(const EvalArgs& a, const delta::DeltaFile& file) {
   } catch (const FileError&) {
     throw;
   } catch (const Error& e) {
-    // A class-specific delta refusing another class list: say which file and dataset.
     throw FileError(
         a.delta, "cannot evaluate on " + a.dataset + " (" + a.subsample + " classes): " + e.what());
   }
   loaded.method->set_training(false);
   if (!a.domain.empty()) loaded.method->set_domain(a.domain);
+  return loaded;
+}
 
-  engine::FeatureOptions fo;
-  fo.batch_size = a.batch_size;
-  const engine::SplitFeatures features = engine::encode_split(clip, test, fo);
-  std::cerr << "[vlprompt] image features "
-            << (features.from_cache ? "read from cache " : "cached at ") << features.cache_path
-            << "\n";
-
+nlohmann::json eval_header(const EvalArgs& a, const prompts::LoadedMethod& loaded,
+                           const ModelBundle& m, const datasets::DatasetSplit& test) {
   const nlohmann::json& training = loaded.info.training;
   nlohmann::json delta_record = delta::info_json(loaded.info);
   delta_record["path"] = a.delta;
@@ -85,8 +74,30 @@ int evaluate_clip_delta(const EvalArgs& a, const delta::DeltaFile& file) {
     results["domain"] = loaded.method->domain();
     results["domains"] = loaded.method->domains();
   }
+  return results;
+}
+
+int evaluate_clip_delta(const EvalArgs& a, const delta::DeltaFile& file) {
+  const at::Device device = core::parse_device(a.device);
+  ModelBundle m = load_model_bundle(a.model);
+  models::Clip& clip = m.clip.model;
+  // Checked before the dataset is read: a wrong backbone should fail at once, naming both.
+  delta::check_backbone(file.info, clip->fingerprint(), clip->config().name);
+  const datasets::DatasetSplit test =
+      datasets::load_eval_split(a.dataset, a.data_root, a.split, a.subsample);
+  std::cerr << "[vlprompt] " << a.dataset << " " << a.split << " (" << a.subsample
+            << "): " << test.items.size() << " images, " << test.classnames.size() << " classes\n";
+  const prompts::LoadedMethod loaded = method_for_eval(a, file, m, test);
+
+  clip_data::FeatureOptions fo;
+  fo.batch_size = a.batch_size;
+  const clip_data::SplitFeatures features = clip_data::encode_split(clip, test, fo);
+  std::cerr << "[vlprompt] image features "
+            << (features.from_cache ? "read from cache " : "cached at ") << features.cache_path
+            << "\n";
+  nlohmann::json results = eval_header(a, loaded, m, test);
   auto method_data =
-      engine::make_eval_data(loaded.method->data_needs(), clip, test, features, a.batch_size);
+      clip_data::make_eval_data(loaded.method->data_needs(), clip, test, features, a.batch_size);
   evaluate_against_manual(*loaded.method, *method_data, m, test, features, device, &results);
   engine::write_run_outputs(a.out, results, {});
   for (const auto& l : summary_lines(results)) std::cout << l << "\n";

@@ -44,8 +44,8 @@ class ClipTrainingRun : public TrainingRun {
     // The hand-written baseline is always scored on cached test features; val features feed
     // text-side methods (and fitted baselines).
     features_.batch_size = a.eval_batch_size;
-    test_ = engine::encode_split(clip(), test_split(), features_);
-    val_ = engine::encode_split(clip(), splits_.val, features_);
+    test_ = clip_data::encode_split(clip(), test_split(), features_);
+    val_ = clip_data::encode_split(clip(), splits_.val, features_);
   }
 
   nlohmann::json results_header() const override {
@@ -56,7 +56,8 @@ class ClipTrainingRun : public TrainingRun {
   std::optional<nlohmann::json> fit() override {
     auto* fitted = dynamic_cast<prompts::FittedMethod*>(method_.get());
     if (!fitted) return std::nullopt;
-    const engine::SplitFeatures train = engine::encode_split(clip(), splits_.train, features_);
+    const clip_data::SplitFeatures train =
+        clip_data::encode_split(clip(), splits_.train, features_);
     nlohmann::json record = fitted->fit(train.features, train.labels, val_.features, val_.labels);
     record["train_data"] = "center-view features";
     return record;
@@ -85,8 +86,8 @@ class ClipTrainingRun : public TrainingRun {
       (*results)["n"]["test"] = target_->test.items.size();
       (*results)["title"] = results->value("title", std::string()) + " -> " + a_.target;
     }
-    auto test_data = engine::make_eval_data(method_->data_needs(), clip(), test_split(), test_,
-                                            a_.eval_batch_size);
+    auto test_data = clip_data::make_eval_data(method_->data_needs(), clip(), test_split(), test_,
+                                               a_.eval_batch_size);
     evaluate_against_manual(*method_, *test_data, model_, test_split(), test_,
                             core::parse_device(a_.device), results);
   }
@@ -109,20 +110,20 @@ class ClipTrainingRun : public TrainingRun {
   }
 
   void make_training_data() {
-    engine::TrainDataRequest request;
+    clip_data::TrainDataRequest request;
     request.augment = !a_.no_augment;
     request.aug_views = a_.aug_views;
     request.seed = a_.seed;
     request.batch_size = a_.eval_batch_size;
-    train_ = engine::make_train_data(method_->data_needs(), method_->name(), clip(), splits_.train,
-                                     request);
-    val_data_ = engine::make_eval_data(method_->data_needs(), clip(), splits_.val, val_,
-                                       a_.eval_batch_size);
+    train_ = clip_data::make_train_data(method_->data_needs(), method_->name(), clip(),
+                                        splits_.train, request);
+    val_data_ = clip_data::make_eval_data(method_->data_needs(), clip(), splits_.val, val_,
+                                          a_.eval_batch_size);
     if (!target_) return;
     // The labelled copy goes to reports only; training sees target.unlabelled (labels -1).
-    const engine::SplitFeatures reference =
-        engine::encode_split(clip(), target_->reference, features_);
-    method_->set_unlabelled_reference(engine::make_eval_data(
+    const clip_data::SplitFeatures reference =
+        clip_data::encode_split(clip(), target_->reference, features_);
+    method_->set_unlabelled_reference(clip_data::make_eval_data(
         method_->data_needs(), clip(), target_->reference, reference, a_.eval_batch_size));
     train_.data = pair_with_target(
         std::move(train_.data), *method_, clip(), *target_, request,
@@ -137,9 +138,9 @@ class ClipTrainingRun : public TrainingRun {
   datasets::RunSplits splits_;
   std::unique_ptr<TargetData> target_;
   std::unique_ptr<engine::Method> method_;
-  engine::FeatureOptions features_;
-  engine::SplitFeatures test_, val_;
-  engine::TrainDataChoice train_;
+  clip_data::FeatureOptions features_;
+  clip_data::SplitFeatures test_, val_;
+  clip_data::TrainDataChoice train_;
   std::unique_ptr<engine::EvalData> val_data_;
 };
 

@@ -67,7 +67,7 @@ TargetData load_target(const TrainArgs& a, const datasets::DatasetSplit& source_
 std::unique_ptr<engine::TrainData> pair_with_target(std::unique_ptr<engine::TrainData> source,
                                                     engine::Method& method, models::Clip& clip,
                                                     const TargetData& target,
-                                                    const engine::TrainDataRequest& request,
+                                                    const clip_data::TrainDataRequest& request,
                                                     int64_t target_batch_size, uint64_t seed) {
   const std::vector<std::string> domains = method.domains();
   if (domains.empty()) {
@@ -76,8 +76,8 @@ std::unique_ptr<engine::TrainData> pair_with_target(std::unique_ptr<engine::Trai
   }
   const int64_t source_domain = index_of(domains, target.domains[0], method.name());
   const int64_t target_domain = index_of(domains, target.domains[1], method.name());
-  engine::TrainDataChoice stream =
-      engine::make_train_data(method.data_needs(), method.name(), clip, target.unlabelled, request);
+  clip_data::TrainDataChoice stream = clip_data::make_train_data(method.data_needs(), method.name(),
+                                                                 clip, target.unlabelled, request);
   return std::make_unique<engine::PairedTrainData>(std::move(source), std::move(stream.data),
                                                    target_batch_size, source_domain, target_domain,
                                                    seed);

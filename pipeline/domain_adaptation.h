@@ -36,7 +36,7 @@ TargetData load_target(const TrainArgs& a, const datasets::DatasetSplit& source_
 std::unique_ptr<engine::TrainData> pair_with_target(std::unique_ptr<engine::TrainData> source,
                                                     engine::Method& method, models::Clip& clip,
                                                     const TargetData& target,
-                                                    const engine::TrainDataRequest& request,
+                                                    const clip_data::TrainDataRequest& request,
                                                     int64_t target_batch_size, uint64_t seed);
 
 // The source's val batches, scored with the source domain's prompts.

@@ -48,7 +48,7 @@ nlohmann::json run_header(const TrainArgs& a, const std::string& method, const M
 
 void evaluate_against_manual(engine::Method& method, engine::EvalData& method_data,
                              const ModelBundle& m, const datasets::DatasetSplit& test,
-                             const engine::SplitFeatures& features, const at::Device& device,
+                             const clip_data::SplitFeatures& features, const at::Device& device,
                              nlohmann::json* results) {
   const nlohmann::json learned =
       engine::evaluate(method, method_data, device, engine::Precision::kFp32,

@@ -26,7 +26,7 @@ nlohmann::json run_header(const TrainArgs& a, const std::string& method, const M
 // results["comparison"] = both as table rows; results["classnames"] = the test classes.
 void evaluate_against_manual(engine::Method& method, engine::EvalData& method_data,
                              const ModelBundle& m, const datasets::DatasetSplit& test,
-                             const engine::SplitFeatures& features, const at::Device& device,
+                             const clip_data::SplitFeatures& features, const at::Device& device,
                              nlohmann::json* results);
 
 // What a delta file records about the run that made it (dataset, shots, seed, test top-1, ...).

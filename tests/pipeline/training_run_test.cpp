@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include "src/core/file_io.h"
 #include "src/core/safetensors.h"
 #include "src/engine/interrupt.h"
@@ -90,6 +92,14 @@ core::ResolvedConfig toy_config() {
                                    "test");
 }
 
+// An empty run folder (a rerun of the test starts over).
+std::string fresh_dir(const std::string& name) {
+  const std::string dir = testing::scratch_dir(name);
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
 TrainArgs toy_args(const std::string& out) {
   TrainArgs a;
   a.method = "toy";
@@ -99,7 +109,7 @@ TrainArgs toy_args(const std::string& out) {
 }
 
 TEST(TrainingRun, WritesTheRecordAndTheDeltaAfterEvaluatingInEvalMode) {
-  const std::string out = testing::scratch_dir("orchestrated");
+  const std::string out = fresh_dir("orchestrated");
   ToyRun run;
   ASSERT_EQ(run_training(run, toy_args(out), toy_config(), false), 0);
   EXPECT_FALSE(run.evaluated_in_training_mode);
@@ -126,11 +136,11 @@ TEST(TrainingRun, WritesTheRecordAndTheDeltaAfterEvaluatingInEvalMode) {
 }
 
 TEST(TrainingRun, CtrlCExits130WithoutADeltaAndResumeEndsWhereAPlainRunDoes) {
-  const std::string plain = testing::scratch_dir("plain");
+  const std::string plain = fresh_dir("plain");
   ToyRun uninterrupted;
   ASSERT_EQ(run_training(uninterrupted, toy_args(plain), toy_config(), false), 0);
 
-  const std::string out = testing::scratch_dir("interrupted");
+  const std::string out = fresh_dir("interrupted");
   {
     ToyRun run(/*interrupt_at_epoch=*/2);
     EXPECT_EQ(run_training(run, toy_args(out), toy_config(), false), 130);

@@ -81,10 +81,10 @@ TEST(PromptStack, ImageSideMemberTrainsWithImagesInTheLoopAndTravelsInTheStackFi
     method->forward({at::randn({2, 64}), at::zeros({2}, at::kLong), true});
   });
   EXPECT_NE(features_error.find("needs images in the loop"), std::string::npos) << features_error;
-  engine::TrainDataRequest views;
+  clip_data::TrainDataRequest views;
   views.aug_views = 4;
   const std::string views_error = error_of(
-      [&] { engine::make_train_data(method->data_needs(), method->name(), clip, {}, views); });
+      [&] { clip_data::make_train_data(method->data_needs(), method->name(), clip, {}, views); });
   EXPECT_NE(views_error.find("--aug-views 4 cannot serve coop+toy_image_shift"), std::string::npos)
       << views_error;
 

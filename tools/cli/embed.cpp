@@ -33,8 +33,8 @@ int run_embed(const EmbedArgs& a) {
       for (size_t i = s; i < std::min(a.images.size(), s + a.batch_size); ++i) {
         batch.push_back({a.images[i], {}, 0, ""});
       }
-      parts.push_back(
-          clip.model->encode_image(engine::load_clip_images(batch, res, false, nullptr, nullptr)));
+      parts.push_back(clip.model->encode_image(
+          clip_data::load_clip_images(batch, res, false, nullptr, nullptr)));
     }
     feats = at::cat(parts);
   } else {

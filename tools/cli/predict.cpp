@@ -29,54 +29,63 @@ struct PredictArgs {
   bool json = false;
 };
 
+// The images to classify, [N, 3, R, R] preprocessed, and a name for each: files decoded here, or
+// --pixels as `vlprompt preprocess` writes them (FileError naming it for any other shape or dtype).
+at::Tensor input_pixels(const PredictArgs& a, int64_t res, std::vector<std::string>* names) {
+  *names = a.images;
+  if (a.pixels.empty()) {
+    std::vector<datasets::ImageRecord> items;
+    for (const auto& p : a.images) items.push_back({p, {}, 0, ""});
+    return clip_data::load_clip_images(items, res, false, nullptr, nullptr);
+  }
+  at::Tensor pixels = core::read_npy(a.pixels);
+  if (pixels.dim() != 4 || pixels.size(1) != 3 || pixels.size(2) != res || pixels.size(3) != res ||
+      pixels.scalar_type() != at::kFloat) {
+    throw FileError(a.pixels, "expected float32 pixels [N, 3, " + std::to_string(res) + ", " +
+                                  std::to_string(res) +
+                                  "] (as `vlprompt preprocess` writes), got " +
+                                  c10::str(pixels.scalar_type(), " ", pixels.sizes()));
+  }
+  names->clear();
+  for (int64_t i = 0; i < pixels.size(0); ++i)
+    names->push_back(a.pixels + "[" + std::to_string(i) + "]");
+  return pixels;
+}
+
+// Logits [N, classes]: the delta's method, or the hand-written templates zero-shot.
+at::Tensor predict_logits(const PredictArgs& a, pipeline::ModelBundle& m,
+                          const pipeline::ClassList& classes, const at::Tensor& pixels) {
+  at::NoGradGuard no_grad;
+  models::Clip& clip = m.clip.model;
+  if (a.delta.empty()) {
+    const auto ts = prompts::load_template_set(a.templates, classes.template_text);
+    const at::Tensor w =
+        prompts::zeroshot_weights(clip, *m.tokenizer, classes.classnames, ts.templates);
+    return clip->logits(clip->encode_image(pixels), w);
+  }
+  prompts::MethodContext context;
+  context.clip = clip;
+  context.tokenizer = m.tokenizer;
+  context.classnames = classes.classnames;
+  context.text_template = classes.template_text;
+  prompts::LoadedMethod loaded = prompts::method_from_delta(a.delta, context);
+  loaded.method->set_training(false);
+  if (!a.domain.empty()) loaded.method->set_domain(a.domain);
+  return loaded.method->forward({pixels, at::zeros({pixels.size(0)}, at::kLong), false});
+}
+
 int run_predict(const PredictArgs& a) {
   if (!a.domain.empty() && a.delta.empty())
     throw Error("predict: --domain picks a domain-adaptation delta's prompts; give --delta too");
   const pipeline::ClassList class_list =
       pipeline::resolve_classes("predict", a.classes, a.dataset, a.data_root);
   const std::vector<std::string>& classnames = class_list.classnames;
-  const std::string& manual = class_list.template_text;
   if (a.images.empty() == a.pixels.empty())
     throw Error("predict: give either image files or --pixels X.npy");
   pipeline::ModelBundle m = pipeline::load_model_bundle(a.model);
-  models::Clip& clip = m.clip.model;
-  const int64_t res = clip->config().vision.image_resolution;
-  at::Tensor pixels;
-  std::vector<std::string> names = a.images;
-  if (!a.pixels.empty()) {
-    pixels = core::read_npy(a.pixels);
-    if (pixels.dim() != 4 || pixels.size(1) != 3 || pixels.size(2) != res ||
-        pixels.size(3) != res || pixels.scalar_type() != at::kFloat) {
-      throw FileError(a.pixels, "expected float32 pixels [N, 3, " + std::to_string(res) + ", " +
-                                    std::to_string(res) +
-                                    "] (as `vlprompt preprocess` writes), got " +
-                                    c10::str(pixels.scalar_type(), " ", pixels.sizes()));
-    }
-    names.clear();
-    for (int64_t i = 0; i < pixels.size(0); ++i)
-      names.push_back(a.pixels + "[" + std::to_string(i) + "]");
-  } else {
-    std::vector<datasets::ImageRecord> items;
-    for (const auto& p : a.images) items.push_back({p, {}, 0, ""});
-    pixels = engine::load_clip_images(items, res, false, nullptr, nullptr);
-  }
-  at::NoGradGuard no_grad;
-  at::Tensor logits;
-  if (!a.delta.empty()) {
-    prompts::MethodContext context;
-    context.clip = clip;
-    context.tokenizer = m.tokenizer;
-    context.classnames = classnames;
-    context.text_template = manual;
-    prompts::LoadedMethod loaded = prompts::method_from_delta(a.delta, context);
-    loaded.method->set_training(false);
-    if (!a.domain.empty()) loaded.method->set_domain(a.domain);
-    logits = loaded.method->forward({pixels, at::zeros({pixels.size(0)}, at::kLong), false});
-  } else {
-    const auto ts = prompts::load_template_set(a.templates, manual);
-    const at::Tensor w = prompts::zeroshot_weights(clip, *m.tokenizer, classnames, ts.templates);
-    logits = clip->logits(clip->encode_image(pixels), w);
-  }
+  std::vector<std::string> names;
+  const at::Tensor pixels = input_pixels(a, m.clip.model->config().vision.image_resolution, &names);
+  const at::Tensor logits = predict_logits(a, m, class_list, pixels);
   if (!a.logits_out.empty()) core::write_npy(a.logits_out, logits.to(at::kFloat).contiguous());
   const at::Tensor probs = logits.softmax(-1);
   const int64_t k = std::min<int64_t>(a.top_k, static_cast<int64_t>(classnames.size()));

@@ -20,7 +20,7 @@ int run_preprocess(const PreprocessArgs& a) {
   const models::LoadedClip clip = pipeline::load_model_only(a.model);
   std::vector<datasets::ImageRecord> items;
   for (const auto& p : a.images) items.push_back({p, {}, 0, ""});
-  const at::Tensor px = engine::load_clip_images(
+  const at::Tensor px = clip_data::load_clip_images(
       items, clip.model->config().vision.image_resolution, false, nullptr, nullptr);
   core::write_npy(a.out, px);
   std::cout << "wrote " << a.out << " float32 " << px.sizes() << "\n";

@@ -35,11 +35,11 @@ int run_zeroshot(const ZeroshotArgs& a) {
   const datasets::DatasetSplit split = datasets::load_split(a.dataset, a.data_root, a.split, lo);
   std::cerr << "[vlprompt] " << split.dataset << " " << split.split << ": " << split.items.size()
             << " images, " << split.classnames.size() << " classes\n";
-  engine::FeatureOptions fo;
+  clip_data::FeatureOptions fo;
   fo.batch_size = a.batch_size;
   fo.skip_unreadable = a.skip_unreadable;
   fo.use_cache = !a.no_cache;
-  const engine::SplitFeatures feats = engine::encode_split(m.clip.model, split, fo);
+  const clip_data::SplitFeatures feats = clip_data::encode_split(m.clip.model, split, fo);
   if (fo.use_cache) {
     std::cerr << "[vlprompt] image features "
               << (feats.from_cache ? "read from cache " : "cached at ") << feats.cache_path << "\n";

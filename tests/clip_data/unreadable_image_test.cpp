@@ -6,7 +6,7 @@
 #include "src/core/file_io.h"
 #include "tests/test_support.h"
 
-namespace vlprompt::engine {
+namespace vlprompt::clip_data {
 namespace unreadable_image_test {
 
 TEST(UnreadableImage, ErrorNamesTheFileAndSaysOnlyZeroshotCanSkipIt) {
@@ -23,4 +23,4 @@ TEST(UnreadableImage, ErrorNamesTheFileAndSaysOnlyZeroshotCanSkipIt) {
 }
 
 }  // namespace unreadable_image_test
-}  // namespace vlprompt::engine
+}  // namespace vlprompt::clip_data
