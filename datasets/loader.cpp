@@ -171,6 +171,10 @@ DatasetSplit load_split(const std::string& dataset_spec, const std::string& data
 void check_unique_classnames(const std::vector<std::string>& names, const std::string& where) {
   std::map<std::string, size_t> first;
   for (size_t i = 0; i < names.size(); ++i) {
+    if (names[i].find_first_not_of(" \t\r\n") == std::string::npos) {
+      // An empty name would be a class no prompt can describe, and usually a slot shifted by one.
+      throw Error(where + ": class " + std::to_string(i) + " has an empty name; expected a name");
+    }
     const auto [it, fresh] = first.emplace(names[i], i);
     if (!fresh) {
       // Two classes with one name would split the probability of that name between them.

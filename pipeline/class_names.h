@@ -16,7 +16,11 @@ struct ClassList {
 ClassList resolve_classes(const std::string& command, const std::string& classes,
                           const std::string& dataset, const std::string& data_root);
 
-// "a, b ,c" -> {"a", "b", "c"}; empty items are dropped.
+// --classes "a, b ,c" -> {"a", "b", "c"}; an empty slot ("a,,c", "a,b,") is an Error naming
+// `command` and its position (dropping it would shift every later class).
+std::vector<std::string> split_class_list(const std::string& command, const std::string& s);
+
+// "a, b ,c" -> {"a", "b", "c"}; empty items are dropped (lists of options, not of classes).
 std::vector<std::string> split_commas(const std::string& s);
 
 }  // namespace vlprompt::pipeline

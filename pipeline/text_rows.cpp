@@ -77,8 +77,21 @@ std::vector<engine::TokenRow> token_rows(const datasets::TextSplit& split, const
       std::vector<int64_t> completion =
           tokenizer.encode(document ? r.text : r.completion, /*add_special=*/false);
       if (tokenizer.eos_id() >= 0) completion.push_back(tokenizer.eos_id());
+      const auto nothing_to_predict = [&](const std::string& why) {
+        return Error(split.dataset + " " + split.split + ": record " +
+                     std::to_string(&r - split.items.data() + 1) + " " + why +
+                     "; a causal-LM record needs at least one token to predict");
+      };
+      if (completion.empty())
+        throw nothing_to_predict(
+            "has a completion that tokenizes to nothing, and the tokenizer has no end-of-text "
+            "piece to predict instead");
       // Without BOS the first token has no context to be predicted from: it becomes the prompt.
       if (prompt.empty()) {
+        if (completion.size() < 2)
+          throw nothing_to_predict(
+              "is one token long and the tokenizer adds no BOS, so that token has nothing to be "
+              "predicted from");
         prompt.push_back(completion.front());
         completion.erase(completion.begin());
       }

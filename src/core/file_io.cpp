@@ -30,7 +30,17 @@ std::string read_file(const std::string& path) {
 
 void atomic_write(const std::string& path, const std::string& bytes) {
   namespace fs = std::filesystem;
+  if (path.empty()) throw Error("an output path is empty: name the file to write");
   const fs::path target(path);
+  // rename() would replace whatever is there: a FIFO, a device (/dev/null, run as root), a
+  // socket. Only a regular file (or a link to one) may be replaced; a folder is a mistake too.
+  std::error_code ec;
+  const fs::file_status st = fs::status(target, ec);
+  if (!ec && fs::exists(st) && !fs::is_regular_file(st)) {
+    throw FileError(path, std::string("exists and is not a regular file (") +
+                              (fs::is_directory(st) ? "a folder" : "a device, FIFO or socket") +
+                              "); refusing to replace it");
+  }
   if (target.has_parent_path()) fs::create_directories(target.parent_path());
   const std::string tmp = path + ".tmp." + std::to_string(::getpid());
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);

@@ -3,7 +3,9 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <cmath>
 #include <cstdint>
+#include <limits>
 #include <string>
 
 namespace vlprompt::cli {
@@ -17,6 +19,26 @@ inline CLI::Validator at_least(int64_t min) {
           size_t used = 0;
           const long long v = std::stoll(text, &used);
           if (used == text.size() && v >= min) return "";
+        } catch (const std::exception&) {
+        }
+        return "expected " + expected + ", got " + text;
+      },
+      expected);
+}
+
+// A finite number in [min, max] ("--top-p: expected a number in (0, 1], got nan"). `min_open`:
+// the bound itself is refused.
+inline CLI::Validator number_in(double min, double max, bool min_open = false) {
+  const std::string expected =
+      std::string("a number in ") + (min_open ? "(" : "[") + CLI::detail::to_string(min) + ", " +
+      (std::isinf(max) ? std::string("inf)") : CLI::detail::to_string(max) + "]");
+  return CLI::Validator(
+      [=](std::string& text) -> std::string {
+        try {
+          size_t used = 0;
+          const double v = std::stod(text, &used);
+          const bool above = min_open ? v > min : v >= min;
+          if (used == text.size() && std::isfinite(v) && above && v <= max) return "";
         } catch (const std::exception&) {
         }
         return "expected " + expected + ", got " + text;

@@ -27,7 +27,8 @@ Runner setup_export(CLI::App& app) {
                  "the checkpoint to write; Dassl's load_model looks for "
                  "<dir>/prompt_learner/model.pth.tar-N (or model-best.pth.tar)")
       ->required();
-  app.add_option("--epoch", a->epoch, "the epoch to record (default: N of model.pth.tar-N)");
+  app.add_option("--epoch", a->epoch, "the epoch to record (default: N of model.pth.tar-N)")
+      ->check(at_least(0));
   app.footer(
       "Example:\n  vlprompt export --to coop runs/coop/delta.safetensors --model ViT-B-16.pt "
       "--out official/prompt_learner/model.pth.tar-50\n"

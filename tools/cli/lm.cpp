@@ -13,6 +13,7 @@
 #include "pipeline/text_delta.h"
 #include "src/core/device.h"
 #include "src/core/error.h"
+#include "tools/cli/cli_checks.h"
 #include "tools/cli/command.h"
 
 namespace vlprompt::cli {
@@ -60,9 +61,18 @@ int run_score(const LmArgs& a) {
     throw Error("lm score: give the texts either with --texts or with --jsonl (one of them)");
   const std::vector<std::string> texts =
       a.jsonl.empty() ? a.texts : pipeline::read_jsonl_texts(a.jsonl);
+  if (texts.empty()) throw FileError(a.jsonl, "holds no texts; expected one per line");
   auto l = load(a);
   std::vector<std::vector<int64_t>> ids;
-  for (const auto& t : texts) ids.push_back(l->lm.tokenizer->encode(t));
+  const int64_t positions = l->lm.model->config().max_position_embeddings;
+  for (const auto& t : texts) {
+    ids.push_back(l->lm.tokenizer->encode(t));
+    if (static_cast<int64_t>(ids.back().size()) > positions)
+      throw Error("lm score: text " + std::to_string(ids.size()) + " is " +
+                  std::to_string(ids.back().size()) +
+                  " tokens, more than the model's max_position_embeddings (" +
+                  std::to_string(positions) + ")");
+  }
   const auto records = pipeline::score_sequences(l->lm.model, l->sites, ids, a.batch_size);
   for (size_t i = 0; i < records.size(); ++i) {
     nlohmann::json r{{"text", texts[i]}};
@@ -76,6 +86,12 @@ int run_generate(const LmArgs& a) {
   auto l = load(a);
   const auto& tok = *l->lm.tokenizer;
   const std::vector<int64_t> prompt = tok.encode(a.prompt);
+  // Positions past the model's table have no trained rotary meaning: refuse before generating.
+  const int64_t positions = l->lm.model->config().max_position_embeddings;
+  if (static_cast<int64_t>(prompt.size()) + a.max_new_tokens > positions)
+    throw Error("lm generate: the prompt's " + std::to_string(prompt.size()) +
+                " tokens + --max-new-tokens " + std::to_string(a.max_new_tokens) +
+                " exceed the model's max_position_embeddings (" + std::to_string(positions) + ")");
   const auto options = models::llama::GenerateOptions()
                            .max_new_tokens(a.max_new_tokens)
                            .temperature(a.temperature)
@@ -133,14 +149,23 @@ Runner setup_lm(CLI::App& app) {
   score->add_option("--texts", a->texts, "texts to score");
   score->add_option("--jsonl", a->jsonl, "a file of texts (JSON strings or {\"text\": ...})")
       ->check(CLI::ExistingFile);
-  score->add_option("--batch-size", a->batch_size, "texts per forward pass")->default_val(16);
+  score->add_option("--batch-size", a->batch_size, "texts per forward pass")
+      ->default_val(16)
+      ->check(at_least(1));
   CLI::App* gen = app.add_subcommand("generate", "continue a prompt (greedy by default), streamed");
   add_common(gen, *a);
   gen->add_option("--prompt", a->prompt, "text to continue")->required();
-  gen->add_option("--max-new-tokens", a->max_new_tokens)->default_val(64);
-  gen->add_option("--temperature", a->temperature, "0 = greedy")->default_val(0.0);
-  gen->add_option("--top-p", a->top_p, "nucleus sampling mass")->default_val(1.0);
-  gen->add_option("--seed", a->seed, "sampling seed")->default_val(0);
+  gen->add_option("--max-new-tokens", a->max_new_tokens,
+                  "at most this many tokens (prompt + these must fit max_position_embeddings)")
+      ->default_val(64)
+      ->check(at_least(1));
+  gen->add_option("--temperature", a->temperature, "0 = greedy")
+      ->default_val(0.0)
+      ->check(number_in(0, std::numeric_limits<double>::infinity()));
+  gen->add_option("--top-p", a->top_p, "nucleus sampling mass")
+      ->default_val(1.0)
+      ->check(number_in(0, 1, /*min_open=*/true));
+  gen->add_option("--seed", a->seed, "sampling seed")->default_val(0)->check(at_least(0));
   gen->add_flag("--no-cache", a->no_cache, "rerun the whole sequence per token (for checks)");
   gen->add_flag("--json", a->json, "print one JSON record instead of streaming text");
   app.footer(
