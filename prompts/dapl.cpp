@@ -165,9 +165,9 @@ nn::DeltaSites* DaplImpl::sites(delta::Tower tower, const delta::SiteContext& co
 PseudoLabels DaplImpl::zero_shot_pseudo_labels(const delta::UnlabelledContext& context) {
   at::NoGradGuard no_grad;
   if (!pseudo_text_.defined() || pseudo_text_.device() != token_ids_.device()) {
-    pseudo_text_ = context.frozen_text(pseudo_ids_.to(token_ids_.device()));
+    pseudo_text_ = context.frozen_class_features(pseudo_ids_.to(token_ids_.device()));
   }
-  return dapl_pseudo_labels(context.logits(context.image_features, pseudo_text_), options_.t(),
+  return dapl_pseudo_labels(context.logits(context.input_features, pseudo_text_), options_.t(),
                             options_.tau());
 }
 
@@ -181,8 +181,8 @@ at::Tensor DaplImpl::unlabelled_loss(const delta::UnlabelledContext& context) {
   const int64_t classes = static_cast<int64_t>(classnames_.size());
   const int64_t target = static_cast<int64_t>(domains_.size()) - 1;
   const at::Tensor target_text =
-      context.text_features.slice(0, target * classes, (target + 1) * classes);
-  const at::Tensor logits = context.logits(context.image_features, target_text);
+      context.class_features.slice(0, target * classes, (target + 1) * classes);
+  const at::Tensor logits = context.logits(context.input_features, target_text);
   const at::Tensor keep = p.keep.to(logits.scalar_type());
   const at::Tensor per_image =
       at::cross_entropy_loss(logits, p.labels, {}, at::Reduction::None) * keep;

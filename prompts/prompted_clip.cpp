@@ -154,12 +154,12 @@ at::Tensor PromptedClipMethod::manual_text_features() {
 
 delta::UnlabelledContext PromptedClipMethod::unlabelled_context(const at::Tensor& image) {
   delta::UnlabelledContext context;
-  context.image_features = image;
-  context.text_features = last_text_;
+  context.input_features = image;
+  context.class_features = last_text_;
   context.logits = [this](const at::Tensor& i, const at::Tensor& t) {
     return clip_->logits(i.to(t.device(), t.scalar_type()), t);
   };
-  context.frozen_text = [this](const at::Tensor& ids) {
+  context.frozen_class_features = [this](const at::Tensor& ids) {
     at::NoGradGuard no_grad;
     return clip_->encode_text(ids);
   };

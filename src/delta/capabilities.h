@@ -27,16 +27,19 @@ struct LossContext {
 };
 
 // What a delta's term over the unlabelled stream (engine::Batch::unlabelled: domain adaptation's
-// target images, which carry no labels) may read.
+// target inputs, which carry no labels) may read. Inputs and classes meet in one embedding space
+// (a dual encoder: CLIP's images and prompts).
 struct UnlabelledContext {
-  // Frozen image features of the unlabelled images, [N, embed_dim] (no graph, not normalised).
-  at::Tensor image_features;
-  // The learned prompts' text features of this step, one row per row of class_prompt_ids().
-  at::Tensor text_features;
-  // The backbone's scaled cosine logits of image features [N, E] against text features [P, E].
-  std::function<at::Tensor(const at::Tensor& image, const at::Tensor& text)> logits;
-  // Token ids [P, L] through the frozen text tower with no delta (no graph): hand-written prompts.
-  std::function<at::Tensor(const at::Tensor& ids)> frozen_text;
+  // Frozen features of the unlabelled inputs, [N, embed_dim] (no graph, not normalised).
+  at::Tensor input_features;
+  // The learned class prompts' features of this step, one row per row of class_prompt_ids().
+  at::Tensor class_features;
+  // The backbone's scaled similarity logits of input features [N, E] against class features
+  // [P, E].
+  std::function<at::Tensor(const at::Tensor& inputs, const at::Tensor& classes)> logits;
+  // Token ids [P, L] through the frozen class encoder with no delta (no graph): hand-written
+  // prompts.
+  std::function<at::Tensor(const at::Tensor& ids)> frozen_class_features;
 };
 
 // The delta lays out the class prompts' token ids itself (CoOp writes its context into

@@ -118,8 +118,8 @@ TEST(DaplPseudoLabels, EqualASoftmaxAtTemperatureThresholdedAtTau) {
     Dapl dapl(DaplOptions().n_ctx(1).n_dmx(1).t(t).tau(tau).domains("a,b"), tiny_clip(),
               clip_tokenizer(), std::vector<std::string>{"cat", "dog", "bird"});
     delta::UnlabelledContext context;
-    context.image_features = flat;
-    context.frozen_text = [](const at::Tensor& ids) {
+    context.input_features = flat;
+    context.frozen_class_features = [](const at::Tensor& ids) {
       EXPECT_EQ(ids.size(0), 3);
       return at::eye(3);
     };
@@ -145,9 +145,9 @@ TEST(DaplLoss, TargetTermIsTheMaskedMeanCrossEntropyOverTheTargetPrompts) {
   Dapl dapl(DaplOptions().n_ctx(1).n_dmx(1).t(t).tau(tau).u(u).domains("src,tgt"), tiny_clip(),
             clip_tokenizer(), std::vector<std::string>{"cat", "dog", "bird"});
   delta::UnlabelledContext context;
-  context.image_features = image;
-  context.text_features = text;
-  context.frozen_text = [&](const at::Tensor&) { return zero_shot_text; };
+  context.input_features = image;
+  context.class_features = text;
+  context.frozen_class_features = [&](const at::Tensor&) { return zero_shot_text; };
   context.logits = [](const at::Tensor& i, const at::Tensor& x) { return at::matmul(i, x.t()); };
   // Written out: pseudo-label and keep from the zero-shot logits, CE on the target logits.
   double sum = 0, kept = 0;
