@@ -73,6 +73,11 @@ TEST(BadInputCli, AnOutputNeverReplacesADeviceAFifoOrAFolder) {
   expect_refused(run_cli(base + "--out " + testing::quoted(dir)),
                  "is not a regular file (a folder)");
   expect_refused(run_cli(base + "--out /dev/null"), "/dev/null: exists and is not a regular file");
+  expect_refused(run_cli(base + "--out ''"), "an output path is empty");
+  expect_refused(
+      run_cli("predict --model tiny --vocab " + testing::quoted(vocab()) +
+              " --classes a,b --pixels " + testing::quoted(vocab()) + " --logits-out ''"),
+      "--logits-out: expected a file path, got an empty one");
   EXPECT_TRUE(std::filesystem::is_character_file("/dev/null"));
 }
 

@@ -46,4 +46,13 @@ inline CLI::Validator number_in(double min, double max, bool min_open = false) {
       expected);
 }
 
+// An output path that is not empty: "" would otherwise read as "not given" and write nothing.
+inline CLI::Validator a_path() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        return text.empty() ? "expected a file path, got an empty one" : "";
+      },
+      "PATH");
+}
+
 }  // namespace vlprompt::cli

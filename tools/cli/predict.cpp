@@ -122,7 +122,8 @@ Runner setup_predict(CLI::App& app) {
                  "float32 [N,3,R,R] already preprocessed (vlprompt preprocess), instead of images")
       ->check(CLI::ExistingFile);
   app.add_option("--logits-out", a->logits_out,
-                 "write the raw logits, float32 [N,C] in the class order given, as .npy");
+                 "write the raw logits, float32 [N,C] in the class order given, as .npy")
+      ->check(a_path());
   app.add_flag("--json", a->json, "one JSON object per image");
   app.add_option("images", a->images, "image files");
   app.footer(
