@@ -23,7 +23,7 @@ using prompts::PromptedLmMethod;
 int evaluate_text_delta(const EvalArgs& a, const delta::DeltaFile& file) {
   const at::Device device = core::parse_device(a.device);
   const LmBundle lm = load_lm_bundle(a.model.model);
-  const LoadedTextDelta loaded = load_text_delta(a.delta, lm);
+  const LoadedTextDelta loaded = load_text_delta(file, a.delta, lm);
   const nlohmann::json& training = loaded.info.training;
   const LmTask task_kind = prompts::parse_lm_task(training.value("task", std::string("classify")));
   const datasets::TextSplit split =
@@ -67,7 +67,7 @@ nlohmann::json nearest_virtual_tokens(const delta::DeltaFile& file, const std::s
                                       const ModelArgs& model, int64_t top_k) {
   const LmBundle lm = load_lm_bundle(model.model);
   // Rebuilt on the model: checks the fingerprint and every tensor against the metadata.
-  load_text_delta(path, lm);
+  load_text_delta(file, path, lm);
   at::NoGradGuard no_grad;
   const at::Tensor table = lm.model->model->embed_tokens->weight;
   nlohmann::json out = nlohmann::json::object();

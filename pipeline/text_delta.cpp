@@ -7,13 +7,18 @@
 namespace vlprompt::pipeline {
 
 LoadedTextDelta load_text_delta(const std::string& path, const LmBundle& lm) {
+  return load_text_delta(delta::read_delta(path), path, lm);
+}
+
+LoadedTextDelta load_text_delta(const delta::DeltaFile& file, const std::string& path,
+                                const LmBundle& lm) {
   // The file's tensors replace any initialisation, so the factory needs neither encode nor label
-  // words (load_only), and the file is read once, by load_lm_delta.
+  // words (load_only).
   prompts::LmMethodContext context;
   context.model = lm.model;
   context.load_only = true;
   LoadedTextDelta out;
-  prompts::lm::LoadedLmDelta loaded = prompts::lm::load_lm_delta(path, context);
+  prompts::lm::LoadedLmDelta loaded = prompts::lm::load_lm_delta(file, path, context);
   out.delta = loaded.delta;
   out.info = loaded.info;
   const nlohmann::json& t = out.info.training;

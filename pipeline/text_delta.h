@@ -21,6 +21,9 @@ struct LoadedTextDelta {
 // FileError naming the file when it is not a text delta or was trained on other weights (the
 // message names both models and fingerprints).
 LoadedTextDelta load_text_delta(const std::string& path, const LmBundle& lm);
+// The same for a file already read (`path` names it in errors).
+LoadedTextDelta load_text_delta(const delta::DeltaFile& file, const std::string& path,
+                                const LmBundle& lm);
 
 // How `split` is scored with a delta trained as `info` says: the split's own classes and label
 // words (a prompt is not tied to its classes), the template and token budget of training.

@@ -41,7 +41,11 @@ void write_lm_delta(const std::string& path, const delta::Delta& delta, delta::D
 }
 
 LoadedLmDelta load_lm_delta(const std::string& path, const LmMethodContext& context) {
-  delta::DeltaFile file = delta::read_delta(path);
+  return load_lm_delta(delta::read_delta(path), path, context);
+}
+
+LoadedLmDelta load_lm_delta(delta::DeltaFile file, const std::string& path,
+                            const LmMethodContext& context) {
   if (!context.model) throw Error("load " + path + ": no LLaMA model to apply it to");
   delta::check_backbone(file.info, llama_fingerprint(context.model), file.info.backbone);
   LmMethodContext own = context;

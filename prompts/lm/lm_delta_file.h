@@ -31,5 +31,9 @@ struct LoadedLmDelta {
   delta::DeltaFileInfo info;
 };
 LoadedLmDelta load_lm_delta(const std::string& path, const LmMethodContext& context);
+// The same for a file already read (`path` names it in errors): the backbone is checked on, and
+// the delta built from, that one reading.
+LoadedLmDelta load_lm_delta(delta::DeltaFile file, const std::string& path,
+                            const LmMethodContext& context);
 
 }  // namespace vlprompt::prompts::lm
