@@ -1,8 +1,10 @@
 #include "pipeline/lm_bundle.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <iostream>
 
+#include "models/clip/load_clip.h"
 #include "models/llama/llama_weights.h"
 #include "prompts/lm/lm_delta_file.h"
 #include "src/core/error.h"
@@ -10,14 +12,44 @@
 
 namespace vlprompt::pipeline {
 
-LmBundle load_lm_bundle(const std::string& folder) {
-  if (!core::file_exists(folder + "/config.json"))
-    throw FileError(folder, "not a Hugging Face LLaMA folder: no config.json in it");
+namespace fs = std::filesystem;
+
+std::vector<std::string> shipped_lms() {
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(models::pretrained_dir(), ec)) {
+    if (entry.is_directory(ec) && fs::is_regular_file(entry.path() / "config.json", ec))
+      names.push_back(entry.path().filename().string());
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+std::string resolve_lm_folder(const std::string& model) {
+  std::error_code ec;
+  if (model.empty() || model.find('/') != std::string::npos || fs::exists(model, ec)) return model;
+  const std::string shipped = models::pretrained_dir() + "/" + model;
+  return fs::is_regular_file(shipped + "/config.json", ec) ? shipped : model;
+}
+
+LmBundle load_lm_bundle(const std::string& model) {
+  const std::string folder = resolve_lm_folder(model);
+  if (!core::file_exists(folder + "/config.json")) {
+    std::string names;
+    for (const auto& n : shipped_lms()) names += (names.empty() ? "" : ", ") + n;
+    throw FileError(folder,
+                    "not a Hugging Face LLaMA folder: no config.json in it (nor the name "
+                    "of a shipped language model: " +
+                        (names.empty() ? std::string("none") : names) + ")");
+  }
   LmBundle b;
   b.folder = folder;
-  b.name = std::filesystem::path(folder).lexically_normal().filename().string();
-  if (b.name.empty()) b.name = std::filesystem::path(folder).parent_path().filename().string();
-  b.model = models::llama::load_llama(folder);
+  b.name = fs::path(folder).lexically_normal().filename().string();
+  if (b.name.empty()) b.name = fs::path(folder).parent_path().filename().string();
+  core::Metadata metadata;
+  b.model = models::llama::load_llama(folder, &metadata);
+  b.provenance = models::weights::provenance_from_metadata(
+      metadata, fs::path(folder + "/model.safetensors").lexically_normal().string());
   b.tokenizer = models::llama::LlamaTokenizer::load(folder);
   b.fingerprint = prompts::lm::llama_fingerprint(b.model);
   return b;

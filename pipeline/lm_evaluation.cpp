@@ -78,11 +78,15 @@ std::vector<std::string> text_summary(const nlohmann::json& results) {
 }
 
 nlohmann::json lm_model_record(const LmBundle& lm) {
+  const auto& p = lm.provenance;
   return {{"source", lm.folder},
           {"format", "hf-llama"},
           {"architecture", lm.name},
           {"fingerprint", lm.fingerprint},
-          {"tokenizer", lm.tokenizer->path()}};
+          {"tokenizer", lm.tokenizer->path()},
+          // null when the file does not say (Hugging Face's own files): never guessed.
+          {"pretrained", p.pretrained ? nlohmann::json(*p.pretrained) : nlohmann::json()},
+          {"provenance", p.how_made.empty() ? "not recorded in the file" : p.how_made}};
 }
 
 }  // namespace vlprompt::pipeline

@@ -17,6 +17,7 @@ namespace fs = std::filesystem;
 
 void add_file(LlamaTensors& out, const std::string& path, const std::set<std::string>* only) {
   core::TensorFile file = core::read_safetensors(path);
+  if (out.file_of.empty()) out.metadata = file.metadata;
   for (auto& [name, tensor] : file.tensors) {
     // The index decides where a tensor lives; a copy in another shard is not read twice.
     if (only && !only->count(name)) continue;
@@ -118,10 +119,12 @@ void load_llama_tensors(LlamaModel& model, const LlamaTensors& in, const std::st
   }
 }
 
-LlamaModel load_llama(const std::string& folder) {
+LlamaModel load_llama(const std::string& folder, core::Metadata* metadata) {
   const LlamaConfig config = read_llama_config(folder);
   LlamaModel model(config);
-  load_llama_tensors(model, read_llama_tensors(folder), folder);
+  LlamaTensors tensors = read_llama_tensors(folder);
+  load_llama_tensors(model, tensors, folder);
+  if (metadata) *metadata = std::move(tensors.metadata);
   for (auto& p : model->parameters()) p.set_requires_grad(false);
   model->eval();
   return model;

@@ -15,7 +15,8 @@ namespace vlprompt::models::llama {
 struct LlamaTensors {
   core::TensorMap tensors;
   std::map<std::string, std::string> file_of;  // tensor name -> file path
-  std::string source;  // model.safetensors, or the index that lists the shards
+  std::string source;       // model.safetensors, or the index that lists the shards
+  core::Metadata metadata;  // model.safetensors's __metadata__ (of the first shard when sharded)
 };
 LlamaTensors read_llama_tensors(const std::string& folder);
 
@@ -25,6 +26,7 @@ LlamaTensors read_llama_tensors(const std::string& folder);
 void load_llama_tensors(LlamaModel& model, const LlamaTensors& tensors, const std::string& folder);
 
 // Config + weights; the model is in eval mode with no parameter requiring a gradient (frozen).
-LlamaModel load_llama(const std::string& folder);
+// `metadata`, when given, receives the weight file's __metadata__ (what it says of itself).
+LlamaModel load_llama(const std::string& folder, core::Metadata* metadata = nullptr);
 
 }  // namespace vlprompt::models::llama

@@ -28,14 +28,7 @@ LoadedWeights read_vlprompt(const std::string& path) {
   if (version != file.metadata.end() && version->second != kFormatVersion)
     throw FileError(path, "__metadata__ format_version is '" + version->second +
                               "', this vlprompt reads version " + kFormatVersion);
-  if (auto it = file.metadata.find("pretrained"); it != file.metadata.end()) {
-    if (it->second != "true" && it->second != "false")
-      throw FileError(
-          path, "__metadata__ pretrained is '" + it->second + "'; expected \"true\" or \"false\"");
-    out.provenance.pretrained = it->second == "true";
-  }
-  if (auto it = file.metadata.find("provenance"); it != file.metadata.end())
-    out.provenance.how_made = it->second;
+  out.provenance = provenance_from_metadata(file.metadata, path);
   auto arch = file.metadata.find("architecture");
   if (arch != file.metadata.end()) {
     out.config = config_from_json(arch->second, path);
@@ -63,3 +56,19 @@ void write_vlprompt(const std::string& path, const core::TensorMap& tensors,
 }
 
 }  // namespace vlprompt::models::weights::detail
+
+namespace vlprompt::models::weights {
+
+Provenance provenance_from_metadata(const core::Metadata& metadata, const std::string& path) {
+  Provenance out;
+  if (auto it = metadata.find("pretrained"); it != metadata.end()) {
+    if (it->second != "true" && it->second != "false")
+      throw FileError(
+          path, "__metadata__ pretrained is '" + it->second + "'; expected \"true\" or \"false\"");
+    out.pretrained = it->second == "true";
+  }
+  if (auto it = metadata.find("provenance"); it != metadata.end()) out.how_made = it->second;
+  return out;
+}
+
+}  // namespace vlprompt::models::weights

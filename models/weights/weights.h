@@ -25,6 +25,10 @@ struct Provenance {
   std::string how_made;  // e.g. "vlprompt init --config tiny --seed 0 (random initialisation)"
 };
 
+// The __metadata__ keys "pretrained" ("true"/"false") and "provenance" of a weight file; a
+// "pretrained" of any other value is a FileError naming `path`.
+Provenance provenance_from_metadata(const core::Metadata& metadata, const std::string& path);
+
 struct LoadedWeights {
   // Canonical names, CPU, contiguous. Floating tensors are fp32 (fp16/bf16 upcast); BatchNorm's
   // integer `num_batches_tracked` counters (ModifiedResNet only) keep their int64 type.

@@ -1,9 +1,11 @@
 // vlprompt models: the architectures in models/configs (the folder is the registry) and the
-// weights that ship in models/pretrained, with what each file says of how it was made.
+// weights and language models that ship in models/pretrained, with what each says of how it was
+// made.
 #include <cstdio>
 
 #include "models/clip/load_clip.h"
 #include "models/weights/weights.h"
+#include "pipeline/lm_bundle.h"
 #include "tools/cli/command.h"
 
 namespace vlprompt::cli {
@@ -33,6 +35,16 @@ Runner setup_models(CLI::App& app) {
       const auto& p = loaded.provenance;
       std::printf("%-16s %-8s %s\n", name.c_str(),
                   loaded.config ? loaded.config->name.c_str() : "?",
+                  p.how_made.empty() ? "(provenance not recorded)" : p.how_made.c_str());
+    }
+    std::printf("\nshipped language models (--model NAME with the text-LM methods and `lm`):\n");
+    for (const auto& name : pipeline::shipped_lms()) {
+      const pipeline::LmBundle lm = pipeline::load_lm_bundle(name);
+      const auto& c = lm.model->config();
+      const auto& p = lm.provenance;
+      std::printf("%-16s %-8s %lld layers, width %lld, vocabulary %lld: %s\n", name.c_str(),
+                  "llama", static_cast<long long>(c.num_hidden_layers),
+                  static_cast<long long>(c.hidden_size), static_cast<long long>(c.vocab_size),
                   p.how_made.empty() ? "(provenance not recorded)" : p.how_made.c_str());
     }
     return 0;

@@ -49,6 +49,7 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(REPO, "tests", "fixtures"))
 import captions as cap  # noqa: E402
+from splits import held_out_indices  # noqa: E402
 from clip_reference import CLIP  # noqa: E402  (OpenAI's architecture and state-dict names)
 from make_clip_fixtures import write_safetensors  # noqa: E402
 
@@ -68,46 +69,6 @@ def read_idx(path):
     dims = data[3]
     shape = struct.unpack(">" + "I" * dims, data[4:4 + 4 * dims])
     return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * dims).reshape(shape)
-
-
-class MT19937_64:
-    """std::mt19937_64, to reproduce datasets/digits.cpp's held-out shuffle exactly."""
-
-    M64 = (1 << 64) - 1
-
-    def __init__(self, seed):
-        self.mt = [seed & self.M64]
-        for i in range(1, 312):
-            prev = self.mt[-1]
-            self.mt.append((6364136223846793005 * (prev ^ (prev >> 62)) + i) & self.M64)
-        self.index = 312
-
-    def __call__(self):
-        if self.index >= 312:
-            for i in range(312):
-                x = (self.mt[i] & 0xFFFFFFFF80000000) | (self.mt[(i + 1) % 312] & 0x7FFFFFFF)
-                xa = x >> 1
-                if x & 1:
-                    xa ^= 0xB5026F5AA96619E9
-                self.mt[i] = self.mt[(i + 156) % 312] ^ xa
-            self.index = 0
-        y = self.mt[self.index]
-        self.index += 1
-        y ^= (y >> 29) & 0x5555555555555555
-        y ^= (y << 17) & 0x71D67FFFEDA60000
-        y ^= (y << 37) & 0xFFF7EEE000000000
-        y ^= y >> 43
-        return y & self.M64
-
-
-def held_out_indices(count, fraction, seed, label):
-    order = list(range(count))
-    rng = MT19937_64(seed * 1000003 + label)
-    for i in range(count - 1, 0, -1):
-        j = rng() % (i + 1)
-        order[i], order[j] = order[j], order[i]
-    held = int(math.floor(count * fraction + 0.5))
-    return set(order[count - held:])
 
 
 def resize(gray):
