@@ -32,6 +32,20 @@ std::string resolve_lm_folder(const std::string& model) {
   return fs::is_regular_file(shipped + "/config.json", ec) ? shipped : model;
 }
 
+void check_vocab_fits_tokenizer(const std::string& folder,
+                                const models::llama::LlamaTokenizer& tokenizer) {
+  // The tokenizer alone accepts a padded embedding (it never makes those ids), but a bundle
+  // generates: sampling a row past the pieces gives an id nothing can decode, mid-run. Fewer
+  // rows than pieces is refused by LlamaTokenizer::load.
+  const int64_t vocab = models::llama::read_llama_config(folder).vocab_size;
+  if (vocab != tokenizer.vocab_size())
+    throw FileError(folder + "/config.json",
+                    "key 'vocab_size' is " + std::to_string(vocab) + ", but " + tokenizer.path() +
+                        " has " + std::to_string(tokenizer.vocab_size()) +
+                        " pieces (expected equal: generation could pick an id past the pieces, "
+                        "which the tokenizer cannot decode)");
+}
+
 LmBundle load_lm_bundle(const std::string& model) {
   const std::string folder = resolve_lm_folder(model);
   if (!core::file_exists(folder + "/config.json")) {
@@ -46,11 +60,12 @@ LmBundle load_lm_bundle(const std::string& model) {
   b.folder = folder;
   b.name = fs::path(folder).lexically_normal().filename().string();
   if (b.name.empty()) b.name = fs::path(folder).parent_path().filename().string();
+  b.tokenizer = models::llama::LlamaTokenizer::load(folder);
+  check_vocab_fits_tokenizer(folder, *b.tokenizer);
   core::Metadata metadata;
   b.model = models::llama::load_llama(folder, &metadata);
   b.provenance = models::weights::provenance_from_metadata(
       metadata, fs::path(folder + "/model.safetensors").lexically_normal().string());
-  b.tokenizer = models::llama::LlamaTokenizer::load(folder);
   b.fingerprint = prompts::lm::llama_fingerprint(b.model);
   return b;
 }

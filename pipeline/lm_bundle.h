@@ -29,8 +29,14 @@ std::vector<std::string> shipped_lms();
 // A shipped model's name -> its folder; a path (or anything else) unchanged.
 std::string resolve_lm_folder(const std::string& model);
 
+// FileError naming config.json unless its vocab_size equals the tokenizer's piece count: a model
+// that generates must be able to decode every id it can pick.
+void check_vocab_fits_tokenizer(const std::string& folder,
+                                const models::llama::LlamaTokenizer& tokenizer);
+
 // `model` is a folder or a shipped model's name. Error naming the folder when it is not a LLaMA
-// folder (no config.json, no tokenizer.model).
+// folder (no config.json, no tokenizer.model), or when config.json's vocab_size is not the
+// tokenizer's piece count (checked before the model is built).
 LmBundle load_lm_bundle(const std::string& model);
 
 // The text without BOS/EOS, as label words and initialisation texts are tokenized.

@@ -1,10 +1,12 @@
 #include "models/llama/llama_config.h"
 
-#include <fstream>
+#include <cmath>
+#include <filesystem>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
+#include "models/llama/llama_files.h"
 #include "src/core/error.h"
+#include "src/core/file_io.h"
 
 namespace vlprompt::models::llama {
 namespace llama_config_detail {
@@ -40,9 +42,75 @@ double optional_number(const json& j, const std::string& key, double fallback,
   return j[key].get<double>();
 }
 
-void require_positive(int64_t value, const std::string& key, const std::string& path) {
-  if (value <= 0)
-    throw FileError(path, "key '" + key + "' is " + std::to_string(value) + ", expected > 0");
+// Bounds well past every published LLaMA-family model (the largest: hidden 16384, intermediate
+// 53248, 126 layers, 262k vocabulary, 10M positions), so that a corrupt or hostile config.json is
+// refused before the model is built. The sizes are later matched against the weight files too.
+struct Bound {
+  const char* key;
+  int64_t low, high;
+};
+constexpr Bound kHiddenSize{"hidden_size", 1, 1 << 16};
+constexpr Bound kIntermediateSize{"intermediate_size", 1, 1 << 18};
+constexpr Bound kLayers{"num_hidden_layers", 1, 1 << 10};
+constexpr Bound kHeads{"num_attention_heads", 1, 1 << 12};
+constexpr Bound kVocab{"vocab_size", 1, 1 << 21};
+// Fewer than 16 positions leaves no room for a prompt; rotary tables are computed per call, so
+// the upper bound only catches nonsense.
+constexpr Bound kPositions{"max_position_embeddings", 16, 1 << 24};
+
+void require_within(int64_t value, const Bound& b, const std::string& path) {
+  if (value < b.low || value > b.high)
+    throw FileError(path, "key '" + std::string(b.key) + "' is " + std::to_string(value) +
+                              ", expected " + std::to_string(b.low) + ".." +
+                              std::to_string(b.high));
+}
+
+int64_t bounded_int(const json& j, const Bound& b, const std::string& path) {
+  const int64_t value = required_int(j, b.key, path);
+  require_within(value, b, path);
+  return value;
+}
+
+// A finite number above `low` (or at it, with `inclusive`): rope_theta <= 0 or rms_norm_eps < 0
+// give NaN logits, and the run would exit 0 with garbage.
+double finite_number(const json& j, const std::string& key, double fallback, double low,
+                     bool inclusive, const std::string& path) {
+  const double v = optional_number(j, key, fallback, path);
+  if (!std::isfinite(v) || v < low || (!inclusive && v == low))
+    throw FileError(path, "key '" + key + "' is " + j[key].dump() + ", expected a finite number " +
+                              (inclusive ? ">= " : "> ") + json(low).dump());
+  return v;
+}
+
+bool given(const json& j, const std::string& key) { return j.contains(key) && !j[key].is_null(); }
+
+// Keys that change the computation in ways this implementation does not follow: refused, since
+// ignoring them loads the model and computes something else without a word.
+void refuse_unimplemented(const json& j, const LlamaConfig& c, const std::string& path) {
+  auto refuse = [&](const std::string& key, const std::string& expected) {
+    throw FileError(path, "key '" + key + "' is " + j[key].dump() + ", expected " + expected);
+  };
+  if (given(j, "hidden_act") && j["hidden_act"] != "silu")
+    refuse("hidden_act", "\"silu\" (the only activation implemented)");
+  if (given(j, "rope_scaling"))
+    refuse("rope_scaling", "null (scaled rotary embeddings are not implemented)");
+  for (const char* key : {"attention_bias", "mlp_bias"})
+    if (given(j, key) && j[key] != false)
+      refuse(key, "false (projections with biases are not implemented)");
+  if (given(j, "head_dim") &&
+      !(j["head_dim"].is_number_integer() && j["head_dim"].get<int64_t>() == c.head_dim()))
+    refuse("head_dim", std::to_string(c.head_dim()) + " (hidden_size " +
+                           std::to_string(c.hidden_size) + " / num_attention_heads " +
+                           std::to_string(c.num_attention_heads) +
+                           "; other head widths are not implemented)");
+  // Mistral attends within a window; full attention equals it only while every sequence fits.
+  if (given(j, "sliding_window") &&
+      !(j["sliding_window"].is_number_integer() &&
+        j["sliding_window"].get<int64_t>() >= c.max_position_embeddings))
+    refuse("sliding_window", "null or at least max_position_embeddings " +
+                                 std::to_string(c.max_position_embeddings) +
+                                 " (sliding-window attention is not implemented, and a longer "
+                                 "sequence would need it)");
 }
 
 }  // namespace llama_config_detail
@@ -71,22 +139,17 @@ LlamaConfig llama_config_from_json(const std::string& text, const std::string& p
     throw FileError(path, "key 'architectures' is " + archs.dump() +
                               ", expected a list containing LlamaForCausalLM or "
                               "MistralForCausalLM");
-  c.hidden_size = required_int(j, "hidden_size", path);
-  c.intermediate_size = required_int(j, "intermediate_size", path);
-  c.num_hidden_layers = required_int(j, "num_hidden_layers", path);
-  c.num_attention_heads = required_int(j, "num_attention_heads", path);
-  c.vocab_size = required_int(j, "vocab_size", path);
-  for (const auto& [key, value] : {std::pair<const char*, int64_t>{"hidden_size", c.hidden_size},
-                                   {"intermediate_size", c.intermediate_size},
-                                   {"num_hidden_layers", c.num_hidden_layers},
-                                   {"num_attention_heads", c.num_attention_heads},
-                                   {"vocab_size", c.vocab_size}})
-    require_positive(value, key, path);
+  c.hidden_size = bounded_int(j, kHiddenSize, path);
+  c.intermediate_size = bounded_int(j, kIntermediateSize, path);
+  c.num_hidden_layers = bounded_int(j, kLayers, path);
+  c.num_attention_heads = bounded_int(j, kHeads, path);
+  c.vocab_size = bounded_int(j, kVocab, path);
   c.num_key_value_heads = optional_int(j, "num_key_value_heads", c.num_attention_heads, path);
-  require_positive(c.num_key_value_heads, "num_key_value_heads", path);
-  c.rms_norm_eps = optional_number(j, "rms_norm_eps", 1e-6, path);
-  c.rope_theta = optional_number(j, "rope_theta", 10000.0, path);
+  require_within(c.num_key_value_heads, {"num_key_value_heads", 1, kHeads.high}, path);
+  c.rms_norm_eps = finite_number(j, "rms_norm_eps", 1e-6, 0.0, /*inclusive=*/true, path);
+  c.rope_theta = finite_number(j, "rope_theta", 10000.0, 0.0, /*inclusive=*/false, path);
   c.max_position_embeddings = optional_int(j, "max_position_embeddings", 2048, path);
+  require_within(c.max_position_embeddings, kPositions, path);
   c.bos_token_id = optional_int(j, "bos_token_id", -1, path);
   c.eos_token_id = optional_int(j, "eos_token_id", -1, path);
   if (j.contains("tie_word_embeddings") && !j["tie_word_embeddings"].is_null()) {
@@ -104,16 +167,16 @@ LlamaConfig llama_config_from_json(const std::string& text, const std::string& p
     throw FileError(path, "num_key_value_heads " + std::to_string(c.num_key_value_heads) +
                               " must divide num_attention_heads " +
                               std::to_string(c.num_attention_heads));
+  refuse_unimplemented(j, c, path);
   return c;
 }
 
 LlamaConfig read_llama_config(const std::string& folder) {
   const std::string path = folder + "/config.json";
-  std::ifstream in(path);
-  if (!in) throw FileError(path, "cannot open (a Hugging Face model folder needs config.json)");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return llama_config_from_json(ss.str(), path);
+  std::error_code ec;
+  if (!std::filesystem::exists(std::filesystem::symlink_status(path, ec)))
+    throw FileError(path, "not found (a Hugging Face model folder needs config.json)");
+  return llama_config_from_json(core::read_regular_file(path, kMaxJsonBytes), path);
 }
 
 }  // namespace vlprompt::models::llama

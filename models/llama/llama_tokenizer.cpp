@@ -4,27 +4,14 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "models/llama/llama_files.h"
 #include "src/core/error.h"
-#include "src/core/file_io.h"
 
 namespace vlprompt::models::llama {
 namespace llama_tokenizer_detail {
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;
-
-// DIR/name parsed as a JSON object, or nothing when the file is absent.
-std::optional<json> read_json_object(const fs::path& file) {
-  if (!fs::exists(file)) return std::nullopt;
-  json j;
-  try {
-    j = json::parse(core::read_file(file.string()));
-  } catch (const json::exception& e) {
-    throw FileError(file.string(), std::string("not valid JSON: ") + e.what());
-  }
-  if (!j.is_object()) throw FileError(file.string(), "expected a JSON object, got " + j.dump());
-  return j;
-}
 
 // An id key as transformers writes it: an integer, null/absent (none), or a list whose first
 // entry is the one that counts (eos_token_id in newer configs).
@@ -59,7 +46,7 @@ SpecialIds special_ids(const text::SentencePieceTokenizer& spm, const fs::path& 
   const std::string config_file = (root / "config.json").string();
   std::optional<int64_t> bos, eos, pad;
   int64_t id_limit = model_vocab;
-  if (const auto config = read_json_object(config_file)) {
+  if (const auto config = read_optional_json_object(config_file)) {
     bos = optional_id(*config, "bos_token_id", config_file);
     eos = optional_id(*config, "eos_token_id", config_file);
     pad = optional_id(*config, "pad_token_id", config_file);
@@ -88,17 +75,72 @@ SpecialIds special_ids(const text::SentencePieceTokenizer& spm, const fs::path& 
   return ids;
 }
 
+// bos_token / eos_token as transformers writes them: a string, or an AddedToken {"content": ...}.
+std::optional<std::string> token_text(const json& tc, const std::string& key,
+                                      const std::string& file) {
+  if (!tc.contains(key) || tc[key].is_null()) return std::nullopt;
+  const json& v = tc[key].is_object() && tc[key].contains("content") ? tc[key]["content"] : tc[key];
+  if (!v.is_string())
+    throw FileError(file, "key '" + key + "' is " + tc[key].dump() +
+                              ", expected a string or {\"content\": a string}");
+  return v.get<std::string>();
+}
+
+// The special tokens tokenizer_config.json names must be the pieces the ids point at: a folder
+// whose bos_token is "<|begin|>" while id 1 is "<s>" mixes two tokenizers.
+void check_token_strings(const json& tc, const text::SentencePieceTokenizer& spm,
+                         const SpecialIds& ids, const std::string& file,
+                         const std::string& model_file) {
+  for (const auto& [key, id] :
+       {std::pair<std::string, int64_t>{"bos_token", ids.bos}, {"eos_token", ids.eos}}) {
+    const std::optional<std::string> want = token_text(tc, key, file);
+    if (!want) continue;
+    if (id >= 0 && id < spm.vocab_size() && spm.piece(id) == *want) continue;
+    const std::string actual =
+        id < 0 ? "defines none"
+               : (id < spm.vocab_size() ? "has '" + spm.piece(id) + "'"
+                                        : "has no piece (its " + std::to_string(spm.vocab_size()) +
+                                              " pieces end before it)") +
+                     " at id " + std::to_string(id);
+    throw FileError(file, "key '" + key + "' is " + tc[key].dump() + ", but " + model_file + " " +
+                              actual + " (expected the piece at " + key + "_id, or no " + key +
+                              " key)");
+  }
+}
+
+// add_prefix_space must say what the sentencepiece model does (it prepends "▁" to the text or it
+// does not), read off the encoding of one letter. `legacy` only changes how text right after a
+// special token is split, and vlprompt never splits special tokens out of text (it encodes text
+// literally), so either value encodes the same; it must still be a boolean.
+void check_spacing(const json& tc, const text::SentencePieceTokenizer& spm, const std::string& file,
+                   const std::string& model_file) {
+  optional_bool(tc, "legacy", true, file);
+  if (!tc.contains("add_prefix_space") || tc["add_prefix_space"].is_null()) return;
+  const bool want = optional_bool(tc, "add_prefix_space", true, file);
+  const std::vector<int64_t> ids = spm.encode("a");
+  const bool prepends = !ids.empty() && spm.piece(ids[0]).rfind("\xe2\x96\x81", 0) == 0;
+  if (want != prepends)
+    throw FileError(file, std::string("key 'add_prefix_space' is ") + (want ? "true" : "false") +
+                              ", but " + model_file +
+                              (prepends ? " prepends" : " does not prepend") +
+                              " a space to the text (expected " + (prepends ? "true" : "false") +
+                              " or no key)");
+}
+
 struct AddFlags {
   bool bos = true, eos = false;  // transformers' defaults without tokenizer_config.json
 };
 
 // add_bos_token / add_eos_token from tokenizer_config.json; a token to be added needs an id.
-AddFlags add_flags(const fs::path& root, const SpecialIds& ids, const std::string& model_file) {
+AddFlags add_flags(const fs::path& root, const text::SentencePieceTokenizer& spm,
+                   const SpecialIds& ids, const std::string& model_file) {
   const std::string tok_config_file = (root / "tokenizer_config.json").string();
   AddFlags add;
-  if (const auto tc = read_json_object(tok_config_file)) {
+  if (const auto tc = read_optional_json_object(tok_config_file)) {
     add.bos = optional_bool(*tc, "add_bos_token", true, tok_config_file);
     add.eos = optional_bool(*tc, "add_eos_token", false, tok_config_file);
+    check_token_strings(*tc, spm, ids, tok_config_file, model_file);
+    check_spacing(*tc, spm, tok_config_file, model_file);
   }
   if (add.bos && ids.bos < 0) {
     throw FileError(model_file,
@@ -132,7 +174,7 @@ std::shared_ptr<LlamaTokenizer> LlamaTokenizer::load(const std::string& dir) {
   tok->bos_id_ = ids.bos;
   tok->eos_id_ = ids.eos;
   tok->pad_id_ = ids.pad;
-  const AddFlags add = add_flags(root, ids, model_file);
+  const AddFlags add = add_flags(root, tok->spm_, ids, model_file);
   tok->add_bos_ = add.bos;
   tok->add_eos_ = add.eos;
   return tok;

@@ -5,7 +5,11 @@
 // - bos/eos/pad ids from config.json (bos_token_id, eos_token_id, pad_token_id), falling back to
 //   the sentencepiece model's own;
 // - the model's vocabulary may be smaller than config.json's vocab_size (padded embeddings),
-//   never larger.
+//   never larger; a bundle that generates requires them equal (pipeline/lm_bundle.h);
+// - tokenizer_config.json's bos_token / eos_token must be the pieces at those ids, and
+//   add_prefix_space must say whether the model prepends a space; `legacy` (either value) is
+//   accepted, since it only changes text that follows a special token inside the text, which
+//   vlprompt never splits out.
 #pragma once
 
 #include <cstdint>
@@ -19,9 +23,10 @@ namespace vlprompt::models::llama {
 
 class LlamaTokenizer {
  public:
-  // Throws FileError naming the file for a missing or corrupt tokenizer.model, an unreadable or
-  // mistyped JSON key, or a model vocabulary larger than config.json's vocab_size (both files
-  // named).
+  // Throws FileError naming the file for a missing or corrupt tokenizer.model, a file that is not
+  // a regular one within its size bound (a FIFO, a link to a device), an unreadable or mistyped
+  // JSON key, a special-token string or add_prefix_space the model contradicts, or a model
+  // vocabulary larger than config.json's vocab_size (both files named).
   static std::shared_ptr<LlamaTokenizer> load(const std::string& dir);
 
   // Ids of `text`; with `add_special`, BOS first and EOS last as the folder's policy says.

@@ -2,87 +2,31 @@
 
 #include <torch/torch.h>
 
-#include <filesystem>
-#include <fstream>
-#include <nlohmann/json.hpp>
 #include <set>
-#include <sstream>
 
+#include "models/llama/llama_weight_files.h"
 #include "src/core/error.h"
 
 namespace vlprompt::models::llama {
-namespace llama_weights_detail {
-
-namespace fs = std::filesystem;
-
-void add_file(LlamaTensors& out, const std::string& path, const std::set<std::string>* only) {
-  core::TensorFile file = core::read_safetensors(path);
-  if (out.file_of.empty()) out.metadata = file.metadata;
-  for (auto& [name, tensor] : file.tensors) {
-    // The index decides where a tensor lives; a copy in another shard is not read twice.
-    if (only && !only->count(name)) continue;
-    const at::ScalarType type = tensor.scalar_type();
-    if (type != at::kFloat && type != at::kHalf && type != at::kBFloat16)
-      throw FileError(path, "tensor '" + name + "' has dtype " + core::dtype_to_safetensors(type) +
-                                ", expected F32, F16 or BF16");
-    if (out.tensors.count(name))
-      throw FileError(path, "tensor '" + name + "' also appears in " + out.file_of[name]);
-    out.tensors[name] = tensor.to(at::kFloat);
-    out.file_of[name] = path;
-  }
-}
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw FileError(path, "cannot open");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-}  // namespace llama_weights_detail
 
 LlamaTensors read_llama_tensors(const std::string& folder) {
-  using namespace llama_weights_detail;
+  const WeightFiles files = locate_weight_files(folder);
+  // The header pass checks dtypes and duplicates before any tensor data is read.
+  const WeightHeaders headers = read_weight_headers(files);
   LlamaTensors out;
-  const std::string single = folder + "/model.safetensors";
-  const std::string index_path = folder + "/model.safetensors.index.json";
-  if (fs::exists(single)) {
-    add_file(out, single, nullptr);
-    out.source = single;
-    return out;
-  }
-  if (!fs::exists(index_path))
-    throw FileError(folder,
-                    "no model.safetensors or model.safetensors.index.json (a Hugging "
-                    "Face folder holds one of them)");
-  nlohmann::json index;
-  try {
-    index = nlohmann::json::parse(slurp(index_path));
-  } catch (const nlohmann::json::exception& e) {
-    throw FileError(index_path, std::string("not valid JSON: ") + e.what());
-  }
-  if (!index.is_object() || !index.contains("weight_map") || !index["weight_map"].is_object())
-    throw FileError(index_path, "missing key 'weight_map' (an object: tensor name -> file)");
-  out.source = index_path;
-  std::map<std::string, std::set<std::string>> by_file;
-  for (const auto& [name, file] : index["weight_map"].items()) {
-    if (!file.is_string())
-      throw FileError(index_path,
-                      "weight_map['" + name + "'] is " + file.dump() + ", expected a file name");
-    const std::string shard = file.get<std::string>();
-    if (shard.find('/') != std::string::npos || shard.find("..") != std::string::npos)
-      throw FileError(index_path, "weight_map['" + name + "'] names '" + shard +
-                                      "', expected a file in the same folder");
-    by_file[shard].insert(name);
-  }
-  for (const auto& [shard, names] : by_file) {
-    const std::string path = folder + "/" + shard;
-    add_file(out, path, &names);
-    for (const auto& name : names)
-      if (!out.tensors.count(name))
-        throw FileError(
-            path, "tensor '" + name + "' is missing (" + index_path + " places it in this file)");
+  out.source = files.source;
+  for (const auto& file : files.files) {
+    core::TensorFile read = core::read_safetensors(file.path);
+    if (out.file_of.empty()) out.metadata = read.metadata;
+    for (auto& [name, tensor] : read.tensors) {
+      // The index decides where a tensor lives; a copy in another shard is not read twice.
+      const auto home = headers.file_of.find(name);
+      if (home == headers.file_of.end() || home->second != file.path) continue;
+      // In the stored dtype: a BF16 infinity is one in fp32 too, but is named in its own file.
+      core::check_finite({{name, tensor}}, file.path);
+      out.tensors[name] = tensor.to(at::kFloat);
+      out.file_of[name] = file.path;
+    }
   }
   return out;
 }
@@ -121,6 +65,10 @@ void load_llama_tensors(LlamaModel& model, const LlamaTensors& in, const std::st
 
 LlamaModel load_llama(const std::string& folder, core::Metadata* metadata) {
   const LlamaConfig config = read_llama_config(folder);
+  // Before the model is built: its size is then what the weight files hold, not what a config
+  // claims.
+  check_config_against_weights(config, read_weight_headers(locate_weight_files(folder)),
+                               folder + "/config.json");
   LlamaModel model(config);
   LlamaTensors tensors = read_llama_tensors(folder);
   load_llama_tensors(model, tensors, folder);

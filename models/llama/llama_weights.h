@@ -11,7 +11,8 @@
 namespace vlprompt::models::llama {
 
 // The folder's tensors by HF name, each in fp32, with the file it came from. Throws FileError
-// naming the file for an unreadable file, a bad index, or a tensor of another dtype.
+// naming the file for an unreadable file, a bad index, a tensor of another dtype, or one holding
+// a NaN or an infinity (named with its file).
 struct LlamaTensors {
   core::TensorMap tensors;
   std::map<std::string, std::string> file_of;  // tensor name -> file path
@@ -25,8 +26,10 @@ LlamaTensors read_llama_tensors(const std::string& folder);
 // inv_freq buffers, which the model recomputes.
 void load_llama_tensors(LlamaModel& model, const LlamaTensors& tensors, const std::string& folder);
 
-// Config + weights; the model is in eval mode with no parameter requiring a gradient (frozen).
-// `metadata`, when given, receives the weight file's __metadata__ (what it says of itself).
+// Config + weights; config.json's sizes are checked against the weight files' headers before the
+// model is built (llama_weight_files.h). The model is in eval mode with no parameter requiring a
+// gradient (frozen). `metadata`, when given, receives the weight file's __metadata__ (what it says
+// of itself).
 LlamaModel load_llama(const std::string& folder, core::Metadata* metadata = nullptr);
 
 }  // namespace vlprompt::models::llama

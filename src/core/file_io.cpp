@@ -1,6 +1,7 @@
 #include "src/core/file_io.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -26,6 +27,61 @@ std::string read_file(const std::string& path) {
   buf << in.rdbuf();
   if (in.bad()) throw FileError(path, "read failed");
   return buf.str();
+}
+
+namespace {
+
+std::string kind_of(mode_t mode) {
+  if (S_ISDIR(mode)) return "a folder";
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISSOCK(mode)) return "a socket";
+  return "not a regular file";
+}
+
+}  // namespace
+
+RegularFile::RegularFile(const std::string& path, uint64_t max_bytes) : path_(path) {
+  fd_ = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd_ < 0)
+    throw FileError(path, std::string("cannot open for reading: ") + std::strerror(errno));
+  struct stat st {};
+  if (::fstat(fd_, &st) != 0) {
+    ::close(fd_);
+    throw FileError(path, std::string("cannot stat: ") + std::strerror(errno));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd_);
+    throw FileError(path, "is " + kind_of(st.st_mode) + "; expected a regular file");
+  }
+  size_ = static_cast<uint64_t>(st.st_size);
+  if (size_ > max_bytes) {
+    ::close(fd_);
+    throw FileError(path, "is " + std::to_string(size_) + " bytes, more than the " +
+                              std::to_string(max_bytes) + " such a file may have");
+  }
+}
+
+RegularFile::~RegularFile() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+std::string RegularFile::read_all() const {
+  std::string out(static_cast<size_t>(size_), '\0');
+  size_t done = 0;
+  while (done < out.size()) {
+    const ssize_t n = ::pread(fd_, out.data() + done, out.size() - done, static_cast<off_t>(done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw FileError(path_, std::string("read failed: ") + std::strerror(errno));
+    if (n == 0) throw FileError(path_, "shrank while being read");
+    done += static_cast<size_t>(n);
+  }
+  return out;
+}
+
+std::string read_regular_file(const std::string& path, uint64_t max_bytes) {
+  return RegularFile(path, max_bytes).read_all();
 }
 
 void atomic_write(const std::string& path, const std::string& bytes) {

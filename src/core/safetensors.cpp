@@ -2,13 +2,12 @@
 
 #include <fcntl.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdint>
 #include <cstring>
-#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "src/core/error.h"
@@ -136,27 +135,21 @@ void check_ranges_tile(const std::string& path, std::vector<std::pair<std::strin
   }
 }
 
+// Weight files are mapped, not read, so this bounds only what a size field can claim: the largest
+// published single-file checkpoints are a few hundred GB.
+constexpr uint64_t kMaxFileBytes = 1ull << 40;
+
 // A read-only mapping of a whole file: tensors are copied once, straight out of the page cache.
 class MappedFile {
  public:
   explicit MappedFile(const std::string& path) {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) throw FileError(path, "cannot open for reading");
-    struct stat st {};
-    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-      ::close(fd);
-      throw FileError(path, "not a regular file");
-    }
-    size_ = static_cast<size_t>(st.st_size);
+    const RegularFile file(path, kMaxFileBytes);
+    size_ = static_cast<size_t>(file.size());
     if (size_ > 0) {
-      void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
-      if (p == MAP_FAILED) {
-        ::close(fd);
-        throw FileError(path, "cannot map the file into memory");
-      }
+      void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, file.fd(), 0);
+      if (p == MAP_FAILED) throw FileError(path, "cannot map the file into memory");
       data_ = static_cast<const char*>(p);
     }
-    ::close(fd);
   }
   ~MappedFile() {
     if (data_) ::munmap(const_cast<char*>(data_), size_);
@@ -170,6 +163,20 @@ class MappedFile {
   const char* data_ = nullptr;
   size_t size_ = 0;
 };
+
+// The first `n` bytes of `file` (fewer when it is shorter).
+std::string read_prefix(const RegularFile& file, const std::string& path, uint64_t n) {
+  std::string out(static_cast<size_t>(std::min(n, file.size())), '\0');
+  size_t done = 0;
+  while (done < out.size()) {
+    const ssize_t got =
+        ::pread(file.fd(), out.data() + done, out.size() - done, static_cast<off_t>(done));
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) throw FileError(path, "read of the safetensors header failed");
+    done += static_cast<size_t>(got);
+  }
+  return out;
+}
 
 }  // namespace
 
@@ -258,18 +265,12 @@ TensorFile read_safetensors(const std::string& path) {
 
 std::map<std::string, TensorInfo> read_safetensors_header(const std::string& path,
                                                           Metadata* metadata) {
-  std::ifstream in(path, std::ios::binary | std::ios::ate);
-  if (!in) throw FileError(path, "cannot open for reading");
-  const uint64_t size = static_cast<uint64_t>(in.tellg());
-  in.seekg(0);
-  std::string head(8, '\0');
-  in.read(head.data(), 8);
+  const RegularFile file(path, kMaxFileBytes);
+  const uint64_t size = file.size();
+  std::string head = read_prefix(file, path, 8);
   if (size >= 8) {
     const uint64_t n = read_le_u64(head.data());
-    if (n <= kMaxHeaderBytes && 8 + n <= size) {
-      head.resize(8 + n);
-      in.read(head.data() + 8, static_cast<std::streamsize>(n));
-    }
+    if (n <= kMaxHeaderBytes && 8 + n <= size) head = read_prefix(file, path, 8 + n);
   }
   const ParsedHeader ph = parse_header(path, head, size);
   std::map<std::string, TensorInfo> out;

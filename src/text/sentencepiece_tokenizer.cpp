@@ -10,6 +10,7 @@
 #include <mutex>
 
 #include "src/core/error.h"
+#include "src/core/file_io.h"
 #include "src/text/sentencepiece/spm_c_api.h"
 
 namespace vlprompt::text {
@@ -20,6 +21,8 @@ namespace fs = std::filesystem;
 namespace spm_detail {
 
 constexpr const char* kModuleName = "libvlprompt_spm.so";
+// LLaMA's tokenizer.model is 0.5 MB, Gemma's 256k-piece one 4 MB.
+constexpr uint64_t kMaxModelBytes = 64ull << 20;
 
 // The module's entry points, resolved once per process. The module is never dlclose()d: the
 // tokenizers it made may live until exit.
@@ -114,6 +117,7 @@ std::string executable_dir() {
 
 }  // namespace spm_detail
 
+using spm_detail::kMaxModelBytes;
 using spm_detail::kModuleName;
 using spm_detail::SpmModule;
 
@@ -174,10 +178,11 @@ SentencePieceTokenizer SentencePieceTokenizer::from_file(const std::string& mode
                     "-DVLPROMPT_WITH_SENTENCEPIECE=OFF; install libsentencepiece-dev "
                     "and reconfigure)");
   }
-  if (!fs::exists(model_path)) throw FileError(model_path, "not found (a sentencepiece model)");
-  if (!fs::is_regular_file(model_path)) {
-    throw FileError(model_path, "is not a file (expected a sentencepiece model)");
-  }
+  std::error_code ec;
+  if (!fs::exists(fs::symlink_status(model_path, ec)))
+    throw FileError(model_path, "not found (a sentencepiece model)");
+  // The module opens the path itself; this refuses a FIFO, a device or an oversized file first.
+  const core::RegularFile checked(model_path, kMaxModelBytes);
   const SpmModule& m = spm_detail::spm_module();
   auto state = std::make_shared<State>();
   state->module = &m;
