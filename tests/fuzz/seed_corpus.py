@@ -186,6 +186,37 @@ def seed_text_targets():
     put("sentencepiece", "model_garbage", b"\x00not a model")
 
 
+def seed_llama_config():
+    """config.json, a line "---", then tokenizer_config.json (tests/fuzz/targets/llama_config)."""
+    config = {"architectures": ["LlamaForCausalLM"], "hidden_size": 32, "intermediate_size": 64,
+              "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2,
+              "rms_norm_eps": 1e-5, "rope_theta": 10000.0, "vocab_size": 500,
+              "max_position_embeddings": 128, "bos_token_id": 1, "eos_token_id": 2}
+    tok = {"add_bos_token": True, "add_eos_token": False, "bos_token": "<s>",
+           "eos_token": {"content": "</s>", "lstrip": False}, "legacy": False}
+
+    def case(name, over=None, tok_over=None, with_tok=True):
+        c = dict(config, **(over or {}))
+        text = json.dumps(c)
+        if with_tok:
+            text += "\n---\n" + json.dumps(dict(tok, **(tok_over or {})))
+        put("llama_config", name, text)
+
+    case("valid")
+    case("no_tokenizer_config", with_tok=False)
+    case("mistral", {"architectures": ["MistralForCausalLM"], "sliding_window": 4096,
+                     "max_position_embeddings": 32768})
+    case("million_layers", {"num_hidden_layers": 1000000})
+    case("huge_vocab", {"vocab_size": 10 ** 7})
+    case("rope_scaling", {"rope_scaling": {"type": "linear", "factor": 2.0}})
+    case("bad_numbers", {"rope_theta": -1, "rms_norm_eps": -1e-6, "max_position_embeddings": 0})
+    case("head_dim", {"head_dim": 16, "hidden_act": "gelu"})
+    case("eos_list", {"eos_token_id": [2, 5], "pad_token_id": None})
+    case("bos_mismatch", tok_over={"bos_token": "<|begin_of_text|>"})
+    case("prefix_space", tok_over={"add_prefix_space": False, "legacy": "yes"})
+    put("llama_config", "not_json", "{\"hidden_size\": \n---\n[1, 2")
+
+
 def seed_image():
     rng = np.random.default_rng(3)
     rgb = rng.integers(0, 256, (5, 7, 3), dtype=np.uint8)
@@ -224,6 +255,7 @@ def main():
     seed_config()
     seed_coop_split()
     seed_text_targets()
+    seed_llama_config()
     seed_image()
     print("seed corpora written to", OUT)
 
