@@ -81,6 +81,24 @@ TEST(BadInputCli, AnOutputNeverReplacesADeviceAFifoOrAFolder) {
   EXPECT_TRUE(std::filesystem::is_character_file("/dev/null"));
 }
 
+// A model folder whose files are a FIFO or a link to /dev/zero: refused at once, not waited on or
+// read until memory runs out (issue 19).
+TEST(BadInputCli, AModelFolderOfFifosAndDevicesIsRefusedAtOnce) {
+  namespace fs = std::filesystem;
+  const std::string dir = scratch_dir("bad_input") + "/fifo_model";
+  fs::remove_all(dir);
+  fs::copy(tiny_lm(), dir, fs::copy_options::recursive);
+  const std::string gen = "lm generate --max-new-tokens 2 --prompt hello --model ";
+  fs::remove(dir + "/tokenizer_config.json");
+  fs::create_symlink("/dev/zero", dir + "/tokenizer_config.json");
+  expect_refused(run_cli(gen + testing::quoted(dir)),
+                 dir + "/tokenizer_config.json: is a character device; expected a regular file");
+  fs::remove(dir + "/config.json");
+  ASSERT_EQ(::mkfifo((dir + "/config.json").c_str(), 0644), 0);
+  expect_refused(run_cli(gen + testing::quoted(dir)),
+                 dir + "/config.json: is a FIFO; expected a regular file");
+}
+
 TEST(BadInputCli, ANegativeExportEpochIsRefusedNotReplaced) {
   const CliResult r =
       run_cli("export --to coop " + testing::quoted(vocab()) + " --model tiny --epoch -3 --out y");
