@@ -34,16 +34,18 @@ std::string resolve_lm_folder(const std::string& model) {
 
 void check_vocab_fits_tokenizer(const std::string& folder,
                                 const models::llama::LlamaTokenizer& tokenizer) {
-  // The tokenizer alone accepts a padded embedding (it never makes those ids), but a bundle
-  // generates: sampling a row past the pieces gives an id nothing can decode, mid-run. Fewer
-  // rows than pieces is refused by LlamaTokenizer::load.
+  // An embedding padded past the pieces is common (rows up to a multiple of 64) and harmless:
+  // generation never picks those ids (GenerateOptions::vocab_limit). Fewer rows than pieces is
+  // refused by LlamaTokenizer::load; far more is a config that belongs to another tokenizer.
   const int64_t vocab = models::llama::read_llama_config(folder).vocab_size;
-  if (vocab != tokenizer.vocab_size())
+  const int64_t pieces = tokenizer.vocab_size();
+  if (vocab > pieces + std::max<int64_t>(256, pieces / 8))
     throw FileError(folder + "/config.json",
                     "key 'vocab_size' is " + std::to_string(vocab) + ", but " + tokenizer.path() +
-                        " has " + std::to_string(tokenizer.vocab_size()) +
-                        " pieces (expected equal: generation could pick an id past the pieces, "
-                        "which the tokenizer cannot decode)");
+                        " has " + std::to_string(pieces) +
+                        " pieces (expected equal, or padded by at most " +
+                        std::to_string(std::max<int64_t>(256, pieces / 8)) +
+                        " rows: the weights belong to another tokenizer)");
 }
 
 LmBundle load_lm_bundle(const std::string& model) {

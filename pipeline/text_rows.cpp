@@ -34,6 +34,16 @@ TextTask make_text_task(prompts::LmTask task, const prompts::TextConfig& config,
       t.label_ids.push_back(tokenizer.encode(w, /*add_special=*/false));
       if (t.label_ids.back().empty())
         throw Error("dataset " + train.dataset + ": label word \"" + w + "\" has no tokens");
+      // Two classes the model scores with the same tokens can never be told apart.
+      const auto same = std::find(t.label_ids.begin(), t.label_ids.end() - 1, t.label_ids.back());
+      if (same != t.label_ids.end() - 1) {
+        std::string ids;
+        for (int64_t id : *same) ids += (ids.empty() ? "" : " ") + std::to_string(id);
+        throw Error("dataset " + train.dataset + ": label words \"" +
+                    t.label_words[same - t.label_ids.begin()] + "\" and \"" + w +
+                    "\" tokenize the same (ids " + ids +
+                    "), so no model can tell those classes apart; give distinct label_words");
+      }
     }
   }
   return t;

@@ -19,14 +19,45 @@ std::string comma_list(const std::vector<std::string>& names) {
   return out;
 }
 
+// A label column with more values than this, or with a value for almost every record, is a
+// number or an id read as a label (each would become a class of one record).
+constexpr size_t kMaxTextClasses = 1000;
+
+void check_label_values(const std::vector<RawTextRecord>& train,
+                        const std::vector<std::string>& classes) {
+  if (train.empty()) return;
+  const RawTextRecord& first = train.front();
+  const std::string what = "the train split's '" + first.label_field + "' labels";
+  if (classes.size() < 2) {
+    throw FileError(first.path, what + " take the single value '" + classes.front() +
+                                    "': classification needs at least 2 classes (texts without "
+                                    "classes are causal-LM data: --task lm)");
+  }
+  if (classes.size() > kMaxTextClasses ||
+      (classes.size() >= 50 && classes.size() * 2 > train.size())) {
+    std::string examples;
+    for (size_t i = 0; i < 3; ++i)
+      examples += (i ? "', '" : "") + train[i * train.size() / 3].label;
+    throw FileError(first.path,
+                    what + " take " + std::to_string(classes.size()) + " distinct values in " +
+                        std::to_string(train.size()) + " records (e.g. '" + examples +
+                        "'): a number or an id, not class labels; expected at most " +
+                        std::to_string(kMaxTextClasses) + " classes, most with several records");
+  }
+}
+
 }  // namespace
 
 std::vector<std::string> text_class_list(const std::vector<RawTextRecord>& train,
                                          const std::vector<std::string>& classnames) {
+  if (classnames.size() == 1)
+    throw Error("the catalog's classnames list one class ('" + classnames.front() +
+                "'): classification needs at least 2");
   if (!classnames.empty()) return classnames;
   std::set<std::string> distinct;
   for (const auto& r : train) distinct.insert(r.label);
   std::vector<std::string> out(distinct.begin(), distinct.end());
+  check_label_values(train, out);
   if (std::all_of(out.begin(), out.end(), all_digits)) {
     std::sort(out.begin(), out.end(), [](const std::string& a, const std::string& b) {
       return std::stoll(a) < std::stoll(b);

@@ -6,8 +6,11 @@
 
 namespace vlprompt::models::llama {
 
-int64_t pick_token(const at::Tensor& logits, const GenerateOptions& options,
+int64_t pick_token(const at::Tensor& all_logits, const GenerateOptions& options,
                    at::Generator& generator) {
+  const int64_t limit = options.vocab_limit();
+  const at::Tensor logits =
+      limit > 0 && limit < all_logits.size(-1) ? all_logits.slice(-1, 0, limit) : all_logits;
   if (options.temperature() <= 0) return logits.argmax().item<int64_t>();
   at::Tensor probs = at::softmax(logits.to(at::kFloat) / options.temperature(), -1);
   if (options.top_p() < 1.0) {

@@ -27,6 +27,9 @@ struct GenerateOptions {
   TORCH_ARG(bool, use_cache) = true;
   // Generation stops after this token (the model's EOS); -1 never stops early.
   TORCH_ARG(int64_t, stop_token) = -1;
+  // Ids at or past this are never picked (0: no limit). A model's embedding may be padded past
+  // its tokenizer's pieces (to a multiple of 64, say); those rows decode to nothing.
+  TORCH_ARG(int64_t, vocab_limit) = 0;
 };
 
 // The next token from the last position's logits [vocab] (greedy or sampled).

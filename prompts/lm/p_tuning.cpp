@@ -56,9 +56,8 @@ at::Tensor PromptEncoderImpl::forward() {
 PTuningImpl::PTuningImpl(PTuningOptions options, const LmMethodContext& context)
     : VirtualTokenDeltaImpl("p_tuning"), options_(std::move(options)) {
   if (!context.model) throw Error("p_tuning: needs a LLaMA model");
-  if (options_.n_virtual() < 0) {
-    throw Error("p_tuning.n_virtual: " + std::to_string(options_.n_virtual()) + " is negative");
-  }
+  check_virtual_sizes("p_tuning", options_.n_virtual(), options_.encoder_hidden_size(),
+                      context.model->config());
   if (options_.encoder() != "mlp" && options_.encoder() != "lstm") {
     throw Error("p_tuning.encoder: unknown value '" + options_.encoder() +
                 "' (expected mlp or lstm)");

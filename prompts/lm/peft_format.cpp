@@ -258,9 +258,23 @@ std::shared_ptr<delta::Delta> from_peft(const PeftAdapter& adapter, const LmMeth
       throw FileError(c.path, "field 'encoder_dropout' is " + c.field("encoder_dropout").dump() +
                                   ", expected a number");
     }
-    h["encoder_dropout"] = c10::str(c.field("encoder_dropout").get<double>());
+    const double dropout = c.field("encoder_dropout").get<double>();
+    if (!(dropout >= 0 && dropout < 1))
+      throw FileError(c.path, "field 'encoder_dropout' is " + c.field("encoder_dropout").dump() +
+                                  ", expected a probability in [0, 1)");
+    h["encoder_dropout"] = c10::str(dropout);
   }
   const at::Tensor& t = adapter.prompt_embeddings;
+  if (!at::isFloatingType(t.scalar_type()))
+    throw FileError(weights_path, std::string("tensor '") + kKey + "' has dtype " +
+                                      c10::toString(t.scalar_type()) +
+                                      ", expected floating point (F32, F16 or BF16)");
+  if (t.numel() > 0 && !t.isfinite().all().item<bool>()) {
+    const int64_t bad = t.isfinite().logical_not().sum().item<int64_t>();
+    throw FileError(weights_path, std::string("tensor '") + kKey + "' holds NaN or Inf values (" +
+                                      std::to_string(bad) + " of " + std::to_string(t.numel()) +
+                                      "); expected finite numbers");
+  }
   if (t.sizes() != at::IntArrayRef(shape)) {
     throw FileError(weights_path,
                     std::string("tensor '") + kKey + "' has shape " + c10::str(t.sizes()) +

@@ -48,7 +48,7 @@ PrefixTuningImpl::PrefixTuningImpl(PrefixTuningOptions options, const LmMethodCo
   layers_ = config.num_hidden_layers;
   kv_width_ = config.kv_width();
   const int64_t n = options_.n_virtual();
-  if (n < 0) throw Error("prefix_tuning.n_virtual: " + std::to_string(n) + " is negative");
+  check_virtual_sizes("prefix_tuning", n, options_.encoder_hidden_size(), config);
   if (options_.init_weights() != "random" && options_.init_weights() != "zero") {
     throw Error("prefix_tuning.init_weights: unknown value '" + options_.init_weights() +
                 "' (expected random or zero)");

@@ -38,7 +38,7 @@ PromptTuningImpl::PromptTuningImpl(PromptTuningOptions options, const LmMethodCo
     : VirtualTokenDeltaImpl("prompt_tuning"), options_(std::move(options)) {
   if (!context.model) throw Error("prompt_tuning: needs a LLaMA model");
   const int64_t n = options_.n_virtual();
-  if (n < 0) throw Error("prompt_tuning.n_virtual: " + std::to_string(n) + " is negative");
+  check_virtual_sizes("prompt_tuning", n, 0, context.model->config());
   const std::string& init = options_.init();
   if (init != "random" && init != "vocab" && init != "text" && init != "labels") {
     throw Error("prompt_tuning.init: unknown value '" + init +

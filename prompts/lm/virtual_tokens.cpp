@@ -36,4 +36,20 @@ at::Tensor prepend_rows(const at::Tensor& virtual_tokens, const at::Tensor& toke
   return at::cat({virtual_tokens.to(tokens.scalar_type()), tokens}, 1);
 }
 
+void check_virtual_sizes(const std::string& method, int64_t n_virtual, int64_t encoder_hidden,
+                         const models::llama::LlamaConfig& config) {
+  if (n_virtual < 0)
+    throw Error(method + ".n_virtual: " + std::to_string(n_virtual) + " is negative");
+  if (n_virtual >= config.max_position_embeddings)
+    throw Error(method + ".n_virtual: " + std::to_string(n_virtual) +
+                " virtual tokens leave no position for text in the model's "
+                "max_position_embeddings (" +
+                std::to_string(config.max_position_embeddings) + ")");
+  const int64_t most = 16 * config.hidden_size;
+  if (encoder_hidden < 0 || encoder_hidden > most)
+    throw Error(method + ".encoder_hidden_size: " + std::to_string(encoder_hidden) +
+                ", expected 0 (the model's width) to " + std::to_string(most) +
+                " (16x the model's hidden_size " + std::to_string(config.hidden_size) + ")");
+}
+
 }  // namespace vlprompt::prompts::lm

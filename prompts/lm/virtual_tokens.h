@@ -9,9 +9,16 @@
 #include <memory>
 #include <string>
 
+#include "models/llama/llama_config.h"
 #include "src/delta/delta.h"
 
 namespace vlprompt::prompts::lm {
+
+// Refuses, before anything is allocated, sizes that could only exhaust memory: `n_virtual` must
+// be >= 0 and leave a position for text in the model's max_position_embeddings; an encoder's
+// hidden size (0 = the default) at most 16x the model's width. Errors name `method`'s key.
+void check_virtual_sizes(const std::string& method, int64_t n_virtual, int64_t encoder_hidden,
+                         const models::llama::LlamaConfig& config);
 
 class PrependSites;
 

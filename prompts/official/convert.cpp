@@ -6,6 +6,51 @@
 #include "src/core/error.h"
 
 namespace vlprompt::prompts::official {
+namespace {
+
+// A NaN learned vector makes a delta that every later command refuses: refuse it here, naming
+// the key, rather than write it.
+void check_imported_values(const DasslCheckpoint& file) {
+  for (const auto& [key, t] : file.state_dict) {
+    if (!at::isFloatingType(t.scalar_type()) || t.numel() == 0) continue;
+    if (!t.isfinite().all().item<bool>()) {
+      throw FileError(
+          file.path, "state_dict['" + key + "'] holds NaN or Inf values (" +
+                         std::to_string(t.isfinite().logical_not().sum().item<int64_t>()) + " of " +
+                         std::to_string(t.numel()) +
+                         "); expected finite numbers: the run that saved it diverged");
+    }
+  }
+}
+
+// The saved class-token buffers are rebuilt from the classes given, but their shapes say which
+// backbone the file was trained on: [n_cls, 1, width] and [n_cls, L, width], one n_cls.
+void check_token_buffers(const DasslCheckpoint& file, int64_t width) {
+  const at::Tensor* prefix = nullptr;
+  const at::Tensor* suffix = nullptr;
+  std::string prefix_key, suffix_key;
+  for (const auto& [key, t] : file.state_dict) {
+    const auto ends = [&](const std::string& s) {
+      return key.size() >= s.size() && key.compare(key.size() - s.size(), s.size(), s) == 0;
+    };
+    if (ends("token_prefix")) prefix = &t, prefix_key = key;
+    if (ends("token_suffix")) suffix = &t, suffix_key = key;
+  }
+  const std::string w = std::to_string(width);
+  if (prefix && (prefix->dim() != 3 || prefix->size(1) != 1 || prefix->size(2) != width))
+    throw FileError(file.path, "state_dict['" + prefix_key + "'] has shape " +
+                                   c10::str(prefix->sizes()) + ", expected [n_cls, 1, " + w +
+                                   "] (the class prompts' start token on this model)");
+  if (suffix && (suffix->dim() != 3 || suffix->size(2) != width))
+    throw FileError(file.path, "state_dict['" + suffix_key + "'] has shape " +
+                                   c10::str(suffix->sizes()) + ", expected [n_cls, L, " + w + "]");
+  if (prefix && suffix && prefix->size(0) != suffix->size(0))
+    throw FileError(file.path, "state_dict['" + prefix_key + "'] is for " +
+                                   std::to_string(prefix->size(0)) + " classes but '" + suffix_key +
+                                   "' for " + std::to_string(suffix->size(0)));
+}
+
+}  // namespace
 
 LoadedMethod import_checkpoint(const std::string& from, const std::string& checkpoint,
                                const MethodContext& context, const std::string& position,
@@ -13,6 +58,8 @@ LoadedMethod import_checkpoint(const std::string& from, const std::string& check
                                const std::vector<std::string>& domains) {
   const OfficialFormat& format = find_official_format(from);  // before touching the file
   const DasslCheckpoint file = read_dassl_checkpoint(checkpoint);
+  check_imported_values(file);
+  check_token_buffers(file, context.clip->config().text.width);
   ImportContext import_context;
   import_context.clip = context.clip;
   import_context.classnames = context.classnames;

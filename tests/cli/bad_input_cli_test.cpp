@@ -82,7 +82,7 @@ TEST(BadInputCli, AnOutputNeverReplacesADeviceAFifoOrAFolder) {
 }
 
 // A model folder whose files are a FIFO or a link to /dev/zero: refused at once, not waited on or
-// read until memory runs out (issue 19).
+// read until memory runs out.
 TEST(BadInputCli, AModelFolderOfFifosAndDevicesIsRefusedAtOnce) {
   namespace fs = std::filesystem;
   const std::string dir = scratch_dir("bad_input") + "/fifo_model";

@@ -1,4 +1,4 @@
-// Issue 19, config.json side: sizes are bounded and matched against the weight files' headers
+// A LLaMA config.json: sizes are bounded and matched against the weight files' headers
 // before the model is built, values that give NaN logits are refused, and keys that change the
 // model but are not implemented are refused rather than ignored. Every error names config.json,
 // the key and its value.

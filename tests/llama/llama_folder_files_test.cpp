@@ -1,4 +1,4 @@
-// Issue 19, the files of a LLaMA folder: every one (config.json, tokenizer_config.json, the shard
+// The files of a LLaMA folder: every one (config.json, tokenizer_config.json, the shard
 // index, each shard, tokenizer.model) must be a regular file within a size bound, so a FIFO is
 // refused at once instead of blocking and a link to /dev/zero instead of read without end; NaN
 // and infinite weights are refused naming file and tensor; tokenizer_config.json's special-token
@@ -143,14 +143,14 @@ TEST(LlamaFolderFiles, TokenizerConfigMustSayWhatTheTokenizerDoes) {
              {"key 'legacy' is \"yes\", expected true or false"});
 }
 
-TEST(LlamaFolderFiles, ABundleRefusesAVocabularyPastTheTokenizersPieces) {
+TEST(LlamaFolderFiles, ABundleRefusesAVocabularyFarPastTheTokenizersPieces) {
   const std::string dir = copy_of("lm/tiny", "vocab_past_pieces");
   json config = json::parse(vlprompt::core::read_file(dir + "/config.json"));
-  config["vocab_size"] = 1016;
+  config["vocab_size"] = 1300;
   vlprompt::core::atomic_write(dir + "/config.json", config.dump());
   expect_has(error_of([&] { vlprompt::pipeline::load_lm_bundle(dir); }),
-             {dir + "/config.json: key 'vocab_size' is 1016, but " + dir +
-              "/tokenizer.model has 1000 pieces"});
+             {dir + "/config.json: key 'vocab_size' is 1300, but " + dir +
+              "/tokenizer.model has 1000 pieces (expected equal, or padded by at most 256"});
 }
 
 }  // namespace llama_folder_files_test

@@ -109,4 +109,18 @@ TEST(LlamaGenerate, TopPKeepsTheSmallestSetReachingP) {
                vlprompt::Error);
 }
 
+TEST(LlamaGenerate, IdsPastTheVocabLimitAreNeverPicked) {
+  // The padded rows (ids 3 and 4) are the most likely: greedy and sampling must still stay below
+  // the tokenizer's pieces.
+  const at::Tensor logits = at::tensor({0.0, 1.0, 0.5, 9.0, 8.0});
+  at::Generator g = at::make_generator<at::CPUGeneratorImpl>(3);
+  EXPECT_EQ(vlprompt::models::llama::pick_token(logits, GenerateOptions(), g), 3);
+  EXPECT_EQ(vlprompt::models::llama::pick_token(logits, GenerateOptions().vocab_limit(3), g), 1);
+  std::set<int64_t> seen;
+  for (int i = 0; i < 100; ++i)
+    seen.insert(vlprompt::models::llama::pick_token(
+        logits, GenerateOptions().temperature(1.0).vocab_limit(3), g));
+  EXPECT_EQ(seen, (std::set<int64_t>{0, 1, 2}));
+}
+
 }  // namespace llama_generate_test

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <limits>
 
 #include "prompts/lm/prefix_tuning.h"
 #include "src/core/file_io.h"
@@ -193,6 +194,49 @@ TEST(PeftFormat, BadAdaptersNameFileKeyAndValue) {
   std::filesystem::remove(dir + "/adapter_config.json");
   m = import_error(dir);
   EXPECT_NE(m.find(dir + "/adapter_config.json"), std::string::npos) << m;
+}
+
+// A P-Tuning adapter written by to_peft, then `edit`ed: what import must refuse.
+std::string edited_ptuning(const std::string& name,
+                           const std::function<void(nlohmann::json&, core::TensorMap&)>& edit) {
+  auto model = tiny_llama(2);
+  const std::string dir = vlprompt::testing::scratch_dir("peft_bad") + "/" + name;
+  lm::write_peft(
+      lm::to_peft(*build("p_tuning", {{"n_virtual", "3"}}, model), model->config(), "tiny-llama"),
+      dir);
+  auto config = nlohmann::json::parse(core::read_file(dir + "/adapter_config.json"));
+  auto tensors = core::read_safetensors(dir + "/adapter_model.safetensors").tensors;
+  edit(config, tensors);
+  core::atomic_write(dir + "/adapter_config.json", config.dump(2));
+  core::write_safetensors(dir + "/adapter_model.safetensors", tensors);
+  return dir;
+}
+
+TEST(PeftFormat, NonFiniteOrIntegerEmbeddingsAndABadDropoutAreRefusedAtImport) {
+  const auto embeddings = [](at::Tensor (*make)(const at::Tensor&)) {
+    return [make](nlohmann::json&, core::TensorMap& t) {
+      t["prompt_embeddings"] = make(t.at("prompt_embeddings"));
+    };
+  };
+  const std::string fine = edited_ptuning("fine", [](auto&, auto&) {});
+  auto model = tiny_llama(2);
+  EXPECT_NO_THROW(lm::from_peft(lm::read_peft(fine), context(model), fine));
+  std::string m = import_error(edited_ptuning("nan", embeddings([](const at::Tensor& t) {
+                                                at::Tensor x = t.clone();
+                                                x[1][0] = std::numeric_limits<float>::quiet_NaN();
+                                                return x;
+                                              })));
+  EXPECT_NE(m.find("'prompt_embeddings' holds NaN or Inf values (1 of"), std::string::npos) << m;
+  m = import_error(edited_ptuning(
+      "int", embeddings([](const at::Tensor& t) { return (t * 100).to(at::kInt); })));
+  EXPECT_NE(m.find("has dtype Int, expected floating point"), std::string::npos) << m;
+  m = import_error(edited_ptuning(
+      "bool", embeddings([](const at::Tensor& t) { return (t > 0).to(at::kBool); })));
+  EXPECT_NE(m.find("has dtype Bool, expected floating point"), std::string::npos) << m;
+  m = import_error(edited_ptuning("dropout", [](auto& c, auto&) { c["encoder_dropout"] = 5.0; }));
+  EXPECT_NE(m.find("field 'encoder_dropout' is 5.0, expected a probability in [0, 1)"),
+            std::string::npos)
+      << m;
 }
 
 }  // namespace peft_format_test

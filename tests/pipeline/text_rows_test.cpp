@@ -1,4 +1,4 @@
-// Causal-LM rows from records that leave nothing to predict (issue 19): with a tokenizer that has
+// Causal-LM rows from records that leave nothing to predict: with a tokenizer that has
 // no EOS piece and adds no BOS, a completion that tokenizes to nothing used to reach training as
 // an empty target and segfault. Each such record is now an error naming it.
 #include "pipeline/text_rows.h"

@@ -28,7 +28,8 @@ Runner setup_import(CLI::App& app) {
   app.add_option("--data-root", a->data_root, "the dataset's files, where its class names live");
   app.add_option("--position", a->position,
                  "CoOp's class-token position (not stored in the checkpoint): end (default), "
-                 "middle, front");
+                 "middle, front")
+      ->check(CLI::IsMember({"end", "middle", "front"}));
   app.add_option("--domains", a->domains,
                  "DAPL's domains in the trained order, source(s) then target: SRC,TGT");
   app.add_option("--out", a->out, "the delta file to write (.safetensors)")->required();

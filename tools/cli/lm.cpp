@@ -98,7 +98,8 @@ int run_generate(const LmArgs& a) {
                            .top_p(a.top_p)
                            .seed(a.seed)
                            .use_cache(!a.no_cache)
-                           .stop_token(tok.eos_id());
+                           .stop_token(tok.eos_id())
+                           .vocab_limit(tok.vocab_size());
   // Streams the text decoded so far, holding back an unfinished UTF-8 character (byte-fallback
   // pieces arrive one byte at a time).
   std::vector<int64_t> generated;

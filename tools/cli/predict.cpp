@@ -29,6 +29,10 @@ struct PredictArgs {
   bool json = false;
 };
 
+// CLIP-normalised pixels of any 8-bit image lie in [-1.8, 2.2]; 100 leaves room for other
+// normalisations while refusing values that only overflow.
+constexpr float kMaxPixel = 100.0f;
+
 // The images to classify, [N, 3, R, R] preprocessed, and a name for each: files decoded here, or
 // --pixels as `vlprompt preprocess` writes them (FileError naming it for any other shape or dtype).
 at::Tensor input_pixels(const PredictArgs& a, int64_t res, std::vector<std::string>* names) {
@@ -45,6 +49,20 @@ at::Tensor input_pixels(const PredictArgs& a, int64_t res, std::vector<std::stri
                                   std::to_string(res) +
                                   "] (as `vlprompt preprocess` writes), got " +
                                   c10::str(pixels.scalar_type(), " ", pixels.sizes()));
+  }
+  if (pixels.size(0) == 0)
+    throw FileError(a.pixels, "holds no image (shape [0, 3, " + std::to_string(res) + ", " +
+                                  std::to_string(res) + "]); expected at least one");
+  // Normalised pixels lie within a few units of 0; 1e30 overflows the tower to NaN probabilities.
+  const at::Tensor bad = pixels.isfinite().logical_not().logical_or(pixels.abs() > kMaxPixel);
+  if (bad.any().item<bool>()) {
+    const int64_t flat = bad.flatten().nonzero()[0].item<int64_t>();
+    const int64_t per_image = 3 * res * res;
+    throw FileError(a.pixels, "image " + std::to_string(flat / per_image) + " holds the value " +
+                                  c10::str(pixels.flatten()[flat].item<float>()) +
+                                  "; expected finite normalised pixels within +-" +
+                                  std::to_string(static_cast<int>(kMaxPixel)) +
+                                  " (as `vlprompt preprocess` writes)");
   }
   names->clear();
   for (int64_t i = 0; i < pixels.size(0); ++i)

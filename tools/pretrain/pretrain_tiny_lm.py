@@ -9,13 +9,16 @@ shuffle as datasets/text/fortunes.cpp (tools/pretrain/splits.py, per-category FN
 held-out keys are written to pretraining.json, and a C++ test compares them with the loader's
 test split.
 
-Documents: half are the plain entry; half name its category file in one of CAPTION_PATTERNS (the
-way a web page names its section). None of the patterns is the catalog's evaluation template
+Documents: 20% are the plain entry; 80% name its category file in one of CAPTION_PATTERNS (the
+way a web page names its section), mostly after the text. The topic classes' train entries are
+repeated to about 1,600 documents each (as the tiny CLIP oversamples digits), so that no class
+wins on its prior. None of the patterns is the catalog's evaluation template
 "{text} Topic:", so the hand-written prompt is unseen, as the tiny CLIP's evaluation prompts are.
 Entries are cut to the catalog's 300 characters, as the data set does.
 
 Tokenizer: Debian's `spm_train` (BPE, byte fallback, LLaMA's ids: unk 0, bos 1, eos 2) on the
-same entries. Model: 4 layers, width 128, GQA (4 heads, 2 kv heads), Adam with a cosine
+same entries. The loss counts the category's tokens in a caption 10 times (LABEL_WEIGHT).
+Model: 4 layers, width 128, GQA (4 heads, 2 kv heads), Adam with a cosine
 schedule on packed 128-token windows, plain PyTorch (tests/fixtures/make_llama_fixtures.py's
 reference forward).
 
@@ -42,12 +45,22 @@ from splits import held_out_indices  # noqa: E402
 CLASSES = ["computers", "food", "law", "science", "sports"]  # datasets/catalog/fortunes.yaml
 SPLIT_SEED, TEST_FRACTION, MAX_CHARS = 1, 0.25, 300
 EVALUATION_TEMPLATE = "{text} Topic:"
+# Mostly after the text, where a classifier's label word goes: P(label | text) is what few-shot
+# prompts have to bring out.
 CAPTION_PATTERNS = [
-    "{text}\n-- from the {label} file", "{text} (filed under {label})", "{label}: {text}",
-    "A fortune about {label}. {text}", "{text}\nSection: {label}", "[{label}] {text}",
-    "{text} #{label}", "From the {label} fortunes: {text}", "{text}\nTagged {label}.",
-    "Subject: {label}\n{text}", "{text} -- {label}", "{text}\nMore {label} fortunes follow.",
+    "{text}\n-- from the {label} file", "{text} (filed under {label})",
+    "{text}\nSection: {label}", "{text} #{label}", "{text}\nTagged {label}.",
+    "{text} -- {label}", "{text}\nMore {label} fortunes follow.", "{text} [{label}]",
+    "{text}\nCategory of this fortune: {label}", "{text} (a {label} fortune)",
+    "{label}: {text}", "From the {label} fortunes: {text}",
 ]
+CAPTIONED = 0.8  # share of documents that name their category
+# The category's tokens count this many times in the loss: they are one token in ~80, and at
+# weight 1 a 4-layer model learned the categories' priors but hardly which text has which.
+LABEL_WEIGHT = 10.0
+# The topic classes' train entries (110 to 788 of ~16,000 entries) are repeated up to about this
+# many documents each: with their natural counts the label "computers" won on its prior alone.
+CLASS_DOCUMENTS = 1600
 
 
 def fnv_seed(name):
@@ -103,14 +116,31 @@ def read_corpus(root):
                                      key=lambda k: int(k.split(":")[1]))
         kept = [(name, text) for i, (_, text) in enumerate(entries) if i not in held]
         counts[name] = len(kept)
-        docs.extend(kept)
+        repeats = max(1, round(CLASS_DOCUMENTS / len(kept))) if name in CLASSES else 1
+        docs.extend(kept * repeats)
     return docs, held_keys, counts
 
 
 def caption(category, text, rng):
-    if rng.random() < 0.5:
-        return text
-    return rng.choice(CAPTION_PATTERNS).format(text=text, label=category)
+    """The document and whether it names its category."""
+    if rng.random() >= CAPTIONED:
+        return text, False
+    return rng.choice(CAPTION_PATTERNS).format(text=text, label=category), True
+
+
+def document(category, text, sp, rng):
+    """Token ids with BOS and EOS, and a loss weight per id: LABEL_WEIGHT on the category's tokens
+    where a caption names it after a space (its last such occurrence), 1 elsewhere."""
+    words, named = caption(category, text, rng)
+    ids = [1] + sp.encode(words) + [2]
+    weights = [1.0] * len(ids)
+    label = sp.encode(category)
+    if named:
+        for start in range(len(ids) - len(label), 0, -1):
+            if ids[start:start + len(label)] == label:
+                weights[start:start + len(label)] = [LABEL_WEIGHT] * len(label)
+                break
+    return ids, weights
 
 
 def train_tokenizer(folder, texts, vocab):
@@ -168,22 +198,28 @@ def pretrain(cfg, w, docs, sp, args):
     params = [t.requires_grad_() for t in w.values()]
     opt = torch.optim.Adam(params, lr=args.lr, betas=(0.9, 0.98))
     losses, started = [], time.time()
-    stream = []
+    stream, stream_weights = [], []
+    window = args.batch * (args.length + 1)
     for step in range(args.steps):
         # A fresh caption per epoch of the corpus: the patterns vary across passes.
-        while len(stream) < args.batch * (args.length + 1) * 4:
+        while len(stream) < window * 4:
             order = list(range(len(docs)))
             rng.shuffle(order)
             for i in order:
-                stream += [1] + sp.encode(caption(docs[i][0], docs[i][1], rng)) + [2]
-        ids = torch.tensor(stream[:args.batch * (args.length + 1)]).view(args.batch, -1)
-        del stream[:args.batch * (args.length + 1)]
+                ids, weights = document(docs[i][0], docs[i][1], sp, rng)
+                stream += ids
+                stream_weights += weights
+        ids = torch.tensor(stream[:window]).view(args.batch, -1)
+        weights = torch.tensor(stream_weights[:window]).view(args.batch, -1)[:, 1:].reshape(-1)
+        del stream[:window]
+        del stream_weights[:window]
         lr = args.lr * min(1.0, (step + 1) / 100) * 0.5 * (1 + math.cos(math.pi * step / args.steps))
         for g in opt.param_groups:
             g["lr"] = lr
         logits = reference_logits(cfg, w, ids=ids[:, :-1])
-        loss = torch.nn.functional.cross_entropy(logits.reshape(-1, cfg["vocab_size"]),
-                                                 ids[:, 1:].reshape(-1))
+        per_token = torch.nn.functional.cross_entropy(logits.reshape(-1, cfg["vocab_size"]),
+                                                      ids[:, 1:].reshape(-1), reduction="none")
+        loss = (per_token * weights).sum() / weights.sum()
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
