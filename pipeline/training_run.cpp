@@ -20,6 +20,13 @@ bool train_with_trainer(TrainingRun& run, const TrainArgs& a, const core::Resolv
                         bool resumed, std::vector<engine::EpochRecord>* history,
                         nlohmann::json* results) {
   engine::Method& method = run.method();
+  // A delta sized to nothing (n_virtual=0 is the plain model) would fail on the loss's shape.
+  int64_t trainable = 0;
+  for (const auto& p : method.trainable_parameters()) trainable += p.numel();
+  if (trainable == 0)
+    throw Error(method.name() +
+                ": these options leave nothing to train (0 trainable values; n_virtual=0 is the "
+                "plain model, whose results the zero-shot / zero-prompt baseline already reports)");
   engine::TrainData& train = run.train_data();
   engine::EvalData* val = run.val_data();
   engine::Trainer trainer(

@@ -149,13 +149,29 @@ int64_t Table::column(const std::string& name) const {
   return -1;
 }
 
+namespace {
+
+// Classic Mac OS line endings read as one endless line, and the header then seems to lack
+// columns that are there: say what the file is instead.
+void refuse_cr_only(const std::string& path, const std::string& s) {
+  const size_t cr = s.find('\r');
+  if (cr != std::string::npos && s.find('\n') == std::string::npos && cr + 1 < s.size())
+    throw FileError(path,
+                    "uses CR-only line endings (classic Mac OS); expected LF or CRLF (convert it, "
+                    "e.g. tr '\\r' '\\n')");
+}
+
+}  // namespace
+
 Table read_csv_table(const std::string& path) {
   const std::string s = core::drop_bom(core::read_file(path));
+  refuse_cr_only(path, s);
   return to_table(path, CsvReader(path, s).rows());
 }
 
 Table read_tsv_table(const std::string& path) {
   const std::string s = core::drop_bom(core::read_file(path));
+  refuse_cr_only(path, s);
   std::vector<TableRow> rows;
   size_t start = 0;
   for (int64_t line = 1; start < s.size(); ++line) {

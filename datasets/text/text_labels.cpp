@@ -1,6 +1,7 @@
 #include "datasets/text/text_labels.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <set>
 
 #include "src/core/error.h"
@@ -17,6 +18,28 @@ std::string comma_list(const std::vector<std::string>& names) {
   std::string out;
   for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
   return out;
+}
+
+// The offset of the first byte that does not start a well-formed UTF-8 sequence, or npos.
+size_t first_invalid_utf8(const std::string& s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    const size_t len = c < 0x80         ? 1
+                       : (c >> 5) == 6  ? 2
+                       : (c >> 4) == 14 ? 3
+                       : (c >> 3) == 30 ? 4
+                                        : 0;
+    if (len == 0 || (len == 2 && c < 0xC2) || i + len > s.size()) return i;
+    for (size_t k = 1; k < len; ++k)
+      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return i;
+    const auto c1 = static_cast<unsigned char>(s[i + 1 < s.size() ? i + 1 : i]);
+    if ((c == 0xE0 && c1 < 0xA0) || (c == 0xED && c1 >= 0xA0) || (c == 0xF0 && c1 < 0x90) ||
+        (c == 0xF4 && c1 >= 0x90) || c > 0xF4)
+      return i;  // overlong, surrogate or past U+10FFFF
+    i += len;
+  }
+  return std::string::npos;
 }
 
 // A label column with more values than this, or with a value for almost every record, is a
@@ -72,6 +95,13 @@ std::vector<TextRecord> assign_text_labels(std::vector<RawTextRecord> raw,
   std::vector<TextRecord> out;
   out.reserve(raw.size());
   for (auto& r : raw) {
+    if (const size_t bad = first_invalid_utf8(r.label); bad != std::string::npos) {
+      char byte[8];
+      std::snprintf(byte, sizeof byte, "0x%02X", static_cast<unsigned char>(r.label[bad]));
+      throw FileError(r.path, "line " + std::to_string(r.line) + ": " + r.label_field +
+                                  " is not valid UTF-8 (byte " + byte + " at offset " +
+                                  std::to_string(bad) + "); expected UTF-8 text");
+    }
     const auto it = std::find(classes.begin(), classes.end(), r.label);
     int64_t label = it == classes.end() ? -1 : static_cast<int64_t>(it - classes.begin());
     if (label < 0 && integers_index && r.label_is_integer && all_digits(r.label) &&

@@ -112,9 +112,19 @@ std::string split_path(const CatalogEntry& entry, const std::string& dir,
 std::vector<RawTextRecord> read_labelled(const std::string& path, const std::string& key_base,
                                          const TextFields& fields) {
   const std::string ext = extension_of(path);
-  if (ext == ".jsonl") return read_jsonl_classification(path, key_base, fields);
-  if (ext == ".tsv") return read_table_classification(read_tsv_table(path), key_base, fields);
-  if (ext == ".csv") return read_table_classification(read_csv_table(path), key_base, fields);
+  std::vector<RawTextRecord> out;
+  if (ext == ".jsonl") {
+    out = read_jsonl_classification(path, key_base, fields);
+  } else if (ext == ".tsv") {
+    out = read_table_classification(read_tsv_table(path), key_base, fields);
+  } else if (ext == ".csv") {
+    out = read_table_classification(read_csv_table(path), key_base, fields);
+  }
+  // An empty split found here, not as another split's labels that match no class.
+  if (!out.empty()) return out;
+  if (ext == ".jsonl" || ext == ".tsv" || ext == ".csv")
+    throw FileError(path, "holds no records (expected a text and a label per " +
+                              std::string(ext == ".jsonl" ? "line" : "row") + ")");
   throw FileError(path, "a " + ext +
                             " file holds no labels: classification reads .jsonl, .tsv "
                             "or .csv (plain text is causal-LM data: use the lm task)");

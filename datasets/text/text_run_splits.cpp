@@ -38,6 +38,9 @@ TextRunSplits load_text_run_splits(const std::string& dataset, const std::string
     }
   }
   r.test = load_text_split(dataset, data_root, "test", task, fields);
+  // Found now, not after training, when there would be nothing to report and no delta saved.
+  if (r.test.items.empty())
+    throw Error("text dataset '" + train.dataset + "': the test split holds no records");
   return r;
 }
 

@@ -16,17 +16,10 @@
 namespace vlprompt::core {
 
 std::string read_file(const std::string& path) {
-  // An ifstream opens a folder and reads nothing from it: that would pass for an empty file.
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) {
-    throw FileError(path, "is a folder; expected a file");
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw FileError(path, std::string("cannot open for reading: ") + std::strerror(errno));
-  std::ostringstream buf;
-  buf << in.rdbuf();
-  if (in.bad()) throw FileError(path, "read failed");
-  return buf.str();
+  // Through RegularFile, so that no input (an HF CLIP config.json, a PEFT adapter_config.json, a
+  // class list) can block on a FIFO or stream a device; the bound only stops runaway sizes.
+  constexpr uint64_t kMaxBytes = uint64_t{4} << 30;
+  return read_regular_file(path, kMaxBytes);
 }
 
 namespace {

@@ -8,7 +8,8 @@
 
 namespace vlprompt::core {
 
-// Reads a whole file; throws FileError naming the path when it cannot.
+// Reads a whole regular file of at most 4 GiB; throws FileError naming the path when it cannot
+// (a folder, FIFO or device is refused without blocking).
 std::string read_file(const std::string& path);
 
 // A file opened for reading only once it is known to be a regular file (links followed) of at most

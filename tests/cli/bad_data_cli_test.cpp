@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <map>
 
 #include "prompts/official/checkpoint.h"
 #include "src/core/npy.h"
@@ -77,6 +78,38 @@ TEST(BadDataCli, ALabelColumnThatIsNotClassesIsDescribedAndRefused) {
   EXPECT_LT(many.output.size(), 2000u) << "one message, not a warning per class";
   expect_refused(train_on(text_data("one-class", {"spam", "spam", "spam", "spam"})),
                  "labels take the single value 'spam': classification needs at least 2 classes");
+}
+
+// A text data folder holding `files` (name -> content).
+std::string text_files(const std::string& name, const std::map<std::string, std::string>& files) {
+  const std::string dir = scratch(name);
+  for (const auto& [file, content] : files) std::ofstream(dir + "/" + file) << content;
+  return dir;
+}
+
+TEST(BadDataCli, EmptySplitsBadLabelsAndOldMacLineEndingsAreNamedBeforeTraining) {
+  const std::string two =
+      "{\"text\": \"a b\", \"label\": \"x\"}\n{\"text\": \"c\", \"label\": \"y\"}\n";
+  std::string dir = text_files("empty-train", {{"train.jsonl", ""}, {"test.jsonl", two}});
+  expect_refused(train_on(dir), dir + "/train.jsonl: holds no records");
+  dir = text_files("empty-test", {{"train.jsonl", two + two}, {"test.jsonl", ""}});
+  const CliResult empty_test = train_on(dir);
+  expect_refused(empty_test, dir + "/test.jsonl: holds no records");
+  EXPECT_FALSE(std::filesystem::exists(dir + "/run/metrics.jsonl")) << "trained before checking";
+  const std::string bad_utf8 = "text\tlabel\na b\tx\xff\nc d\ty\n";
+  dir = text_files("utf8", {{"train.tsv", bad_utf8}, {"test.tsv", bad_utf8}});
+  expect_refused(train_on(dir), "is not valid UTF-8 (byte 0xFF at offset 1); expected UTF-8 text");
+  const std::string cr = "text,label\ra b,x\rc d,y\r";
+  dir = text_files("cr", {{"train.csv", cr}, {"test.csv", cr}});
+  expect_refused(train_on(dir), dir + "/train.csv: uses CR-only line endings");
+}
+
+TEST(BadDataCli, ADeltaWithNothingToTrainSaysSo) {
+  const std::string dir = text_data("nothing", {"x", "y", "x", "y"});
+  const CliResult r = run_cli(
+      "train --method prompt-tuning --model " + quoted(tiny_lm()) + " --dataset " + quoted(dir) +
+      " --shots 2 --out " + quoted(dir + "/run") + " train.max_epoch=1 prompt_tuning.n_virtual=0");
+  expect_refused(r, "prompt_tuning: these options leave nothing to train (0 trainable values");
 }
 
 TEST(BadDataCli, LabelWordsThatTokenizeTheSameAreRefused) {

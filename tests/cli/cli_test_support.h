@@ -118,6 +118,10 @@ inline std::string pretrained_model() {
   return source_path("models/pretrained/tiny-pretrained.safetensors");
 }
 
+// The shipped demonstration language model (models/pretrained/tiny-pretrained-lm, made by
+// tools/pretrain_tiny_lm.sh), for the tests that claim a text delta learns.
+inline std::string pretrained_lm() { return source_path("models/pretrained/tiny-pretrained-lm"); }
+
 inline std::string vocab() { return clip_vocab(); }
 
 // The training loss of each epoch, from a run's metrics.jsonl.
@@ -170,4 +174,13 @@ inline std::string unified_run(int seed) {
       if (::vlprompt::testing::running_in_ci()) FAIL() << "Fashion-MNIST is not installed"; \
       GTEST_SKIP() << "Fashion-MNIST absent: " << ::vlprompt::testing::kFashionMnistFile;   \
     }                                                                                       \
+  } while (0)
+
+// Debian's fortunes (installed by tools/setup.sh): skip without them, except under CI.
+#define VLP_REQUIRE_FORTUNES()                                                                   \
+  do {                                                                                           \
+    if (!std::filesystem::exists("/usr/share/games/fortunes/computers")) {                       \
+      if (::vlprompt::testing::running_in_ci()) FAIL() << "Debian's fortunes are not installed"; \
+      GTEST_SKIP() << "Debian's fortunes package is not installed (tools/setup.sh)";             \
+    }                                                                                            \
   } while (0)

@@ -1,7 +1,8 @@
-// The text-LM commands end to end on the tiny pretrained LLaMA of
-// tests/fixtures/make_lm_fixtures.py: `lm score` against the fixture's plain-PyTorch reference,
-// `lm generate` with and without the cache, and `train`/`eval`/`inspect` of the three text deltas
-// on few-shot fortunes (beating the zero-prompt model), causal-LM training, and resume after kill.
+// The text-LM commands end to end: `lm score` against the plain-PyTorch reference of the fixture
+// model (tests/fixtures/make_lm_fixtures.py), `lm generate` with and without the cache,
+// `train`/`eval`/`inspect` of the three text deltas on few-shot fortunes with the shipped
+// tiny-pretrained-lm (beating the zero-prompt model well above chance), causal-LM training, and
+// resume after kill.
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -18,15 +19,6 @@ namespace lm_cli_test {
 using namespace vlprompt::testing;
 
 std::string tiny_lm() { return std::string(VLPROMPT_FIXTURE_DIR) + "/lm/tiny"; }
-
-// Debian's fortunes (installed by tools/setup.sh): skip without them, except under CI.
-#define VLP_REQUIRE_FORTUNES()                                                       \
-  do {                                                                               \
-    if (!std::filesystem::exists("/usr/share/games/fortunes/computers")) {           \
-      if (std::getenv("CI")) FAIL() << "Debian's fortunes package is not installed"; \
-      GTEST_SKIP() << "Debian's fortunes package is not installed (tools/setup.sh)"; \
-    }                                                                                \
-  } while (0)
 
 std::vector<nlohmann::json> json_lines(const std::string& output) {
   std::vector<nlohmann::json> out;
@@ -114,7 +106,7 @@ std::string fortunes_run(const std::string& method, const std::string& extra) {
   ScratchLock lock("lm-run-" + method);
   if (!is_fresh(dir + "/results.json")) {
     std::filesystem::remove_all(dir);
-    const CliResult r = run_cli("train --method " + method + " --model " + quoted(tiny_lm()) +
+    const CliResult r = run_cli("train --method " + method + " --model " + quoted(pretrained_lm()) +
                                 " --dataset fortunes --shots 16 --seed 1 --out " + quoted(dir) +
                                 " text.max_tokens=64 " + extra);
     if (r.status != 0) ADD_FAILURE() << "train " << method << " failed:\n" << r.output;
@@ -127,13 +119,19 @@ void expect_beats_zero_prompt(const std::string& run) {
   const std::vector<double> losses = losses_in(run + "/metrics.jsonl");
   ASSERT_GE(losses.size(), 2u);
   EXPECT_LT(losses.back(), losses.front()) << "the loss did not fall";
-  // Measured with the fixture model (20 epochs, 8 virtual tokens): top-1 18-22 against the
-  // zero-prompt 11.1, macro-F1 17-20 against 5.7. A tiny model: the point is the margin.
-  const double learned = results["test"]["top1"], plain = results["zero_prompt"]["top1"];
-  EXPECT_GT(learned, plain + 3) << results["comparison"].dump();
-  EXPECT_GT(results["test"]["macro_f1"].get<double>(),
-            results["zero_prompt"]["macro_f1"].get<double>() + 5)
+  // Measured on the shipped tiny-pretrained-lm (seed 1, 8 virtual tokens, 20 epochs, one thread):
+  // top-1 53.6-54.8 against the zero-prompt 38.9, macro accuracy 42.7-47.4 against 29.3 (chance
+  // 20: the classes are unbalanced, computers is 47% of test), macro-F1 42.3-46.1 against 24.4.
+  const nlohmann::json& learned = results["test"];
+  const nlohmann::json& plain = results["zero_prompt"];
+  EXPECT_GT(learned["top1"].get<double>(), plain["top1"].get<double>() + 8)
       << results["comparison"].dump();
+  EXPECT_GT(learned["macro"].get<double>(), 35.0) << "chance is 20; " << results["comparison"];
+  EXPECT_GT(learned["macro"].get<double>(), plain["macro"].get<double>() + 8)
+      << results["comparison"].dump();
+  EXPECT_GT(learned["macro_f1"].get<double>(), plain["macro_f1"].get<double>() + 12)
+      << results["comparison"].dump();
+  EXPECT_EQ(results["model"]["pretrained"], true);
   EXPECT_EQ(results["classnames"],
             (nlohmann::json{"computers", "food", "law", "science", "sports"}));
   EXPECT_EQ(results["n"]["train"], 80);  // 16 shots x 5 classes
@@ -146,7 +144,7 @@ TEST(LmTrainCli, PromptTuningBeatsTheZeroPromptModel) {
   // The delta file holds the virtual tokens only, never a model tensor.
   const auto file = vlprompt::core::read_safetensors(run + "/delta.safetensors");
   ASSERT_EQ(file.tensors.size(), 1u);
-  EXPECT_EQ(file.tensors.begin()->second.sizes(), (std::vector<int64_t>{8, 64}));
+  EXPECT_EQ(file.tensors.begin()->second.sizes(), (std::vector<int64_t>{8, 128}));
 }
 
 TEST(LmTrainCli, PrefixTuningBeatsTheZeroPromptModel) {
@@ -165,12 +163,12 @@ TEST(LmTrainCli, EvalReproducesTheRunAndInspectNamesNearestTokens) {
   const std::string run = fortunes_run("prompt-tuning", kPromptTuning);
   const std::string out = scratch_dir("lm-eval") + "/eval";
   const CliResult r = run_cli("eval --delta " + quoted(run + "/delta.safetensors") + " --model " +
-                              quoted(tiny_lm()) + " --dataset fortunes --out " + quoted(out));
+                              quoted(pretrained_lm()) + " --dataset fortunes --out " + quoted(out));
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_EQ(read_json(out + "/results.json")["test"]["top1"],
             read_json(run + "/results.json")["test"]["top1"]);
   const CliResult ins = run_cli("inspect " + quoted(run + "/delta.safetensors") + " --model " +
-                                quoted(tiny_lm()) + " --json");
+                                quoted(pretrained_lm()) + " --json");
   ASSERT_EQ(ins.status, 0) << ins.output;
   const nlohmann::json j = printed_json(ins.output);
   ASSERT_TRUE(j.contains("nearest_words")) << ins.output;
@@ -194,11 +192,11 @@ TEST(LmTrainCli, TrainedDeltaExportsToPeftWithoutTheModelAndImportsBackUnchanged
   const nlohmann::json config = read_json(dir + "/adapter_config.json");
   EXPECT_EQ(config["peft_type"], "PROMPT_TUNING");
   EXPECT_EQ(config["num_virtual_tokens"], 8);
-  EXPECT_EQ(config["token_dim"], 64);
-  EXPECT_EQ(config["num_layers"], 2);
+  EXPECT_EQ(config["token_dim"], 128);
+  EXPECT_EQ(config["num_layers"], 4);
   const std::string back = dir + "/../back.safetensors";
   const CliResult i = run_cli("import --from peft " + quoted(dir) + " --model " +
-                              quoted(tiny_lm()) + " --out " + quoted(back));
+                              quoted(pretrained_lm()) + " --out " + quoted(back));
   ASSERT_EQ(i.status, 0) << i.output;
   const auto a = vlprompt::core::read_safetensors(run + "/delta.safetensors").tensors;
   const auto b = vlprompt::core::read_safetensors(back).tensors;

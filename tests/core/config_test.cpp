@@ -215,7 +215,7 @@ TEST(Config, SectionsGivenAsValuesAndFoldersAreRefused) {
   s.config_file = ::vlprompt::testing::scratch_dir("config_folder");
   const std::string folder = ::vlprompt::testing::error_of([&] { resolve_config(s); });
   EXPECT_NE(folder.find(s.config_file), std::string::npos) << folder;
-  EXPECT_NE(folder.find("is a folder; expected a file"), std::string::npos) << folder;
+  EXPECT_NE(folder.find("is a folder; expected a regular file"), std::string::npos) << folder;
 }
 
 }  // namespace

@@ -1,6 +1,9 @@
 #include "src/core/safetensors.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <filesystem>
 
 #include "src/core/error.h"
 #include "src/core/file_io.h"
@@ -162,6 +165,20 @@ TEST(FileIo, AtomicWriteLeavesNoTemporary) {
     EXPECT_EQ(e.path().filename(), "f.txt");
   }
   EXPECT_THROW(read_file(safetensors_scratch("missing")), FileError);
+}
+
+// Every whole-file read (class lists, HF CLIP and PEFT configs, templates) refuses what is not a
+// regular file at once: a FIFO used to block the read forever, a device to stream without end.
+TEST(FileIo, ReadFileRefusesFifosDevicesAndFoldersWithoutBlocking) {
+  const std::string fifo = safetensors_scratch("fifo");
+  std::filesystem::remove(fifo);
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0644), 0);
+  const std::string m = ::vlprompt::testing::error_of([&] { read_file(fifo); });
+  EXPECT_NE(m.find(fifo + ": is a FIFO; expected a regular file"), std::string::npos) << m;
+  const std::string dev = ::vlprompt::testing::error_of([&] { read_file("/dev/zero"); });
+  EXPECT_NE(dev.find("/dev/zero: is a character device"), std::string::npos) << dev;
+  const std::string dir = ::vlprompt::testing::error_of([&] { read_file("/tmp"); });
+  EXPECT_NE(dir.find("/tmp: is a folder"), std::string::npos) << dir;
 }
 
 }  // namespace
