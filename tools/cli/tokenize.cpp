@@ -7,6 +7,7 @@
 
 #include "models/llama/llama_tokenizer.h"
 #include "pipeline/jsonl_texts.h"
+#include "pipeline/lm_bundle.h"
 #include "src/core/error.h"
 #include "src/core/file_io.h"
 #include "src/text/clip_tokenizer.h"
@@ -41,7 +42,8 @@ int run_llama_tokenize(const TokenizeArgs& args, const std::vector<std::string>&
     throw Error("--vocab, --truncate and --context-length are for CLIP; --model " + args.model +
                 " uses its tokenizer.model and does not pad");
   }
-  const auto tokenizer = models::llama::LlamaTokenizer::load(args.model);
+  const auto tokenizer =
+      models::llama::LlamaTokenizer::load(pipeline::resolve_lm_folder(args.model));
   for (const std::string& t : texts) {
     const std::vector<int64_t> ids = tokenizer->encode(t, !args.raw);
     std::vector<std::string> pieces;
@@ -87,8 +89,8 @@ Runner setup_tokenize(CLI::App& app) {
   app.add_flag("--truncate", args->truncate,
                "Cut texts longer than the context (the last kept token becomes end-of-text)");
   app.add_option("--model", args->model,
-                 "Hugging Face LLaMA folder (tokenizer.model): its sentencepiece ids instead")
-      ->check(CLI::ExistingDirectory);
+                 "Hugging Face LLaMA folder (tokenizer.model) or a shipped language model's name: "
+                 "its sentencepiece ids instead");
   app.add_flag("--pieces", args->pieces, "With --model: also print each id's piece");
   args->context_option =
       app.add_option("--context-length", args->context_length, "Padded length of each row")
