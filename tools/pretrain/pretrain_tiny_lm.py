@@ -29,7 +29,6 @@ import json
 import math
 import os
 import random
-import subprocess
 import sys
 import time
 
@@ -40,6 +39,7 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(REPO, "tests", "fixtures"))
 from make_llama_fixtures import reference_logits, write_safetensors  # noqa: E402
+from make_lm_fixtures import train_tokenizer  # noqa: E402
 from splits import held_out_indices  # noqa: E402
 
 CLASSES = ["computers", "food", "law", "science", "sports"]  # datasets/catalog/fortunes.yaml
@@ -141,22 +141,6 @@ def document(category, text, sp, rng):
                 weights[start:start + len(label)] = [LABEL_WEIGHT] * len(label)
                 break
     return ids, weights
-
-
-def train_tokenizer(folder, texts, vocab):
-    corpus = os.path.join(folder, "corpus.txt")
-    with open(corpus, "w", encoding="utf-8") as f:
-        f.write("\n".join(texts) + "\n")
-    prefix = os.path.join(folder, "tokenizer")
-    subprocess.run(["spm_train", "--input=" + corpus, "--model_prefix=" + prefix,
-                    "--vocab_size=%d" % vocab, "--model_type=bpe", "--byte_fallback=true",
-                    "--character_coverage=1.0", "--unk_id=0", "--bos_id=1", "--eos_id=2",
-                    "--pad_id=-1", "--num_threads=1", "--shuffle_input_sentence=false",
-                    "--minloglevel=2"], check=True, stdout=subprocess.DEVNULL,
-                   stderr=subprocess.DEVNULL)
-    os.replace(prefix + ".model", os.path.join(folder, "tokenizer.model"))
-    for leftover in (prefix + ".vocab", corpus):
-        os.remove(leftover)
 
 
 def config(vocab):
