@@ -39,12 +39,12 @@ void check_vocab_fits_tokenizer(const std::string& folder,
   // refused by LlamaTokenizer::load; far more is a config that belongs to another tokenizer.
   const int64_t vocab = models::llama::read_llama_config(folder).vocab_size;
   const int64_t pieces = tokenizer.vocab_size();
-  if (vocab > pieces + std::max<int64_t>(256, pieces / 8))
+  const int64_t padding = std::max<int64_t>(256, pieces / 8);
+  if (vocab > pieces + padding)
     throw FileError(folder + "/config.json",
                     "key 'vocab_size' is " + std::to_string(vocab) + ", but " + tokenizer.path() +
                         " has " + std::to_string(pieces) +
-                        " pieces (expected equal, or padded by at most " +
-                        std::to_string(std::max<int64_t>(256, pieces / 8)) +
+                        " pieces (expected equal, or padded by at most " + std::to_string(padding) +
                         " rows: the weights belong to another tokenizer)");
 }
 

@@ -178,7 +178,6 @@ def init_weights(cfg, gen):
 
 def pretrain(cfg, w, docs, sp, args):
     rng = random.Random(args.seed)
-    gen = torch.Generator().manual_seed(args.seed)
     params = [t.requires_grad_() for t in w.values()]
     opt = torch.optim.Adam(params, lr=args.lr, betas=(0.9, 0.98))
     losses, started = [], time.time()
@@ -212,7 +211,6 @@ def pretrain(cfg, w, docs, sp, args):
         if step % 200 == 0 or step == args.steps - 1:
             print("step %5d  loss %.3f  %.0f s" % (step, loss.item(), time.time() - started),
                   flush=True)
-    del gen
     for t in w.values():
         t.requires_grad_(False)
     return losses
