@@ -4,6 +4,7 @@
 #include <map>
 
 #include "pipeline/class_names.h"
+#include "pipeline/lm_bundle.h"
 #include "prompts/lm/peft_format.h"
 #include "prompts/official/convert.h"
 #include "prompts/official/format.h"
@@ -50,15 +51,15 @@ std::string export_dassl(const std::string& to, const ExportRequest& r) {
 
 DeltaFormat peft_format() {
   return {prompts::lm::kPeftFormat,
-          "Hugging Face PEFT prompt-learning adapter folder (Prompt/Prefix/P-Tuning) on a LLaMA "
-          "model; --model is the LLaMA folder",
+          "Hugging Face PEFT adapter folder (Prompt/Prefix/P-Tuning, LoRA, IA3) on a LLaMA "
+          "model; --model is the LLaMA folder or a shipped LM's name",
           [](const ImportRequest& r) {
-            prompts::lm::import_peft(r.checkpoint, r.model.model, r.out);
+            prompts::lm::import_peft(r.checkpoint, resolve_lm_folder(r.model.model), r.out);
             return "imported the PEFT adapter " + r.checkpoint + " -> " + r.out;
           },
           [](const ExportRequest& r) {
             // The model's shapes come from the delta file; --model only double-checks them.
-            prompts::lm::export_peft(r.delta, r.model.model, r.out);
+            prompts::lm::export_peft(r.delta, resolve_lm_folder(r.model.model), r.out);
             return "exported " + r.delta + " as a PEFT adapter -> " + r.out;
           }};
 }

@@ -32,8 +32,12 @@ struct ModelKind {
 const ModelKind& clip_kind();
 const ModelKind& llama_kind();
 
-// The kind a registered method, or a stack of them joined by '+', trains on (registry's say).
-const ModelKind& model_kind_of_method(const std::string& method);
+// The kind a registered method, or a stack of them joined by '+', trains on (registry's say); for
+// a method that trains on either (LoRA, adapters, ...), the kind of `model` (--model): a Hugging
+// Face folder or a shipped LM's name is an LM, anything else CLIP.
+const ModelKind& model_kind_of_method(const std::string& method, const std::string& model = "");
+// Whether --model names a LLaMA-family LM (a folder holding config.json, or a shipped LM).
+bool names_llama_model(const std::string& model);
 // The kind a delta file was trained on, from the method its metadata names.
 const ModelKind& model_kind_of(const delta::DeltaFile& file);
 

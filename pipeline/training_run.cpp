@@ -104,14 +104,14 @@ int train(TrainArgs a, const std::vector<std::string>& given_options) {
   }
   const core::ResolvedConfig config =
       resumed ? prompts::read_resolved_config(a.out + "/config.yaml", a.method)
-              : prompts::resolve_run_config(
-                    {a.method, a.dataset, a.shots, a.seed, a.config_file, a.overrides});
+              : prompts::resolve_run_config({a.method, a.dataset, a.shots, a.seed, a.config_file,
+                                             a.overrides, names_llama_model(a.model.model)});
   if (!resumed) {
     core::atomic_write(a.out + "/run.json", a.to_json().dump(2) + "\n");
     core::atomic_write(a.out + "/config.yaml", core::dump_config(config));
   }
   const std::unique_ptr<TrainingRun> run =
-      model_kind_of_method(a.method).make_training_run(a, config);
+      model_kind_of_method(a.method, a.model.model).make_training_run(a, config);
   return run_training(*run, a, config, resumed);
 }
 

@@ -66,9 +66,10 @@ void register_method(MethodEntry entry) {
   const int factories = static_cast<int>(static_cast<bool>(entry.make_delta)) +
                         static_cast<int>(static_cast<bool>(entry.make_fitted)) +
                         static_cast<int>(static_cast<bool>(entry.make_lm_delta));
-  if (factories != 1) {
+  if (factories != 1 && !(factories == 2 && entry.is_any_model())) {
     throw Error("method registry: method '" + entry.name +
-                "' needs exactly one factory (a delta, a fitted baseline or an LM delta)");
+                "' needs exactly one factory (a delta, a fitted baseline or an LM delta), or a "
+                "delta and an LM delta");
   }
   if (!entry.options) {
     throw Error("method registry: method '" + entry.name +
@@ -102,9 +103,12 @@ const MethodEntry& find_method(const std::string& name) {
   return it->second;
 }
 
-bool is_lm_method(const std::string& method) {
-  const std::vector<std::string> members = method_members(method);
-  return !members.empty() && find_method(members[0]).is_lm_delta();
+bool is_lm_method(const std::string& method, bool llama_model) {
+  for (const auto& m : method_members(method)) {
+    const MethodEntry& entry = find_method(m);
+    if (!entry.is_any_model()) return entry.is_lm_delta();
+  }
+  return llama_model;
 }
 
 std::vector<std::string> method_members(const std::string& method) {
@@ -123,17 +127,22 @@ std::vector<std::string> method_members(const std::string& method) {
     start = plus + 1;
   }
   if (members.size() > 1) {
-    const bool lm = find_method(members.front()).is_lm_delta();
+    // The first member that trains on one model kind only fixes the stack's kind.
+    const MethodEntry* fixed = nullptr;
     for (const auto& m : members) {
       const MethodEntry& entry = find_method(m);
       if (!entry.is_delta() && !entry.is_lm_delta()) {
         throw Error("method '" + method + "': '" + m +
                     "' is a fitted baseline, not a delta; only deltas stack");
       }
-      if (entry.is_lm_delta() != lm) {
+      if (entry.is_any_model()) continue;
+      if (!fixed) {
+        fixed = &entry;
+      } else if (entry.is_lm_delta() != fixed->is_lm_delta()) {
+        const bool lm = fixed->is_lm_delta();
         throw Error("method '" + method + "': '" + m + "' is " +
-                    (lm ? "a CLIP delta" : "a text-LM delta") + " but '" + members.front() +
-                    "' is " + (lm ? "a text-LM delta" : "a CLIP delta") +
+                    (lm ? "a CLIP delta" : "a text-LM delta") + " but '" + fixed->name + "' is " +
+                    (lm ? "a text-LM delta" : "a CLIP delta") +
                     "; they apply to different models and cannot stack");
       }
     }
@@ -145,7 +154,7 @@ std::shared_ptr<delta::Delta> make_delta(const std::string& method,
                                          const core::ResolvedConfig& config,
                                          const MethodContext& context) {
   const std::vector<std::string> members = method_members(method);
-  if (find_method(members.front()).is_lm_delta()) throw needs_llama(method);
+  if (is_lm_method(method)) throw needs_llama(method);
   if (!find_method(members.front()).is_delta()) {
     throw Error("method '" + method + "' is a fitted baseline; it has no delta to apply");
   }
@@ -160,7 +169,7 @@ std::shared_ptr<delta::Delta> make_lm_delta(const std::string& method,
                                             const core::ResolvedConfig& config,
                                             const LmMethodContext& context) {
   const std::vector<std::string> members = method_members(method);
-  if (!find_method(members.front()).is_lm_delta()) {
+  if (!is_lm_method(method, /*llama_model=*/true)) {
     throw Error("method '" + method + "' is not a text-LM delta (" +
                 find_method(members.front()).kind() + "); it needs a CLIP model");
   }
@@ -177,7 +186,7 @@ std::unique_ptr<engine::Method> make_method(const std::string& method,
                                             const MethodContext& context) {
   const std::vector<std::string> members = method_members(method);
   const MethodEntry& first = find_method(members.front());
-  if (first.is_lm_delta()) throw needs_llama(method);
+  if (is_lm_method(method)) throw needs_llama(method);
   if (!first.is_delta()) return first.make_fitted(config, first.name, context);
   delta::DeltaStack stack{delta::DeltaStackOptions{}};
   for (const auto& m : members) stack->add(m, find_method(m).make_delta(config, m, context));

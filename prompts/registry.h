@@ -8,6 +8,9 @@
 //   a baseline  (VLPROMPT_FITTED)  fitted in closed form on frozen image features (linear probe).
 //   an LM delta (VLPROMPT_LM_DELTA) on a frozen LLaMA-family text LM (prompt/prefix/p-tuning);
 //               stacks like a delta ("prompt_tuning+prefix_tuning"), never with CLIP members.
+//   a module delta (VLPROMPT_MODULE_DELTA, prompts/delta_tuning/) with both factories: LoRA, IA3,
+//               adapters, BitFit train on either model; the model given decides which (a stack
+//               with a CLIP-only or LM-only member is that member's kind).
 // vlprompt_prompts links whole-archive so no registration is dropped.
 #pragma once
 
@@ -76,17 +79,24 @@ using LmDeltaFactory = std::function<std::shared_ptr<delta::Delta>(
 struct MethodEntry {
   std::string name;         // a C++ identifier; users may type '-' for '_'
   std::string description;  // one line, for `vlprompt methods`
-  DeltaFactory make_delta;  // exactly one of the three is set
+  DeltaFactory make_delta;  // one of the three is set, or make_delta and make_lm_delta both
   FittedFactory make_fitted;
   LmDeltaFactory make_lm_delta;
   // The keys of the method's config section and delta file, with defaults and help, from its
   // Options struct's visit(): the one list that `vlprompt methods NAME`, the check of
   // prompts/configs/NAME.yaml and the delta file's hyper-parameters (core::to_strings) share.
   std::vector<core::ConfigField> (*options)() = nullptr;
+  // Trains on CLIP / on a LLaMA-family LM (a module delta does both).
   bool is_delta() const { return static_cast<bool>(make_delta); }
   bool is_lm_delta() const { return static_cast<bool>(make_lm_delta); }
-  // "delta", "fitted" or "lm-delta" (for `vlprompt methods`).
-  std::string kind() const { return is_delta() ? "delta" : is_lm_delta() ? "lm-delta" : "fitted"; }
+  bool is_any_model() const { return is_delta() && is_lm_delta(); }
+  // "delta", "fitted", "lm-delta" or "any-model-delta" (for `vlprompt methods`).
+  std::string kind() const {
+    return is_any_model()  ? "any-model-delta"
+           : is_delta()    ? "delta"
+           : is_lm_delta() ? "lm-delta"
+                           : "fitted";
+  }
 };
 
 // A second entry under a taken name, or one with no or two factories, is an Error.
@@ -98,9 +108,11 @@ std::vector<std::string> method_names();  // sorted
 // "coop+vpt" -> {"coop", "vpt"} (the config sections and stack member names), each registered;
 // a baseline cannot be stacked. Errors name the expression and the offending part.
 std::vector<std::string> method_members(const std::string& method);
-// Whether `method` ("prompt_tuning", "prefix_tuning+prompt_tuning") is made of text-LM deltas,
-// which run on a LLaMA-family model instead of CLIP. Unknown names are an Error as above.
-bool is_lm_method(const std::string& method);
+// Whether `method` ("prompt_tuning", "prefix_tuning+prompt_tuning", "lora") runs on a
+// LLaMA-family model instead of CLIP: a member that trains on one kind only decides; a stack of
+// module deltas alone runs on whichever the model is (`llama_model`). Unknown names are an Error
+// as above.
+bool is_lm_method(const std::string& method, bool llama_model = false);
 
 // A method to train or evaluate: a baseline, or PromptedClipMethod over the member deltas.
 std::unique_ptr<engine::Method> make_method(const std::string& method,

@@ -37,14 +37,20 @@ void apply_epochs_by_shots(core::ResolvedConfig& c, const RunConfigRequest& r) {
   if (epochs > 0) c.tree["train"]["max_epoch"] = epochs;
 }
 
-// Text-LM runs also read the `text` section (prompts/text_config.h).
-bool lm_members(const std::vector<std::string>& members) {
-  return !members.empty() && find_method(members[0]).is_lm_delta();
+std::string joined(const std::vector<std::string>& members) {
+  std::string out;
+  for (const auto& m : members) out += (out.empty() ? "" : "+") + m;
+  return out;
 }
 
-std::vector<std::string> sections_for(const std::vector<std::string>& members) {
+// Text-LM runs also read the `text` section (prompts/text_config.h).
+bool lm_members(const std::vector<std::string>& members, bool llama_model) {
+  return !members.empty() && is_lm_method(joined(members), llama_model);
+}
+
+std::vector<std::string> sections_for(const std::vector<std::string>& members, bool llama_model) {
   std::vector<std::string> sections{"optim", "train", "epochs_by_shots"};
-  if (lm_members(members)) sections.push_back("text");
+  if (lm_members(members, llama_model)) sections.push_back("text");
   sections.insert(sections.end(), members.begin(), members.end());
   return sections;
 }
@@ -67,7 +73,7 @@ core::ResolvedConfig resolve_run_config(const RunConfigRequest& r) {
   core::ConfigSources src;
   src.defaults = YAML::Node(YAML::NodeType::Map);
   engine::add_trainer_defaults(src.defaults);
-  if (lm_members(members)) core::add_defaults<TextConfig>(src.defaults, "text");
+  if (lm_members(members, r.llama_model)) core::add_defaults<TextConfig>(src.defaults, "text");
   src.dataset_yaml = dataset_yaml(r.dataset);
   for (const auto& m : members) {
     const std::string path = method_yaml(m);
@@ -77,7 +83,7 @@ core::ResolvedConfig resolve_run_config(const RunConfigRequest& r) {
   src.overrides.push_back("train.seed=" + std::to_string(r.seed));
   src.overrides.insert(src.overrides.end(), r.overrides.begin(), r.overrides.end());
   core::ResolvedConfig c = core::resolve_config(src);
-  core::check_sections(c, sections_for(members));
+  core::check_sections(c, sections_for(members, r.llama_model));
   apply_epochs_by_shots(c, r);
   return c;
 }
@@ -86,7 +92,8 @@ core::ResolvedConfig read_resolved_config(const std::string& path, const std::st
   core::ConfigSources src;
   src.config_file = path;
   core::ResolvedConfig c = core::resolve_config(src);
-  core::check_sections(c, sections_for(method_members(method)));
+  // A run of a method that trains on either model kind saved a `text` section iff it ran on an LM.
+  core::check_sections(c, sections_for(method_members(method), c.tree["text"].IsDefined()));
   return c;
 }
 

@@ -20,6 +20,8 @@ struct RunConfigRequest {
   uint64_t seed = 1;
   std::string config_file;             // --config; "" = none
   std::vector<std::string> overrides;  // key=value
+  // The model is a LLaMA-family LM (decides the kind of a method that trains on either).
+  bool llama_model = false;
 };
 
 // Where method and dataset YAMLs live: $VLPROMPT_METHOD_CONFIG_DIR / $VLPROMPT_DATASET_CONFIG_DIR,

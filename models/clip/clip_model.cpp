@@ -8,6 +8,7 @@
 #include "src/core/hash.h"
 #include "src/core/strings.h"
 #include "src/nn/autograd_records.h"
+#include "src/nn/delta_linear.h"
 
 namespace vlprompt::models {
 namespace {
@@ -115,7 +116,11 @@ at::Tensor ClipImpl::encode_text(const at::Tensor& ids_in, nn::DeltaSites* sites
   const int64_t width = x.size(2);
   at::Tensor features = x.gather(1, eot.view({batch, 1, 1}).expand({batch, 1, width})).squeeze(1);
   // ln_final is per token, so applying it to the gathered tokens only is the same.
-  return at::matmul(ln_final_->forward(features), text_projection_);
+  const auto final_norm = nn::norm_delta(sites, -1, nn::NormSite::kFinal);
+  const at::Tensor normed = final_norm ? nn::apply_layer_norm(features, ln_final_->weight,
+                                                              ln_final_->bias, 1e-5, final_norm)
+                                       : ln_final_->forward(features);
+  return at::matmul(normed, text_projection_);
 }
 
 at::Tensor ClipImpl::logits(const at::Tensor& image_features, const at::Tensor& text_features) {

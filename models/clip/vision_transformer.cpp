@@ -3,6 +3,7 @@
 #include <string>
 
 #include "src/core/error.h"
+#include "src/nn/delta_linear.h"
 
 namespace vlprompt::models {
 namespace {
@@ -51,8 +52,12 @@ at::Tensor VisionTransformerImpl::forward(const at::Tensor& pixels, nn::DeltaSit
   at::Tensor cls = class_embedding.view({1, 1, width}).expand({batch, 1, width});
   at::Tensor x = at::cat({cls, patches}, 1) + positional_embedding;
   if (sites) x = sites->input_tokens(x, at::Tensor());
-  x = transformer->forward(ln_pre->forward(x), sites);
-  return at::matmul(ln_post->forward(x.select(1, 0)), proj);
+  auto norm = [&](torch::nn::LayerNorm& ln, nn::NormSite site, const at::Tensor& in) {
+    const auto delta = nn::norm_delta(sites, -1, site);
+    return delta ? nn::apply_layer_norm(in, ln->weight, ln->bias, 1e-5, delta) : ln->forward(in);
+  };
+  x = transformer->forward(norm(ln_pre, nn::NormSite::kInput, x), sites);
+  return at::matmul(norm(ln_post, nn::NormSite::kFinal, x.select(1, 0)), proj);
 }
 
 }  // namespace vlprompt::models

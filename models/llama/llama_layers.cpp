@@ -3,6 +3,7 @@
 #include <ATen/ops/silu.h>
 
 #include "src/nn/attention.h"
+#include "src/nn/delta_linear.h"
 
 namespace vlprompt::models::llama {
 
@@ -10,10 +11,13 @@ RMSNormImpl::RMSNormImpl(int64_t width, double eps) : eps_(eps) {
   weight = register_parameter("weight", at::ones({width}));
 }
 
-at::Tensor RMSNormImpl::forward(const at::Tensor& x) {
+at::Tensor RMSNormImpl::forward(const at::Tensor& x, const std::optional<nn::NormDelta>& delta) {
   const at::Tensor x32 = x.to(at::kFloat);
   const at::Tensor normed = x32 * at::rsqrt(x32.pow(2).mean(-1, /*keepdim=*/true) + eps_);
-  return weight * normed.to(x.scalar_type());
+  if (!delta) return weight * normed.to(x.scalar_type());
+  const nn::NormAffine affine = nn::norm_affine(weight, at::Tensor(), delta);
+  const at::Tensor out = affine.weight * normed.to(x.scalar_type());
+  return affine.bias.defined() ? out + affine.bias : out;
 }
 
 Rotary rotary_tables(int64_t head_dim, double theta, int64_t start, int64_t length) {
@@ -51,14 +55,17 @@ LlamaAttentionImpl::LlamaAttentionImpl(const LlamaConfig& config)
 }
 
 at::Tensor LlamaAttentionImpl::forward(const at::Tensor& x, const Rotary& rotary, at::Tensor& key,
-                                       at::Tensor& value) {
+                                       at::Tensor& value, nn::DeltaSites* sites, int64_t layer) {
   const int64_t batch = x.size(0), length = x.size(1);
   auto split = [&](const at::Tensor& t, int64_t heads) {
     return t.view({batch, length, heads, head_dim_}).transpose(1, 2);
   };
-  const at::Tensor q = apply_rotary(split(q_proj->forward(x), heads_), rotary);
-  const at::Tensor k = apply_rotary(split(k_proj->forward(x), kv_heads_), rotary);
-  const at::Tensor v = split(v_proj->forward(x), kv_heads_);
+  auto project = [&](torch::nn::Linear& proj, nn::LinearSite site) {
+    return nn::apply_linear(x, proj->weight, at::Tensor(), nn::linear_delta(sites, layer, site));
+  };
+  const at::Tensor q = apply_rotary(split(project(q_proj, nn::LinearSite::kQ), heads_), rotary);
+  const at::Tensor k = apply_rotary(split(project(k_proj, nn::LinearSite::kK), kv_heads_), rotary);
+  const at::Tensor v = split(project(v_proj, nn::LinearSite::kV), kv_heads_);
   const int64_t past = key.defined() ? key.size(2) : 0;
   key = past ? at::cat({key, k}, 2) : k;
   value = past ? at::cat({value, v}, 2) : v;
@@ -68,7 +75,9 @@ at::Tensor LlamaAttentionImpl::forward(const at::Tensor& x, const Rotary& rotary
   const at::Tensor v_all = groups == 1 ? value.contiguous() : value.repeat_interleave(groups, 1);
   const at::Tensor mask = nn::causal_mask(length, past, x.options());
   const at::Tensor out = nn::scaled_dot_product_attention(q.contiguous(), k_all, v_all, mask);
-  return o_proj->forward(out.transpose(1, 2).reshape({batch, length, heads_ * head_dim_}));
+  return nn::apply_linear(out.transpose(1, 2).reshape({batch, length, heads_ * head_dim_}),
+                          o_proj->weight, at::Tensor(),
+                          nn::linear_delta(sites, layer, nn::LinearSite::kOut));
 }
 
 LlamaMlpImpl::LlamaMlpImpl(const LlamaConfig& config) {
@@ -77,8 +86,13 @@ LlamaMlpImpl::LlamaMlpImpl(const LlamaConfig& config) {
   down_proj = register_module("down_proj", bias_free(config.intermediate_size, config.hidden_size));
 }
 
-at::Tensor LlamaMlpImpl::forward(const at::Tensor& x) {
-  return down_proj->forward(at::silu(gate_proj->forward(x)) * up_proj->forward(x));
+at::Tensor LlamaMlpImpl::forward(const at::Tensor& x, nn::DeltaSites* sites, int64_t layer) {
+  auto project = [&](const at::Tensor& in, torch::nn::Linear& proj, nn::LinearSite site) {
+    return nn::apply_linear(in, proj->weight, at::Tensor(), nn::linear_delta(sites, layer, site));
+  };
+  const at::Tensor hidden = at::silu(project(x, gate_proj, nn::LinearSite::kGate)) *
+                            project(x, up_proj, nn::LinearSite::kUp);
+  return project(hidden, down_proj, nn::LinearSite::kDown);
 }
 
 LlamaDecoderLayerImpl::LlamaDecoderLayerImpl(const LlamaConfig& config) {
@@ -91,9 +105,20 @@ LlamaDecoderLayerImpl::LlamaDecoderLayerImpl(const LlamaConfig& config) {
 }
 
 at::Tensor LlamaDecoderLayerImpl::forward(const at::Tensor& x, const Rotary& rotary,
-                                          at::Tensor& key, at::Tensor& value) {
-  const at::Tensor h = x + self_attn->forward(input_layernorm->forward(x), rotary, key, value);
-  return h + mlp->forward(post_attention_layernorm->forward(h));
+                                          at::Tensor& key, at::Tensor& value, nn::DeltaSites* sites,
+                                          int64_t layer) {
+  if (!sites) {
+    const at::Tensor h = x + self_attn->forward(input_layernorm->forward(x), rotary, key, value);
+    return h + mlp->forward(post_attention_layernorm->forward(h));
+  }
+  const at::Tensor a = self_attn->forward(
+      input_layernorm->forward(x, nn::norm_delta(sites, layer, nn::NormSite::kAttention)), rotary,
+      key, value, sites, layer);
+  const at::Tensor h = x + sites->sublayer_output(layer, nn::Sublayer::kAttention, a);
+  const at::Tensor m = mlp->forward(
+      post_attention_layernorm->forward(h, nn::norm_delta(sites, layer, nn::NormSite::kMlp)), sites,
+      layer);
+  return h + sites->sublayer_output(layer, nn::Sublayer::kMlp, m);
 }
 
 }  // namespace vlprompt::models::llama

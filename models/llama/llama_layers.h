@@ -8,6 +8,7 @@
 #include <torch/nn/pimpl.h>
 
 #include "models/llama/llama_config.h"
+#include "src/nn/delta_sites.h"
 
 namespace vlprompt::models::llama {
 
@@ -15,7 +16,8 @@ namespace vlprompt::models::llama {
 class RMSNormImpl : public torch::nn::Module {
  public:
   RMSNormImpl(int64_t width, double eps);
-  at::Tensor forward(const at::Tensor& x);
+  // `delta` (a norm site's) replaces or offsets the weight and may add a bias.
+  at::Tensor forward(const at::Tensor& x, const std::optional<nn::NormDelta>& delta = std::nullopt);
 
   at::Tensor weight;
 
@@ -44,7 +46,9 @@ class LlamaAttentionImpl : public torch::nn::Module {
   // x [B, L, w]. `key`/`value` hold the past ([B, Hkv, P, d], or undefined for none) and are
   // replaced by past + this call's rotated keys and values, for a cache. Every query sees all
   // past positions, and a causal triangle among its own L.
-  at::Tensor forward(const at::Tensor& x, const Rotary& rotary, at::Tensor& key, at::Tensor& value);
+  // `sites` (may be null) fill q/k/v/o_proj of layer `layer`.
+  at::Tensor forward(const at::Tensor& x, const Rotary& rotary, at::Tensor& key, at::Tensor& value,
+                     nn::DeltaSites* sites = nullptr, int64_t layer = 0);
 
   torch::nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
 
@@ -57,7 +61,7 @@ TORCH_MODULE(LlamaAttention);
 class LlamaMlpImpl : public torch::nn::Module {
  public:
   explicit LlamaMlpImpl(const LlamaConfig& config);
-  at::Tensor forward(const at::Tensor& x);
+  at::Tensor forward(const at::Tensor& x, nn::DeltaSites* sites = nullptr, int64_t layer = 0);
 
   torch::nn::Linear gate_proj{nullptr}, up_proj{nullptr}, down_proj{nullptr};
 };
@@ -67,7 +71,9 @@ TORCH_MODULE(LlamaMlp);
 class LlamaDecoderLayerImpl : public torch::nn::Module {
  public:
   explicit LlamaDecoderLayerImpl(const LlamaConfig& config);
-  at::Tensor forward(const at::Tensor& x, const Rotary& rotary, at::Tensor& key, at::Tensor& value);
+  // `sites`: module-level sites of layer `layer` (token-level ones are the model's business).
+  at::Tensor forward(const at::Tensor& x, const Rotary& rotary, at::Tensor& key, at::Tensor& value,
+                     nn::DeltaSites* sites = nullptr, int64_t layer = 0);
 
   LlamaAttention self_attn{nullptr};
   LlamaMlp mlp{nullptr};

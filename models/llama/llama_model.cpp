@@ -70,6 +70,7 @@ at::Tensor LlamaModelImpl::run_layers(at::Tensor x, nn::DeltaSites* sites,
                                       std::vector<at::Tensor>& keys,
                                       std::vector<at::Tensor>& values, int64_t start) {
   Rotary rotary;
+  nn::DeltaSites* module_sites = sites && sites->has_module_sites() ? sites : nullptr;
   for (int64_t l = 0; l < config_.num_hidden_layers; ++l) {
     if (sites) {
       const int64_t before = x.size(1);
@@ -80,9 +81,9 @@ at::Tensor LlamaModelImpl::run_layers(at::Tensor x, nn::DeltaSites* sites,
     }
     // Layer 0's layer_tokens may change the length, so the tables follow it.
     if (l == 0) rotary = rotary_tables(config_.head_dim(), config_.rope_theta, start, x.size(1));
-    x = model->layer_list[l]->forward(x, rotary, keys[l], values[l]);
+    x = model->layer_list[l]->forward(x, rotary, keys[l], values[l], module_sites, l);
   }
-  return model->norm->forward(x);
+  return model->norm->forward(x, nn::norm_delta(module_sites, -1, nn::NormSite::kFinal));
 }
 
 at::Tensor LlamaModelImpl::logits(const at::Tensor& ids, nn::DeltaSites* sites,
@@ -116,7 +117,10 @@ at::Tensor LlamaModelImpl::forward_step(const at::Tensor& new_ids, LlamaCache& c
   }
   at::Tensor x = model->embed_tokens->forward(new_ids);
   if (first && sites) x = sites->input_tokens(x, new_ids);
-  return at::linear(run_layers(x, first ? sites : nullptr, cache.key, cache.value, cache.length()),
+  // The token-level sites acted on the cached positions; the module-level ones act on every new
+  // token too (a LoRA would otherwise vanish from the second token on).
+  nn::ModuleSitesOnly later(sites);
+  return at::linear(run_layers(x, first ? sites : &later, cache.key, cache.value, cache.length()),
                     head_weight());
 }
 

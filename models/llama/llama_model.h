@@ -62,7 +62,8 @@ class LlamaModelImpl : public torch::nn::Module {
                            int64_t position_offset = 0);
 
   // Incremental decoding: logits of `new_ids` [B, L] given `cache`, which is extended. On the
-  // first call (empty cache) the sites' prefixes seed the cache and input/layer tokens apply, so
+  // first call (empty cache) the sites' prefixes seed the cache and input/layer tokens apply; the
+  // module-level sites apply at every call. So
   // a run of steps equals one logits() call over the whole sequence.
   at::Tensor forward_step(const at::Tensor& new_ids, LlamaCache& cache,
                           nn::DeltaSites* sites = nullptr);

@@ -4,6 +4,7 @@
 
 #include "models/llama/llama_weights.h"
 #include "prompts/lm/lm_delta_file.h"
+#include "prompts/lm/peft_tuners.h"
 #include "src/core/error.h"
 #include "src/core/file_io.h"
 #include "src/core/safetensors.h"
@@ -59,6 +60,13 @@ int64_t to_int(const std::string& s) { return std::stoll(s); }
 PeftAdapter to_peft(const std::string& method, const std::map<std::string, std::string>& h,
                     const core::TensorMap& tensors, const models::llama::LlamaConfig& model,
                     const std::string& base) {
+  if (is_peft_tuner_method(method)) {
+    PeftTunerAdapter tuner = to_peft_tuner(method, h, tensors, model, base);
+    PeftAdapter out;
+    out.config = std::move(tuner.config);
+    out.tensors = std::move(tuner.tensors);
+    return out;
+  }
   const int64_t n = to_int(hyper(h, "n_virtual", method));
   const int64_t layers = model.num_hidden_layers;
   PeftAdapter out;
@@ -115,7 +123,10 @@ PeftAdapter to_peft(const delta::Delta& delta, const models::llama::LlamaConfig&
 
 void write_peft(const PeftAdapter& adapter, const std::string& dir) {
   std::filesystem::create_directories(dir);
-  core::write_safetensors(dir + "/" + kWeightsName, {{kKey, adapter.prompt_embeddings}},
+  core::write_safetensors(dir + "/" + kWeightsName,
+                          adapter.tensors.empty()
+                              ? core::TensorMap{{kKey, adapter.prompt_embeddings}}
+                              : adapter.tensors,
                           {{"format", "pt"}});
   // json.dumps(indent=2, sort_keys=True): nlohmann's objects are sorted; ASCII-escaped as Python.
   core::atomic_write(dir + "/" + kConfigName, adapter.config.dump(2, ' ', true));
@@ -140,7 +151,25 @@ PeftAdapter read_peft(const std::string& dir) {
                                         "read: save with safe_serialization=True)"
                                       : "not found");
   }
+  // The type decides what the weights hold: read it before them, so that a LoRA folder is named
+  // as one instead of being searched for prompt_embeddings.
+  const nlohmann::json type = out.config.value("peft_type", nlohmann::json());
+  if (!type.is_string()) {
+    throw FileError(config_path, "field 'peft_type' is " + type.dump() + ", expected a string");
+  }
+  const std::string peft_type = type.get<std::string>();
+  const bool prompt_learning =
+      peft_type == "PROMPT_TUNING" || peft_type == "PREFIX_TUNING" || peft_type == "P_TUNING";
+  if (!prompt_learning && !is_peft_tuner_type(peft_type)) {
+    throw FileError(config_path, "field 'peft_type' is '" + peft_type +
+                                     "', which vlprompt does not read; it reads PROMPT_TUNING, "
+                                     "PREFIX_TUNING, P_TUNING, LORA and IA3");
+  }
   core::TensorFile file = core::read_safetensors(weights_path);
+  if (!prompt_learning) {
+    out.tensors = std::move(file.tensors);
+    return out;
+  }
   auto it = file.tensors.find(kKey);
   if (it == file.tensors.end()) {
     std::string held;
@@ -196,12 +225,16 @@ std::shared_ptr<delta::Delta> from_peft(const PeftAdapter& adapter, const LmMeth
   const ConfigReader c{adapter.config, source + "/" + kConfigName};
   const std::string weights_path = source + "/" + kWeightsName;
   const std::string type = c.text("peft_type");
+  if (is_peft_tuner_type(type)) {
+    return from_peft_tuner(adapter.config, adapter.tensors, context, c.path, weights_path);
+  }
   const std::map<std::string, std::string> methods{{"PROMPT_TUNING", "prompt_tuning"},
                                                    {"PREFIX_TUNING", "prefix_tuning"},
                                                    {"P_TUNING", "p_tuning"}};
   if (!methods.count(type)) {
     throw FileError(c.path, "field 'peft_type' is '" + type +
-                                "'; vlprompt reads PROMPT_TUNING, PREFIX_TUNING and P_TUNING");
+                                "'; vlprompt reads PROMPT_TUNING, PREFIX_TUNING, P_TUNING, LORA "
+                                "and IA3");
   }
   const std::string method = methods.at(type);
   const std::string task = c.config.contains("task_type") ? c.text("task_type", true) : "";

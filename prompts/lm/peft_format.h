@@ -40,7 +40,8 @@ inline constexpr const char* kPeftVersion = "0.20.1.dev0@5d602fdbff04c33c1c4de55
 
 struct PeftAdapter {
   nlohmann::json config;         // adapter_config.json
-  at::Tensor prompt_embeddings;  // adapter_model.safetensors
+  at::Tensor prompt_embeddings;  // adapter_model.safetensors of a prompt-learning type
+  core::TensorMap tensors;       // adapter_model.safetensors of LORA / IA3 (peft_tuners.h)
 };
 
 // The adapter PEFT would save for a delta given by its method, hyper-parameters and exported
@@ -56,7 +57,8 @@ PeftAdapter to_peft(const delta::Delta& delta, const models::llama::LlamaConfig&
 // Writes DIR/adapter_config.json and DIR/adapter_model.safetensors (each atomically).
 void write_peft(const PeftAdapter& adapter, const std::string& dir);
 // Reads them back; FileError naming the file and key for a missing file, malformed JSON, a
-// missing or mistyped field or a missing prompt_embeddings.
+// missing or mistyped field, a peft_type vlprompt does not read (naming the ones it does) or a
+// prompt-learning adapter without prompt_embeddings.
 PeftAdapter read_peft(const std::string& dir);
 
 // The delta an adapter stands for, built on context.model (load_only) with the adapter's tensor

@@ -4,6 +4,7 @@
 #include <type_traits>
 
 #include "src/core/error.h"
+#include "src/nn/delta_linear.h"
 
 namespace vlprompt::delta {
 
@@ -41,6 +42,32 @@ class StackedSites : public nn::DeltaSites {
     if (keys.empty()) return std::nullopt;
     if (keys.size() == 1) return nn::KVPrefix{keys[0], values[0]};
     return nn::KVPrefix{at::cat(keys, 1), at::cat(values, 1)};
+  }
+
+  // Module-level sites: the members' terms on one projection or norm combine (nn::combine);
+  // adapters on a sublayer's output chain in member order.
+  bool has_module_sites() const override {
+    return std::any_of(parts.begin(), parts.end(),
+                       [](const nn::DeltaSites* s) { return s->has_module_sites(); });
+  }
+
+  std::optional<nn::LinearDelta> linear(int64_t layer, nn::LinearSite site) override {
+    std::optional<nn::LinearDelta> out;
+    for (nn::DeltaSites* s : parts) out = nn::combine(std::move(out), s->linear(layer, site));
+    return out;
+  }
+
+  std::optional<nn::NormDelta> norm(int64_t layer, nn::NormSite site) override {
+    std::optional<nn::NormDelta> out;
+    for (nn::DeltaSites* s : parts) out = nn::combine(std::move(out), s->norm(layer, site));
+    return out;
+  }
+
+  at::Tensor sublayer_output(int64_t layer, nn::Sublayer sublayer,
+                             const at::Tensor& output) override {
+    at::Tensor y = output;
+    for (nn::DeltaSites* s : parts) y = s->sublayer_output(layer, sublayer, y);
+    return y;
   }
 };
 

@@ -10,6 +10,7 @@
 #include "src/core/error.h"
 #include "src/nn/autograd_records.h"
 #include "src/nn/blas_gemm.h"
+#include "src/nn/delta_linear.h"
 
 namespace vlprompt::nn {
 
@@ -108,14 +109,33 @@ SelfAttentionImpl::SelfAttentionImpl(const SelfAttentionOptions& options) : opti
 }
 
 at::Tensor SelfAttentionImpl::forward(const at::Tensor& x, const std::optional<KVPrefix>& prefix,
-                                      bool causal) {
+                                      bool causal, DeltaSites* sites, int64_t layer) {
   const int64_t batch = x.size(0), length = x.size(1), width = options_.width();
   const int64_t heads = options_.heads(), head_dim = width / heads;
-  // [B, L, 3w] -> [3, B, H, L, hd]: one GEMM for q, k and v.
-  at::Tensor qkv = at::linear(x, in_proj_weight, in_proj_bias)
-                       .view({batch, length, 3, heads, head_dim})
-                       .permute({2, 0, 3, 1, 4});
-  at::Tensor q = qkv[0], k = qkv[1], v = qkv[2];
+  at::Tensor q, k, v;
+  const auto dq = linear_delta(sites, layer, LinearSite::kQ);
+  const auto dk = linear_delta(sites, layer, LinearSite::kK);
+  const auto dv = linear_delta(sites, layer, LinearSite::kV);
+  if (dq || dk || dv) {
+    // A delta on any of q, k, v: each row block of in_proj on its own, with its own delta.
+    auto project = [&](int64_t i, const std::optional<LinearDelta>& delta) {
+      return apply_linear(x, in_proj_weight.narrow(0, i * width, width),
+                          in_proj_bias.narrow(0, i * width, width), delta)
+          .view({batch, length, heads, head_dim})
+          .transpose(1, 2);
+    };
+    q = project(0, dq);
+    k = project(1, dk);
+    v = project(2, dv);
+  } else {
+    // [B, L, 3w] -> [3, B, H, L, hd]: one GEMM for q, k and v.
+    at::Tensor qkv = at::linear(x, in_proj_weight, in_proj_bias)
+                         .view({batch, length, 3, heads, head_dim})
+                         .permute({2, 0, 3, 1, 4});
+    q = qkv[0];
+    k = qkv[1];
+    v = qkv[2];
+  }
   int64_t prefix_length = 0;
   if (prefix) {
     auto split = [&](const at::Tensor& t, const char* what) {
@@ -138,8 +158,8 @@ at::Tensor SelfAttentionImpl::forward(const at::Tensor& x, const std::optional<K
   if (causal && prefix_length > 0) mask = causal_mask(length, prefix_length, x.options());
   at::Tensor out;
 #if TORCH_VERSION_MAJOR < 2
-  const bool records = autograd_records({x, in_proj_weight, prefix ? prefix->key : at::Tensor(),
-                                         prefix ? prefix->value : at::Tensor()});
+  // q, k and v carry any graph their inputs, a prefix or a delta on their projections has.
+  const bool records = autograd_records({q, k, v});
   if (!records && x.device().is_cpu()) {
     out = attention_concat_heads_inference(q, k, v, mask, causal && prefix_length == 0);
   }
@@ -151,7 +171,8 @@ at::Tensor SelfAttentionImpl::forward(const at::Tensor& x, const std::optional<K
               .reshape({batch, length, width});
   }
   // at::linear, not Linear::forward: the latter skips the fused GEMM + bias for 3-d input.
-  return at::linear(out, out_proj->weight, out_proj->bias);
+  return apply_linear(out, out_proj->weight, out_proj->bias,
+                      linear_delta(sites, layer, LinearSite::kOut));
 }
 
 }  // namespace vlprompt::nn

@@ -47,7 +47,9 @@ class SelfAttentionImpl : public torch::nn::Module {
 
   // x [B, L, w] -> [B, L, w]. `prefix` keys/values ([B, P, w], projected space) come before the
   // real tokens and are visible to every query; `causal` masks only among the real tokens.
-  at::Tensor forward(const at::Tensor& x, const std::optional<KVPrefix>& prefix, bool causal);
+  // `sites` (may be null) fill q, k, v (in_proj's row blocks) and out_proj of block `layer`.
+  at::Tensor forward(const at::Tensor& x, const std::optional<KVPrefix>& prefix, bool causal,
+                     DeltaSites* sites = nullptr, int64_t layer = 0);
 
   at::Tensor in_proj_weight;
   at::Tensor in_proj_bias;

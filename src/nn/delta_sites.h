@@ -1,12 +1,16 @@
-// The three places where a frozen transformer lets a delta in (README, "Methods are deltas on one
-// prompted CLIP").
-// Backbones call these hooks and know nothing else about prompts; a tower with no delta passes
-// nullptr and runs exactly the frozen model.
+// The places where a frozen transformer lets a delta in (README, "Methods are deltas on one
+// prompted CLIP"): three token-level sites (input tokens, layer tokens, key/value prefix) and the
+// module-level ones (every linear projection of a block, every norm, the output of each sublayer
+// before its residual add). CLIP's towers and the LLaMA decoder call the same hooks and know
+// nothing else about deltas; a tower with no delta passes nullptr and runs exactly the frozen
+// model.
 #pragma once
 
 #include <ATen/ATen.h>
 
 #include <optional>
+#include <string>
+#include <vector>
 
 namespace vlprompt::nn {
 
@@ -16,6 +20,57 @@ struct KVPrefix {
   at::Tensor key;
   at::Tensor value;
 };
+
+// The linear projections of a block. CLIP's q, k and v are the three row blocks of its fused
+// attn.in_proj; its mlp.c_fc is kUp and mlp.c_proj kDown (it has no gate).
+enum class LinearSite { kQ, kK, kV, kOut, kGate, kUp, kDown };
+inline constexpr int kLinearSites = 7;
+// Norms: before attention (ln_1 / input_layernorm), before the MLP (ln_2 /
+// post_attention_layernorm), the tower's last (ln_final, ln_post / model.norm, asked with layer
+// -1) and ViT's ln_pre (layer -1).
+enum class NormSite { kAttention, kMlp, kFinal, kInput };
+enum class Sublayer { kAttention, kMlp };
+
+// A low-rank update of a projection (LoRA): y += scaling * B A dropout(x).
+struct LowRankUpdate {
+  at::Tensor a;  // [r, in]
+  at::Tensor b;  // [out, r]
+  double scaling = 1.0;
+  double dropout = 0.0;
+  bool training = false;
+};
+
+// What deltas do to one linear projection y = x W^T + b. Every part is optional (undefined):
+//   y = ((x * input_scale) W'^T + b' + bias_offset + sum_i lowrank_i(x)) * output_scale
+// with W', b' the replacements when given (partial and full fine-tuning), else the frozen ones.
+struct LinearDelta {
+  at::Tensor weight;        // [out, in] replacement
+  at::Tensor bias;          // [out] replacement
+  at::Tensor bias_offset;   // [out] (BitFit)
+  at::Tensor input_scale;   // [in] (IA3 on a feed-forward projection)
+  at::Tensor output_scale;  // [out] (IA3 on keys and values)
+  std::vector<LowRankUpdate> low_rank;
+};
+
+// What deltas do to one norm y = weight * normed(x) + bias: replacements and additive offsets
+// (BitFit's bias offsets; LN tuning trains weight and bias). RMSNorm has no bias: an offset adds.
+struct NormDelta {
+  at::Tensor weight;         // replacement
+  at::Tensor bias;           // replacement
+  at::Tensor weight_offset;  // added to the (frozen or replaced) weight
+  at::Tensor bias_offset;    // added to the output
+};
+
+// Names of the sites as users target them (PEFT's target_modules). LLaMA: q_proj k_proj v_proj
+// o_proj gate_proj up_proj down_proj; CLIP: q_proj k_proj v_proj (in_proj's rows) out_proj c_fc
+// c_proj.
+enum class SiteNaming { kClip, kLlama };
+std::string linear_site_name(LinearSite site, SiteNaming naming);
+// The site a name denotes under `naming`, or nullopt (CLIP also takes in_proj.q/.k/.v, LLaMA
+// nothing else).
+std::optional<LinearSite> linear_site_from_name(const std::string& name, SiteNaming naming);
+// The sites a backbone has: 7 on LLaMA, 6 on CLIP (no gate).
+std::vector<LinearSite> linear_sites(SiteNaming naming);
 
 class DeltaSites {
  public:
@@ -39,6 +94,44 @@ class DeltaSites {
 
   // Site 3, key/value prefix at layer `layer` for a batch of `batch` sequences (Prefix Tuning).
   virtual std::optional<KVPrefix> kv_prefix(int64_t layer, int64_t batch) { return std::nullopt; }
+
+  // Whether any module-level site below can be filled. Backbones ask once per pass: false keeps
+  // their fused inference paths (CLIP's folded QuickGELU, in-place attention); true routes every
+  // projection through apply_linear (src/nn/delta_linear.h).
+  virtual bool has_module_sites() const { return false; }
+
+  // Site 4, a linear projection of block `layer`.
+  virtual std::optional<LinearDelta> linear(int64_t layer, LinearSite site) { return std::nullopt; }
+
+  // Site 5, a norm of block `layer` (layer -1 for kFinal and kInput).
+  virtual std::optional<NormDelta> norm(int64_t layer, NormSite site) { return std::nullopt; }
+
+  // Site 6, a sublayer's output before its residual add ([B, L, width] -> the same shape):
+  // adapters.
+  virtual at::Tensor sublayer_output(int64_t layer, Sublayer sublayer, const at::Tensor& output) {
+    return output;
+  }
+};
+
+// Forwards only the module-level sites of `inner`: what later steps of cached generation see
+// (the token-level sites already acted on the cached positions, the module-level ones must act on
+// every new token too).
+class ModuleSitesOnly : public DeltaSites {
+ public:
+  explicit ModuleSitesOnly(DeltaSites* inner) : inner_(inner) {}
+  bool has_module_sites() const override { return inner_ && inner_->has_module_sites(); }
+  std::optional<LinearDelta> linear(int64_t layer, LinearSite site) override {
+    return inner_ ? inner_->linear(layer, site) : std::nullopt;
+  }
+  std::optional<NormDelta> norm(int64_t layer, NormSite site) override {
+    return inner_ ? inner_->norm(layer, site) : std::nullopt;
+  }
+  at::Tensor sublayer_output(int64_t layer, Sublayer sublayer, const at::Tensor& output) override {
+    return inner_ ? inner_->sublayer_output(layer, sublayer, output) : output;
+  }
+
+ private:
+  DeltaSites* inner_;
 };
 
 }  // namespace vlprompt::nn

@@ -4,6 +4,7 @@
 
 #include "src/core/error.h"
 #include "src/nn/autograd_records.h"
+#include "src/nn/delta_linear.h"
 
 namespace vlprompt::nn {
 
@@ -14,7 +15,7 @@ MlpImpl::MlpImpl(int64_t width) {
   c_proj = register_module("c_proj", torch::nn::Linear(4 * width, width));
 }
 
-at::Tensor MlpImpl::forward(const at::Tensor& x) {
+at::Tensor MlpImpl::forward(const at::Tensor& x, DeltaSites* sites, int64_t layer) {
   // QuickGELU as one elementwise op: x * sigmoid(1.702 x) = silu(1.702 x) / 1.702, with the 1.702
   // folded into the first GEMM's alpha (and its small bias) and the 1 / 1.702 into the second
   // GEMM's alpha. Inference runs it in place; with a graph it is one recorded op whose backward
@@ -25,9 +26,16 @@ at::Tensor MlpImpl::forward(const at::Tensor& x) {
   const int64_t width = x.size(-1);
   auto sizes = x.sizes().vec();
   const at::Tensor x2 = x.reshape({-1, width});
-  at::Tensor h = at::addmm(c_fc->bias * k, x2, c_fc->weight.t(), /*beta=*/1, /*alpha=*/k);
-  h = graph ? at::silu(h) : at::silu_(h);
-  at::Tensor out = at::addmm(c_proj->bias, h, c_proj->weight.t(), /*beta=*/1, /*alpha=*/1.0 / k);
+  // A projection with a delta runs through apply_linear, its scale applied after; the other keeps
+  // the folded GEMM, so a delta on one projection leaves the other's rounding as it was.
+  const auto up = linear_delta(sites, layer, LinearSite::kUp);
+  const auto down = linear_delta(sites, layer, LinearSite::kDown);
+  at::Tensor h = up ? apply_linear(x2, c_fc->weight, c_fc->bias, up) * k
+                    : at::addmm(c_fc->bias * k, x2, c_fc->weight.t(), /*beta=*/1, /*alpha=*/k);
+  h = graph || up ? at::silu(h) : at::silu_(h);
+  at::Tensor out =
+      down ? apply_linear(h * (1.0 / k), c_proj->weight, c_proj->bias, down)
+           : at::addmm(c_proj->bias, h, c_proj->weight.t(), /*beta=*/1, /*alpha=*/1.0 / k);
   sizes.back() = out.size(-1);
   return out.view(sizes);
 }
@@ -47,12 +55,23 @@ ResidualAttentionBlockImpl::ResidualAttentionBlockImpl(int64_t width, int64_t he
 }
 
 at::Tensor ResidualAttentionBlockImpl::forward(const at::Tensor& x,
-                                               const std::optional<KVPrefix>& prefix, bool causal) {
-  // The residual adds go in place into the fresh linear outputs: the GEMMs that made them keep
-  // no reference to their outputs for backward, so autograd is unaffected, and two
-  // [B, L, width] allocations per block are saved.
-  at::Tensor h = attn->forward(ln_1->forward(x), prefix, causal).add_(x);
-  return mlp->forward(ln_2->forward(h)).add_(h);
+                                               const std::optional<KVPrefix>& prefix, bool causal,
+                                               DeltaSites* sites, int64_t layer) {
+  // The residual adds go in place into the fresh sublayer outputs: the GEMMs (and the module
+  // sites' final add or scale) that made them keep no reference to their outputs for backward,
+  // so autograd is unaffected, and two [B, L, width] allocations per block are saved.
+  if (!sites) {
+    at::Tensor h = attn->forward(ln_1->forward(x), prefix, causal).add_(x);
+    return mlp->forward(ln_2->forward(h)).add_(h);
+  }
+  auto norm = [&](torch::nn::LayerNorm& ln, NormSite site, const at::Tensor& in) {
+    const auto delta = norm_delta(sites, layer, site);
+    return delta ? apply_layer_norm(in, ln->weight, ln->bias, 1e-5, delta) : ln->forward(in);
+  };
+  at::Tensor a = attn->forward(norm(ln_1, NormSite::kAttention, x), prefix, causal, sites, layer);
+  at::Tensor h = sites->sublayer_output(layer, Sublayer::kAttention, a) + x;
+  at::Tensor m = mlp->forward(norm(ln_2, NormSite::kMlp, h), sites, layer);
+  return sites->sublayer_output(layer, Sublayer::kMlp, m) + h;
 }
 
 TransformerImpl::TransformerImpl(const TransformerOptions& options) : options_(options) {
@@ -75,6 +94,7 @@ at::Tensor TransformerImpl::forward(const at::Tensor& input, DeltaSites* sites) 
   }
   at::Tensor x = input;
   const int64_t batch = x.size(0);
+  DeltaSites* module_sites = sites && sites->has_module_sites() ? sites : nullptr;
   for (int64_t l = 0; l < options_.layers(); ++l) {
     std::optional<KVPrefix> prefix;
     if (sites) {
@@ -87,7 +107,8 @@ at::Tensor TransformerImpl::forward(const at::Tensor& input, DeltaSites* sites) 
       }
       prefix = sites->kv_prefix(l, batch);
     }
-    x = resblocks[l]->as<ResidualAttentionBlockImpl>()->forward(x, prefix, options_.causal());
+    x = resblocks[l]->as<ResidualAttentionBlockImpl>()->forward(x, prefix, options_.causal(),
+                                                                module_sites, l);
   }
   return x;
 }

@@ -22,7 +22,8 @@ at::Tensor quick_gelu(const at::Tensor& x);
 class MlpImpl : public torch::nn::Module {
  public:
   explicit MlpImpl(int64_t width);
-  at::Tensor forward(const at::Tensor& x);
+  // `sites` (may be null) fill c_fc (LinearSite::kUp) and c_proj (kDown) of block `layer`.
+  at::Tensor forward(const at::Tensor& x, DeltaSites* sites = nullptr, int64_t layer = 0);
 
   torch::nn::Linear c_fc{nullptr};
   torch::nn::Linear c_proj{nullptr};
@@ -44,7 +45,9 @@ struct TransformerOptions {
 class ResidualAttentionBlockImpl : public torch::nn::Module {
  public:
   ResidualAttentionBlockImpl(int64_t width, int64_t heads);
-  at::Tensor forward(const at::Tensor& x, const std::optional<KVPrefix>& prefix, bool causal);
+  // `sites` with module-level sites filled (or null) reach this block as block `layer`.
+  at::Tensor forward(const at::Tensor& x, const std::optional<KVPrefix>& prefix, bool causal,
+                     DeltaSites* sites = nullptr, int64_t layer = 0);
 
   torch::nn::LayerNorm ln_1{nullptr};
   SelfAttention attn{nullptr};

@@ -12,6 +12,7 @@
 
 #include "src/core/safetensors.h"
 #include "tests/cli/cli_test_support.h"
+#include "tests/cli/fortunes_runs.h"
 #include "tests/cli/train_stop.h"
 
 namespace lm_cli_test {
@@ -99,43 +100,6 @@ TEST(LmGenerateCli, CacheAndFullRerunsGiveTheSameTokensAndTextStreams) {
 
 inline constexpr const char* kPromptTuning =
     "prompt_tuning.n_virtual=8 optim.lr=0.1 train.max_epoch=20";
-
-// A few-shot fortunes run of `method`, made once per test binary.
-std::string fortunes_run(const std::string& method, const std::string& extra) {
-  const std::string dir = scratch_dir("runs") + "/lm-" + method;
-  ScratchLock lock("lm-run-" + method);
-  if (!is_fresh(dir + "/results.json")) {
-    std::filesystem::remove_all(dir);
-    const CliResult r = run_cli("train --method " + method + " --model " + quoted(pretrained_lm()) +
-                                " --dataset fortunes --shots 16 --seed 1 --out " + quoted(dir) +
-                                " text.max_tokens=64 " + extra);
-    if (r.status != 0) ADD_FAILURE() << "train " << method << " failed:\n" << r.output;
-  }
-  return dir;
-}
-
-void expect_beats_zero_prompt(const std::string& run) {
-  const nlohmann::json results = read_json(run + "/results.json");
-  const std::vector<double> losses = losses_in(run + "/metrics.jsonl");
-  ASSERT_GE(losses.size(), 2u);
-  EXPECT_LT(losses.back(), losses.front()) << "the loss did not fall";
-  // Measured on the shipped tiny-pretrained-lm (seed 1, 8 virtual tokens, 20 epochs, one thread):
-  // top-1 53.6-54.8 against the zero-prompt 38.9, macro accuracy 42.7-47.4 against 29.3 (chance
-  // 20: the classes are unbalanced, computers is 47% of test), macro-F1 42.3-46.1 against 24.4.
-  const nlohmann::json& learned = results["test"];
-  const nlohmann::json& plain = results["zero_prompt"];
-  EXPECT_GT(learned["top1"].get<double>(), plain["top1"].get<double>() + 8)
-      << results["comparison"].dump();
-  EXPECT_GT(learned["macro"].get<double>(), 35.0) << "chance is 20; " << results["comparison"];
-  EXPECT_GT(learned["macro"].get<double>(), plain["macro"].get<double>() + 8)
-      << results["comparison"].dump();
-  EXPECT_GT(learned["macro_f1"].get<double>(), plain["macro_f1"].get<double>() + 12)
-      << results["comparison"].dump();
-  EXPECT_EQ(results["model"]["pretrained"], true);
-  EXPECT_EQ(results["classnames"],
-            (nlohmann::json{"computers", "food", "law", "science", "sports"}));
-  EXPECT_EQ(results["n"]["train"], 80);  // 16 shots x 5 classes
-}
 
 TEST(LmTrainCli, PromptTuningBeatsTheZeroPromptModel) {
   VLP_REQUIRE_FORTUNES();

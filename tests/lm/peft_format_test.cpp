@@ -176,10 +176,10 @@ TEST(PeftFormat, BadAdaptersNameFileKeyAndValue) {
   EXPECT_NE(m.find("[3, 32]"), std::string::npos) << m;
   EXPECT_NE(m.find(dir + "/adapter_model.safetensors"), std::string::npos) << m;
 
-  dir = edited("type", [](auto& c, auto&) { c["peft_type"] = "LORA"; });
+  dir = edited("type", [](auto& c, auto&) { c["peft_type"] = "LOHA"; });
   m = import_error(dir);
-  EXPECT_NE(m.find("'LORA'"), std::string::npos) << m;
-  EXPECT_NE(m.find("peft_type"), std::string::npos) << m;
+  EXPECT_NE(m.find("'peft_type' is 'LOHA', which vlprompt does not read"), std::string::npos) << m;
+  EXPECT_NE(m.find("PROMPT_TUNING, PREFIX_TUNING, P_TUNING, LORA and IA3"), std::string::npos) << m;
   EXPECT_NE(m.find(dir + "/adapter_config.json"), std::string::npos) << m;
 
   dir = edited("layers", [](auto& c, auto&) { c["num_layers"] = 12; });
