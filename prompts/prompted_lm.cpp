@@ -79,7 +79,7 @@ at::Tensor PromptedLmMethod::class_scores(const at::Tensor& ids) {
   const at::Tensor pos = (where + (inserted - 1)).reshape({b * classes, m, 1});
   const at::Tensor picked =
       hidden.gather(1, pos.expand({b * classes, m, hidden.size(2)}));  // [B*C, M, H]
-  const at::Tensor logp = at::log_softmax(at::linear(picked, model_->head_weight()), -1);
+  const at::Tensor logp = at::log_softmax(at::linear(picked, model_->head_weight(sites())), -1);
   const at::Tensor token_logp =
       logp.gather(2, labels.unsqueeze(0).expand({b, classes, m}).reshape({b * classes, m, 1}))
           .view({b, classes, m});
@@ -99,7 +99,7 @@ at::Tensor PromptedLmMethod::completion_logits(const at::Tensor& ids,
   // predicted by the hidden state before it.
   const at::Tensor at_ = target_mask.slice(1, 0, len).nonzero();
   const at::Tensor picked = hidden.index({at_.select(1, 0), at_.select(1, 1) + (inserted - 1)});
-  return at::linear(picked, model_->head_weight());
+  return at::linear(picked, model_->head_weight(sites()));
 }
 
 std::vector<at::Tensor> PromptedLmMethod::trainable_parameters() {

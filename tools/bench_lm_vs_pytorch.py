@@ -1,7 +1,8 @@
 """PyTorch eager peer of `vlprompt bench lm-step`: the same LLaMA shape, batch, sequence and
 deltas, written the way a PyTorch user would (nn.Module, HF's formulas: RMSNorm, rotate-half RoPE,
 GQA, SwiGLU; PEFT's layouts: virtual tokens prepended to the embeddings, prefixes as past keys and
-values). Prints one JSON object with the fields vlprompt's bench prints.
+values; LoRA, IA3 and BitFit as wrappers around nn.Linear as PEFT builds them, Houlsby adapters
+after each sublayer). Prints one JSON object with the fields vlprompt's bench prints.
 
     /usr/bin/python3 tools/bench_lm_vs_pytorch.py --threads 2 [--batch 8 --seq 128 --iters 3]
 """
@@ -13,6 +14,59 @@ import time
 
 import torch
 import torch.nn.functional as F
+
+
+class LoraLinear(torch.nn.Module):
+    """PEFT's lora.Linear forward: base(x) + lora_B(lora_A(dropout(x))) * scaling."""
+
+    def __init__(self, base, r=8, alpha=8):
+        super().__init__()
+        self.base, self.scaling = base, alpha / r
+        self.lora_A = torch.nn.Linear(base.in_features, r, bias=False)
+        self.lora_B = torch.nn.Linear(r, base.out_features, bias=False)
+        torch.nn.init.zeros_(self.lora_B.weight)
+
+    def forward(self, x):
+        return self.base(x) + self.lora_B(self.lora_A(x)) * self.scaling
+
+
+class Ia3Linear(torch.nn.Module):
+    """PEFT's ia3.Linear forward: base(x * l) on a feed-forward module, base(x) * l elsewhere."""
+
+    def __init__(self, base, feedforward):
+        super().__init__()
+        self.base, self.ff = base, feedforward
+        n = base.in_features if feedforward else base.out_features
+        self.ia3_l = torch.nn.Parameter(torch.ones(n))
+
+    def forward(self, x):
+        return self.base(x * self.ia3_l) if self.ff else self.base(x) * self.ia3_l
+
+
+class BiasLinear(torch.nn.Module):
+    """BitFit on a bias-free projection: a trainable bias from zero."""
+
+    def __init__(self, base):
+        super().__init__()
+        self.base = base
+        self.bias = torch.nn.Parameter(torch.zeros(base.out_features))
+
+    def forward(self, x):
+        return self.base(x) + self.bias
+
+
+class Adapter(torch.nn.Module):
+    """Houlsby's bottleneck: h + up(silu(down(h)))."""
+
+    def __init__(self, h, reduction=16):
+        super().__init__()
+        self.down = torch.nn.Linear(h, h // reduction)
+        self.up = torch.nn.Linear(h // reduction, h)
+        torch.nn.init.zeros_(self.up.weight)
+        torch.nn.init.zeros_(self.up.bias)
+
+    def forward(self, x):
+        return x + self.up(F.silu(self.down(x)))
 
 
 class Layer(torch.nn.Module):
@@ -28,10 +82,16 @@ class Layer(torch.nn.Module):
         self.down = torch.nn.Linear(inter, h, bias=False)
         self.n1 = torch.nn.Parameter(torch.ones(h))
         self.n2 = torch.nn.Parameter(torch.ones(h))
+        self.n1_bias = self.n2_bias = None  # BitFit on the norms
+        self.ad1 = self.ad2 = None  # Houlsby adapters
+
+    def norm(self, x, w, bias):
+        y = rms(x, w)
+        return y if bias is None else y + bias
 
     def forward(self, x, cos, sin, past=None):
         b, l, _ = x.shape
-        y = rms(x, self.n1)
+        y = self.norm(x, self.n1, self.n1_bias)
         q = self.q(y).view(b, l, self.heads, self.d).transpose(1, 2)
         k = self.k(y).view(b, l, self.kv, self.d).transpose(1, 2)
         v = self.v(y).view(b, l, self.kv, self.d).transpose(1, 2)
@@ -49,9 +109,11 @@ class Layer(torch.nn.Module):
             mask = torch.ones(l, p + l, dtype=torch.bool).tril(p)
             s = s.masked_fill(~mask, float("-inf"))
         a = (s.softmax(-1) @ v).transpose(1, 2).reshape(b, l, -1)
-        x = x + self.o(a)
-        y = rms(x, self.n2)
-        return x + self.down(F.silu(self.gate(y)) * self.up(y)), new
+        a = self.o(a)
+        x = x + (a if self.ad1 is None else self.ad1(a))
+        y = self.norm(x, self.n2, self.n2_bias)
+        m = self.down(F.silu(self.gate(y)) * self.up(y))
+        return x + (m if self.ad2 is None else self.ad2(m)), new
 
 
 def rms(x, w, eps=1e-5):
@@ -71,6 +133,7 @@ class Llama(torch.nn.Module):
         self.layers = torch.nn.ModuleList(Layer(h, inter, heads, kv) for _ in range(layers))
         self.norm = torch.nn.Parameter(torch.ones(h))
         self.head = torch.nn.Linear(h, vocab, bias=False)
+        self.norm_bias = None  # BitFit
 
     def hidden(self, embeds, past=None, start=0):
         l = embeds.shape[1]
@@ -84,7 +147,8 @@ class Llama(torch.nn.Module):
         for i, layer in enumerate(self.layers):
             x, kv = layer(x, cos, sin, None if past is None else past[i])
             cache.append(kv)
-        return rms(x, self.norm), cache
+        y = rms(x, self.norm)
+        return (y if self.norm_bias is None else y + self.norm_bias), cache
 
 
 def loss_of(model, ids, prompt=None, past=None):
@@ -137,6 +201,40 @@ def generate(model, prompt, new, cache):
     return ids
 
 
+PROJ = ("q", "k", "v", "o", "gate", "up", "down")
+
+
+def attach(model, name):
+    """Wraps the layers' modules for one tuner; returns the parameters it trains."""
+    h = model.embed.weight.shape[1]
+    for layer in model.layers:
+        if name == "lora":
+            layer.q, layer.v = LoraLinear(layer.q), LoraLinear(layer.v)
+        elif name == "ia3":
+            layer.k, layer.v = Ia3Linear(layer.k, False), Ia3Linear(layer.v, False)
+            layer.down = Ia3Linear(layer.down, True)
+        elif name == "adapter":
+            layer.ad1, layer.ad2 = Adapter(h), Adapter(h)
+        elif name == "bitfit":
+            for p in PROJ:
+                setattr(layer, p, BiasLinear(getattr(layer, p)))
+            layer.n1_bias = torch.nn.Parameter(torch.zeros(h))
+            layer.n2_bias = torch.nn.Parameter(torch.zeros(h))
+    if name == "bitfit":
+        model.norm_bias = torch.nn.Parameter(torch.zeros(h))
+    return [p for n, p in model.named_parameters() if p.requires_grad]
+
+
+def detach(model):
+    for layer in model.layers:
+        for p in PROJ:
+            m = getattr(layer, p)
+            if not isinstance(m, torch.nn.Linear):
+                setattr(layer, p, m.base)
+        layer.ad1 = layer.ad2 = layer.n1_bias = layer.n2_bias = None
+    model.norm_bias = None
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--threads", type=int, default=2)
@@ -172,6 +270,17 @@ def main():
         loss_of(model, ids, past=[(t[0], t[1]) for t in pkv]).backward()
 
     out["prefix_tuning"] = timed(prefix_step, a.warmup, a.iters, a.batch, a.seq)
+    for name in ("lora", "ia3", "adapter", "bitfit"):
+        trained = attach(model, name)
+
+        def tuner_step():
+            for p in trained:
+                p.grad = None
+            loss_of(model, ids).backward()
+
+        out[name] = timed(tuner_step, a.warmup, a.iters, a.batch, a.seq)
+        out[name]["trained_parameters"] = sum(p.numel() for p in trained)
+        detach(model)
     for p in model.parameters():
         p.requires_grad_(True)
 

@@ -33,7 +33,8 @@ s = v["lm_step"]
 print("blas: %s (%s), threads %d" % (v["blas"]["library"], v["blas"]["kind"], v["threads"]))
 print("%-16s %12s %12s %8s %14s %14s" % ("step", "vlprompt s", "pytorch s", "ratio",
                                          "vlp peak MiB", "torch peak MiB"))
-for k in ("forward_only", "prompt_tuning", "prefix_tuning", "full_finetune"):
+for k in ("forward_only", "prompt_tuning", "prefix_tuning", "lora", "ia3", "adapter", "bitfit",
+          "full_finetune"):
     a, b = s[k]["seconds_per_step"], p[k]["seconds_per_step"]
     print("%-16s %12.3f %12.3f %8.2f %14.0f %14.0f" % (k, a, b, a / b, s[k]["peak_rss_mib"],
                                                       p[k]["peak_rss_mib"]))

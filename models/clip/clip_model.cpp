@@ -98,7 +98,11 @@ at::Tensor ClipImpl::encode_text(const at::Tensor& ids_in, nn::DeltaSites* sites
   }
   const at::Tensor ids = ids_in.to(at::kLong);
   const int64_t batch = ids.size(0);
-  at::Tensor x = embed_tokens(ids);
+  at::Tensor x =
+      sites
+          ? at::embedding(
+                nn::tower_tensor_or(sites, "token_embedding.weight", token_embedding_->weight), ids)
+          : embed_tokens(ids);
   if (sites) x = sites->input_tokens(x, ids);
   // End-of-text has the largest id in CLIP's vocabulary; insertions before it shift it right.
   const at::Tensor eot = ids.argmax(-1) + (sites ? sites->inserted_tokens() : 0);
@@ -111,7 +115,9 @@ at::Tensor ClipImpl::encode_text(const at::Tensor& ids_in, nn::DeltaSites* sites
   }
   // Causal attention: positions after a sequence's end-of-text never reach its feature.
   const int64_t length = full_length ? available : last_eot + 1;
-  x = x.narrow(1, 0, length) + positional_embedding_.narrow(0, 0, length);
+  x = x.narrow(1, 0, length) +
+      nn::tower_tensor_or(sites, "positional_embedding", positional_embedding_)
+          .narrow(0, 0, length);
   x = transformer_->forward(x, sites);
   const int64_t width = x.size(2);
   at::Tensor features = x.gather(1, eot.view({batch, 1, 1}).expand({batch, 1, width})).squeeze(1);
@@ -120,7 +126,7 @@ at::Tensor ClipImpl::encode_text(const at::Tensor& ids_in, nn::DeltaSites* sites
   const at::Tensor normed = final_norm ? nn::apply_layer_norm(features, ln_final_->weight,
                                                               ln_final_->bias, 1e-5, final_norm)
                                        : ln_final_->forward(features);
-  return at::matmul(normed, text_projection_);
+  return at::matmul(normed, nn::tower_tensor_or(sites, "text_projection", text_projection_));
 }
 
 at::Tensor ClipImpl::logits(const at::Tensor& image_features, const at::Tensor& text_features) {

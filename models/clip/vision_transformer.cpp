@@ -47,17 +47,22 @@ at::Tensor VisionTransformerImpl::forward(const at::Tensor& pixels, nn::DeltaSit
                               .reshape({batch, 3, grid, patch, grid, patch})
                               .permute({0, 2, 4, 1, 3, 5})
                               .reshape({batch * grid * grid, 3 * patch * patch});
-  const at::Tensor patches = at::mm(cols, conv1->weight.reshape({width, 3 * patch * patch}).t())
-                                 .view({batch, grid * grid, width});
-  at::Tensor cls = class_embedding.view({1, 1, width}).expand({batch, 1, width});
-  at::Tensor x = at::cat({cls, patches}, 1) + positional_embedding;
+  const at::Tensor conv = nn::tower_tensor_or(sites, "visual.conv1.weight", conv1->weight);
+  const at::Tensor patches =
+      at::mm(cols, conv.reshape({width, 3 * patch * patch}).t()).view({batch, grid * grid, width});
+  at::Tensor cls = nn::tower_tensor_or(sites, "visual.class_embedding", class_embedding)
+                       .view({1, 1, width})
+                       .expand({batch, 1, width});
+  at::Tensor x = at::cat({cls, patches}, 1) +
+                 nn::tower_tensor_or(sites, "visual.positional_embedding", positional_embedding);
   if (sites) x = sites->input_tokens(x, at::Tensor());
   auto norm = [&](torch::nn::LayerNorm& ln, nn::NormSite site, const at::Tensor& in) {
     const auto delta = nn::norm_delta(sites, -1, site);
     return delta ? nn::apply_layer_norm(in, ln->weight, ln->bias, 1e-5, delta) : ln->forward(in);
   };
   x = transformer->forward(norm(ln_pre, nn::NormSite::kInput, x), sites);
-  return at::matmul(norm(ln_post, nn::NormSite::kFinal, x.select(1, 0)), proj);
+  return at::matmul(norm(ln_post, nn::NormSite::kFinal, x.select(1, 0)),
+                    nn::tower_tensor_or(sites, "visual.proj", proj));
 }
 
 }  // namespace vlprompt::models

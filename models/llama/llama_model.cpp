@@ -27,8 +27,10 @@ LlamaModelImpl::LlamaModelImpl(const LlamaConfig& config) : config_(config) {
   }
 }
 
-at::Tensor LlamaModelImpl::head_weight() const {
-  return lm_head ? lm_head->weight : model->embed_tokens->weight;
+at::Tensor LlamaModelImpl::head_weight(nn::DeltaSites* sites) const {
+  return lm_head
+             ? nn::tower_tensor_or(sites, "lm_head.weight", lm_head->weight)
+             : nn::tower_tensor_or(sites, "model.embed_tokens.weight", model->embed_tokens->weight);
 }
 
 void LlamaModelImpl::prefixes(nn::DeltaSites* sites, int64_t batch, std::vector<at::Tensor>& keys,
@@ -88,14 +90,15 @@ at::Tensor LlamaModelImpl::run_layers(at::Tensor x, nn::DeltaSites* sites,
 
 at::Tensor LlamaModelImpl::logits(const at::Tensor& ids, nn::DeltaSites* sites,
                                   int64_t position_offset) {
-  return at::linear(hidden_states(ids, sites, position_offset), head_weight());
+  return at::linear(hidden_states(ids, sites, position_offset), head_weight(sites));
 }
 
 at::Tensor LlamaModelImpl::hidden_states(const at::Tensor& ids, nn::DeltaSites* sites,
                                          int64_t position_offset) {
   if (ids.dim() != 2)
     throw Error("llama logits: expected ids [B, L], got " + c10::str(ids.sizes()));
-  at::Tensor x = model->embed_tokens->forward(ids);
+  at::Tensor x = at::embedding(
+      nn::tower_tensor_or(sites, "model.embed_tokens.weight", model->embed_tokens->weight), ids);
   if (sites) x = sites->input_tokens(x, ids);
   std::vector<at::Tensor> keys, values;
   int64_t prefix = 0;
@@ -115,7 +118,9 @@ at::Tensor LlamaModelImpl::forward_step(const at::Tensor& new_ids, LlamaCache& c
     throw Error("llama forward_step: the cache holds " + std::to_string(cache.key.size()) +
                 " layers, the model has " + std::to_string(config_.num_hidden_layers));
   }
-  at::Tensor x = model->embed_tokens->forward(new_ids);
+  at::Tensor x = at::embedding(
+      nn::tower_tensor_or(sites, "model.embed_tokens.weight", model->embed_tokens->weight),
+      new_ids);
   if (first && sites) x = sites->input_tokens(x, new_ids);
   // The token-level sites acted on the cached positions; the module-level ones act on every new
   // token too (a LoRA would otherwise vanish from the second token on).

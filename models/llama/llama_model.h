@@ -69,8 +69,9 @@ class LlamaModelImpl : public torch::nn::Module {
                           nn::DeltaSites* sites = nullptr);
 
   const LlamaConfig& config() const { return config_; }
-  // The output projection [vocab, hidden]: lm_head.weight, or the embeddings when tied.
-  at::Tensor head_weight() const;
+  // The output projection [vocab, hidden]: lm_head.weight, or the embeddings when tied; with
+  // `sites`, their replacement when they train it (full fine-tuning).
+  at::Tensor head_weight(nn::DeltaSites* sites = nullptr) const;
 
   LlamaBackbone model{nullptr};
   torch::nn::Linear lm_head{nullptr};  // null when tied

@@ -18,6 +18,9 @@ class ModuleSites : public nn::DeltaSites {
                              const at::Tensor& output) override {
     return owner_.sublayer_at(tower_, layer, sublayer, output);
   }
+  at::Tensor tower_tensor(const std::string& name) override {
+    return owner_.tower_tensor_at(tower_, name);
+  }
 
  private:
   ModuleDeltaImpl& owner_;

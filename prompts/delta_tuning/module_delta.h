@@ -42,6 +42,7 @@ class ModuleDeltaImpl : public delta::Delta {
                                  const at::Tensor& output) {
     return output;
   }
+  virtual at::Tensor tower_tensor_at(size_t t, const std::string& name) { return at::Tensor(); }
 
  protected:
   // The module holding tower t's tensors for `name` at block `layer` (-1: the tower itself, for

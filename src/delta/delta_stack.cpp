@@ -69,6 +69,18 @@ class StackedSites : public nn::DeltaSites {
     for (nn::DeltaSites* s : parts) y = s->sublayer_output(layer, sublayer, y);
     return y;
   }
+
+  at::Tensor tower_tensor(const std::string& name) override {
+    at::Tensor out;
+    for (nn::DeltaSites* s : parts) {
+      at::Tensor t = s->tower_tensor(name);
+      if (t.defined() && out.defined()) {
+        throw Error("two members of the stack replace " + name + "; only one may train it");
+      }
+      if (t.defined()) out = t;
+    }
+    return out;
+  }
 };
 
 DeltaStackImpl::DeltaStackImpl(DeltaStackOptions options)

@@ -111,7 +111,22 @@ class DeltaSites {
   virtual at::Tensor sublayer_output(int64_t layer, Sublayer sublayer, const at::Tensor& output) {
     return output;
   }
+
+  // Site 7, a tensor of the tower outside its blocks, by the backbone's own name (CLIP:
+  // token_embedding.weight, positional_embedding, text_projection, visual.conv1.weight,
+  // visual.class_embedding, visual.positional_embedding, visual.proj; LLaMA:
+  // model.embed_tokens.weight, lm_head.weight): its trained replacement (full fine-tuning), or
+  // undefined to keep the frozen one.
+  virtual at::Tensor tower_tensor(const std::string& name) { return at::Tensor(); }
 };
+
+// `sites`' replacement of the tower tensor `name`, or `frozen`.
+inline at::Tensor tower_tensor_or(DeltaSites* sites, const std::string& name,
+                                  const at::Tensor& frozen) {
+  if (!sites) return frozen;
+  at::Tensor t = sites->tower_tensor(name);
+  return t.defined() ? t : frozen;
+}
 
 // Forwards only the module-level sites of `inner`: what later steps of cached generation see
 // (the token-level sites already acted on the cached positions, the module-level ones must act on
@@ -128,6 +143,9 @@ class ModuleSitesOnly : public DeltaSites {
   }
   at::Tensor sublayer_output(int64_t layer, Sublayer sublayer, const at::Tensor& output) override {
     return inner_ ? inner_->sublayer_output(layer, sublayer, output) : output;
+  }
+  at::Tensor tower_tensor(const std::string& name) override {
+    return inner_ ? inner_->tower_tensor(name) : at::Tensor();
   }
 
  private:

@@ -2,6 +2,7 @@
 // sets side by side), methods (the registry's list).
 #include <gtest/gtest.h>
 
+#include <set>
 #include <sstream>
 
 #include "tests/cli/cli_test_support.h"
@@ -79,7 +80,13 @@ TEST(MethodsCli, ListsTheRegisteredMethods) {
     EXPECT_FALSE(e["description"].get<std::string>().empty()) << e["name"];
     const std::string name = e["name"];
     const bool lm = name == "prompt_tuning" || name == "prefix_tuning" || name == "p_tuning";
-    EXPECT_EQ(e["kind"], name == "linear_probe" ? "fitted" : lm ? "lm-delta" : "delta") << name;
+    const std::set<std::string> any_model = {"lora",      "ia3",     "adapter", "bitfit",
+                                             "ln_tuning", "partial", "finetune"};
+    EXPECT_EQ(e["kind"], name == "linear_probe"  ? "fitted"
+                         : lm                    ? "lm-delta"
+                         : any_model.count(name) ? "any-model-delta"
+                                                 : "delta")
+        << name;
   }
   EXPECT_NE(std::find(names.begin(), names.end(), "coop"), names.end());
   EXPECT_NE(std::find(names.begin(), names.end(), "linear_probe"), names.end());

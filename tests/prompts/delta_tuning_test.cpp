@@ -134,6 +134,46 @@ TEST(ModuleDeltas, TrainableParametersAreTheClosedForms) {
   EXPECT_EQ(count(*clip_delta("ia3", clip)), tl * (tw + tw + 4 * tw) + vl * (vw + vw + 4 * vw));
 }
 
+TEST(ModuleDeltas, PartialAndFinetuneStartAsTheFrozenModelAndCountItsTensors) {
+  auto model = tiny_llama();
+  int64_t all = 0, one_layer = 0;
+  for (const auto& p : model->named_parameters()) {
+    all += p.value().numel();
+    if (p.key().rfind("model.layers.1.", 0) == 0) one_layer += p.value().numel();
+  }
+  const int64_t w = 16;
+  EXPECT_EQ(count(*llama_delta("finetune", model)), all);
+  EXPECT_EQ(count(*llama_delta("partial", model)), one_layer + w);  // + the final norm
+  EXPECT_EQ(count(*llama_delta("partial", model, {{"partial.k", "5"}})),
+            all - model->model->embed_tokens->weight.numel() - model->lm_head->weight.numel());
+  at::NoGradGuard no_grad;
+  const delta::SiteContext none;
+  for (const char* method : {"partial", "finetune"}) {
+    auto d = llama_delta(method, model);
+    EXPECT_EQ(max_diff(model->logits(batch_ids(), d->sites(delta::Tower::kText, none)),
+                       model->logits(batch_ids())),
+              0.0)
+        << method;
+  }
+  models::Clip clip = testing::tiny_clip();
+  int64_t clip_all = 0;
+  for (const auto& [name, t] : clip->weights()) clip_all += name == "logit_scale" ? 0 : t.numel();
+  EXPECT_EQ(count(*clip_delta("finetune", clip)), clip_all);
+  const ClipPass frozen = encode(clip, nullptr);
+  for (const char* method : {"partial", "finetune"}) {
+    auto d = clip_delta(method, clip);
+    const ClipPass with = encode(clip, d.get());
+    EXPECT_LT(max_diff(with.image, frozen.image), 1e-5) << method;
+    EXPECT_LT(max_diff(with.text, frozen.text), 1e-5) << method;
+    randomise(*d, 21);
+    EXPECT_GT(max_diff(encode(clip, d.get()).image, frozen.image), 1e-3) << method;
+  }
+  // Finetune's tensors reach the text tower's embeddings too.
+  auto text_only = clip_delta("finetune", clip, {{"finetune.towers", "text"}});
+  randomise(*text_only, 23);
+  EXPECT_GT(max_diff(encode(clip, text_only.get()).text, frozen.text), 1e-3);
+}
+
 TEST(ModuleDeltas, LoraEqualsItsMergedWeights) {
   // Independent of apply_linear: the merged model is built here from W + (alpha / r) B A.
   auto model = tiny_llama();

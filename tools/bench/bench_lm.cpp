@@ -48,11 +48,13 @@ nlohmann::json time_step(const std::function<void()>& step, const LmBenchOptions
           {"peak_rss_above_start_mib", peak_rss_mib() - before}};
 }
 
+// One training step of `method` with its YAML's defaults except `keys` (the virtual-token
+// methods get --n-virtual).
 nlohmann::json delta_step(models::llama::LlamaModel& model, const at::Tensor& ids,
-                          const std::string& method, const LmBenchOptions& o) {
-  const std::string n = std::to_string(o.n_virtual);
-  const core::ResolvedConfig config = core::config_from_strings(
-      {{method + ".n_virtual", n}, {method + ".seed", "1"}}, "bench " + method);
+                          const std::string& method, const LmBenchOptions& o,
+                          std::map<std::string, std::string> keys = {}) {
+  keys[method + ".seed"] = "1";
+  const core::ResolvedConfig config = core::config_from_strings(keys, "bench " + method);
   prompts::LmMethodContext context;
   context.model = model;
   context.encode = [](const std::string&) { return std::vector<int64_t>{}; };
@@ -68,7 +70,7 @@ nlohmann::json delta_step(models::llama::LlamaModel& model, const at::Tensor& id
       },
       o);
   j["trained_parameters"] = trained;
-  j["n_virtual"] = o.n_virtual;
+  if (keys.count(method + ".n_virtual")) j["n_virtual"] = o.n_virtual;
   return j;
 }
 
@@ -106,8 +108,16 @@ nlohmann::json bench_lm_step(const models::llama::LlamaConfig& config, const LmB
     at::NoGradGuard no_grad;
     out["forward_only"] = time_step([&] { lm_loss(model, ids, nullptr); }, o);
   }
-  out["prompt_tuning"] = delta_step(model, ids, "prompt_tuning", o);
-  out["prefix_tuning"] = delta_step(model, ids, "prefix_tuning", o);
+  const std::string n = std::to_string(o.n_virtual);
+  out["prompt_tuning"] =
+      delta_step(model, ids, "prompt_tuning", o, {{"prompt_tuning.n_virtual", n}});
+  out["prefix_tuning"] =
+      delta_step(model, ids, "prefix_tuning", o, {{"prefix_tuning.n_virtual", n}});
+  // The Delta Tuning families with their YAML defaults: LoRA r 8 on q and v, IA3 on k, v and
+  // down's input, Houlsby adapters (reduction 16), BitFit on every projection and norm.
+  for (const char* method : {"lora", "ia3", "adapter", "bitfit"}) {
+    out[method] = delta_step(model, ids, method, o);
+  }
   for (auto& p : model->parameters()) p.set_requires_grad(true);
   out["full_finetune"] = time_step(
       [&] {
@@ -120,7 +130,7 @@ nlohmann::json bench_lm_step(const models::llama::LlamaConfig& config, const LmB
     p.mutable_grad() = at::Tensor();
   }
   const double full = out["full_finetune"]["seconds_per_step"].get<double>();
-  for (const char* k : {"prompt_tuning", "prefix_tuning"})
+  for (const char* k : {"prompt_tuning", "prefix_tuning", "lora", "ia3", "adapter", "bitfit"})
     out[k]["ratio_to_full_finetune"] = out[k]["seconds_per_step"].get<double>() / full;
   const double with_cache = generation_seconds(model, true, o);
   const double without = generation_seconds(model, false, o);
