@@ -57,10 +57,19 @@ at::Tensor apply_linear(const at::Tensor& x, const at::Tensor& weight, const at:
   const at::Tensor input = delta->input_scale.defined() ? x * delta->input_scale : x;
   at::Tensor y = at::linear(input, w, b);
   if (delta->bias_offset.defined()) y = y + delta->bias_offset;
-  for (const LowRankUpdate& update : delta->low_rank) {
-    const at::Tensor branch =
-        update.dropout > 0 ? at::dropout(x, update.dropout, update.training) : x;
-    y = y + at::linear(at::linear(branch, update.a), update.b) * update.scaling;
+  if (!delta->low_rank.empty()) {
+    // y + s B (A x) as one addmm per update on the flattened rows: the scale rides in alpha and
+    // the add in beta, so neither forward nor backward spends an elementwise pass on them.
+    const int64_t in = x.size(-1), out = y.size(-1);
+    at::Tensor y2 = y.reshape({-1, out});
+    for (const LowRankUpdate& update : delta->low_rank) {
+      const at::Tensor branch =
+          update.dropout > 0 ? at::dropout(x, update.dropout, update.training) : x;
+      const at::Tensor down = at::mm(branch.reshape({-1, in}), update.a.t());
+      y2 = at::addmm(y2, down, update.b.t(), /*beta=*/1, /*alpha=*/update.scaling);
+    }
+    auto sizes = y.sizes().vec();
+    y = y2.view(sizes);
   }
   if (delta->output_scale.defined()) y = y * delta->output_scale;
   return y;

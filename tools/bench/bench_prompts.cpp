@@ -2,7 +2,9 @@
 
 #include "prompts/cocoop.h"
 #include "prompts/prompted_clip.h"
+#include "prompts/registry.h"
 #include "prompts/vpt.h"
+#include "src/core/config.h"
 #include "src/delta/delta_stack.h"
 #include "tools/bench/bench_util.h"
 
@@ -111,12 +113,35 @@ nlohmann::json bench_vpt_step(models::Clip& model, int64_t batch, int warmup, in
         model->encode_image(px, vpt->sites(delta::Tower::kImage, none)).sum().backward();
       },
       warmup, iters);
-  return {{"batch", batch},
-          {"n_ctx", 8},
-          {"depth", vpt->options().depth()},
-          {"forward_no_grad", forward_json},
-          {"forward_backward_to_prompts", timing(train, batch)},
-          {"ratio", train / forward}};
+  nlohmann::json out{{"batch", batch},
+                     {"n_ctx", 8},
+                     {"depth", vpt->options().depth()},
+                     {"forward_no_grad", forward_json},
+                     {"forward_backward_to_prompts", timing(train, batch)},
+                     {"ratio", train / forward}};
+  // The Delta Tuning families on the same image tower (their YAML defaults, towers: image):
+  // forward + backward to the delta's tensors, against the same frozen forward.
+  prompts::MethodContext context;
+  context.clip = model;
+  context.seed = 1;
+  for (const char* method : {"lora", "ia3", "adapter", "bitfit", "partial"}) {
+    const std::string m = method;
+    auto d = prompts::make_delta(
+        m, core::config_from_strings({{m + ".towers", "image"}}, "bench " + m), context);
+    int64_t trained = 0;
+    for (const auto& p : d->parameters()) trained += p.numel();
+    reset_peak_rss();
+    const double step = median_seconds(
+        [&] {
+          for (auto& p : d->parameters()) p.mutable_grad() = at::Tensor();
+          model->encode_image(px, d->sites(delta::Tower::kImage, none)).sum().backward();
+        },
+        warmup, iters);
+    out["delta_tuning"][m] = timing(step, batch);
+    out["delta_tuning"][m]["trained_parameters"] = trained;
+    out["delta_tuning"][m]["ratio_to_forward"] = step / forward;
+  }
+  return out;
 }
 
 }  // namespace vlprompt::pipeline
