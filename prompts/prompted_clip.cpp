@@ -65,7 +65,8 @@ std::string PromptedClipMethod::name() const {
 
 engine::DataNeeds PromptedClipMethod::data_needs() const {
   engine::DataNeeds needs;
-  needs.images_in_loop = stack_->touches(Tower::kImage);
+  needs.images_in_loop =
+      stack_->touches(Tower::kImage) || stack_->find<delta::ImageFeatureBlend>() != nullptr;
   return needs;
 }
 
@@ -86,20 +87,24 @@ at::Tensor PromptedClipMethod::prompt_ids() const {
 
 at::Tensor PromptedClipMethod::image_features(const engine::Batch& batch) {
   const bool image_sites = stack_->touches(Tower::kImage);
+  auto* blend = stack_->find<delta::ImageFeatureBlend>();
   if (batch.inputs_are_features) {
-    if (image_sites) {
+    if (image_sites || blend) {
       throw Error(name() +
-                  ": its image-side sites change the image features, so it needs images in "
+                  ": it changes the image features from the pixels, so it needs images in "
                   "the loop; it was given precomputed image features");
     }
     return batch.inputs;
   }
+  at::Tensor features;
   if (image_sites) {
     const delta::SiteContext no_context;
-    return clip_->encode_image(batch.inputs, stack_->sites(Tower::kImage, no_context));
+    features = clip_->encode_image(batch.inputs, stack_->sites(Tower::kImage, no_context));
+  } else {
+    at::NoGradGuard no_grad;  // the frozen tower with nothing of ours inside: no graph
+    features = clip_->encode_image(batch.inputs);
   }
-  at::NoGradGuard no_grad;  // the frozen tower with nothing of ours inside: no graph
-  return clip_->encode_image(batch.inputs);
+  return blend ? blend->blend(batch.inputs, features) : features;
 }
 
 at::Tensor PromptedClipMethod::class_text_features() {

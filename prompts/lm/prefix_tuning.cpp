@@ -4,6 +4,7 @@
 #include <torch/nn/modules/activation.h>
 #include <torch/nn/modules/linear.h>
 
+#include "prompts/lm/virtual_tokens.h"
 #include "prompts/seeded_linear.h"
 #include "src/core/error.h"
 

@@ -51,6 +51,15 @@ class ClassPrompts {
   virtual at::Tensor class_prompt_ids() const = 0;
 };
 
+// The delta computes something of its own from the pixels and blends it into the frozen image
+// feature (Side-tuning's side network): the method then needs images in the loop.
+class ImageFeatureBlend {
+ public:
+  virtual ~ImageFeatureBlend() = default;
+  // Image features [N, embed_dim] from pixels [N, 3, R, R] and the tower's features of them.
+  virtual at::Tensor blend(const at::Tensor& pixels, const at::Tensor& tower_features) = 0;
+};
+
 // The text sites read SiteContext::image_features (CoCoOp's meta-net): the text is encoded per
 // image instead of once per class list.
 class ImageConditioned {

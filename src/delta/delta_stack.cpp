@@ -112,6 +112,7 @@ void DeltaStackImpl::add(const std::string& name, std::shared_ptr<Delta> delta) 
   };
   refuse_second(delta->find<ClassPrompts>(), "lay out the class prompts of the text tower");
   refuse_second(delta->find<DomainAdaptive>(), "adapt prompts to domains");
+  refuse_second(delta->find<ImageFeatureBlend>(), "blend their own image features");
   for (size_t i = 0; i < members_.size(); ++i) {
     const auto& m = members_[i];
     const bool head = delta->find<ClassHead>(), other_head = m->find<ClassHead>();
@@ -130,6 +131,7 @@ void DeltaStackImpl::add(const std::string& name, std::shared_ptr<Delta> delta) 
   if (auto* c = delta->find<DomainAdaptive>()) provide(c);
   if (auto* c = delta->find<ClassHead>()) provide(c);
   if (auto* c = delta->find<ImageConditioned>()) provide(c);
+  if (auto* c = delta->find<ImageFeatureBlend>()) provide(c);
   if (delta->find<LossTerm>()) provide<LossTerm>(this);
   register_module(name, delta);
   names_.push_back(name);

@@ -2,15 +2,20 @@
 // simultaneous vs sequential combinations the Delta Tuning study compares. The stack owns its
 // members as submodules, so its tensors are named "<member>.<param>", and it is itself a Delta.
 //
-// Capabilities (capabilities.h) are the members': ClassPrompts, ClassHead and DomainAdaptive are
-// served by the one member that has each (add() refuses a second), ImageConditioned by any
-// member that has it, and LossTerm by the stack itself, summing its members' terms.
+// Capabilities (capabilities.h) are the members': ClassPrompts, ClassHead, DomainAdaptive and
+// ImageFeatureBlend are served by the one member that has each (add() refuses a second),
+// ImageConditioned by any member that has it, and LossTerm by the stack itself, summing its
+// members' terms.
 //
 // Per tower the members' sites compose in the order they were added:
 //   input tokens   chained: member 2 sees member 1's output (with the original token ids)
 //   inserted count summed
 //   layer tokens   chained
 //   kv prefix      concatenated along the prefix axis (member 1's positions first)
+//   projection / norm   the members' terms combined (nn::combine: offsets add, scales multiply,
+//                       low-rank updates accumulate; one member may replace a tensor)
+//   sublayer output     chained
+//   tower tensor        the one member that replaces it
 #pragma once
 
 #include <torch/arg.h>
