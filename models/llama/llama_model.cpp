@@ -3,6 +3,7 @@
 #include <string>
 
 #include "src/core/error.h"
+#include "src/nn/delta_linear.h"
 
 namespace vlprompt::models::llama {
 
@@ -74,13 +75,7 @@ at::Tensor LlamaModelImpl::run_layers(at::Tensor x, nn::DeltaSites* sites,
   Rotary rotary;
   nn::DeltaSites* module_sites = sites && sites->has_module_sites() ? sites : nullptr;
   for (int64_t l = 0; l < config_.num_hidden_layers; ++l) {
-    if (sites) {
-      const int64_t before = x.size(1);
-      x = sites->layer_tokens(l, x);
-      if (l > 0 && x.size(1) != before)
-        throw Error("layer_tokens at layer " + std::to_string(l) + " changed the length from " +
-                    std::to_string(before) + " to " + std::to_string(x.size(1)));
-    }
+    x = nn::apply_layer_tokens(sites, l, x);
     // Layer 0's layer_tokens may change the length, so the tables follow it.
     if (l == 0) rotary = rotary_tables(config_.head_dim(), config_.rope_theta, start, x.size(1));
     x = model->layer_list[l]->forward(x, rotary, keys[l], values[l], module_sites, l);

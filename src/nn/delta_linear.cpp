@@ -147,6 +147,17 @@ std::optional<NormDelta> combine(std::optional<NormDelta> a, const std::optional
   return a;
 }
 
+at::Tensor apply_layer_tokens(DeltaSites* sites, int64_t layer, const at::Tensor& x) {
+  if (!sites) return x;
+  at::Tensor y = sites->layer_tokens(layer, x);
+  if (layer > 0 && y.size(1) != x.size(1)) {
+    throw Error("layer_tokens at layer " + std::to_string(layer) + " changed the length from " +
+                std::to_string(x.size(1)) + " to " + std::to_string(y.size(1)) +
+                " (only layer 0 may)");
+  }
+  return y;
+}
+
 at::Tensor apply_layer_norm(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias,
                             double eps, const std::optional<NormDelta>& delta) {
   const NormAffine affine = norm_affine(weight, bias, delta);

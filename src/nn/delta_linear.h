@@ -44,6 +44,10 @@ std::optional<LinearDelta> combine(std::optional<LinearDelta> a,
                                    const std::optional<LinearDelta>& b);
 std::optional<NormDelta> combine(std::optional<NormDelta> a, const std::optional<NormDelta>& b);
 
+// Site 2 under its rule, for both backbones' layer loops: sites->layer_tokens(layer, x), where only
+// layer 0 may change the sequence length (an Error naming the layer and both lengths).
+at::Tensor apply_layer_tokens(DeltaSites* sites, int64_t layer, const at::Tensor& x);
+
 // The module-level sites of `sites` at `layer`, or nullopt when there are none (no sites, or none
 // filled): what a block asks once per projection.
 inline std::optional<LinearDelta> linear_delta(DeltaSites* sites, int64_t layer, LinearSite site) {

@@ -98,13 +98,7 @@ at::Tensor TransformerImpl::forward(const at::Tensor& input, DeltaSites* sites) 
   for (int64_t l = 0; l < options_.layers(); ++l) {
     std::optional<KVPrefix> prefix;
     if (sites) {
-      const int64_t length = x.size(1);
-      x = sites->layer_tokens(l, x);
-      if (l > 0 && x.size(1) != length) {
-        throw Error("layer_tokens at layer " + std::to_string(l) + " changed the length from " +
-                    std::to_string(length) + " to " + std::to_string(x.size(1)) +
-                    " (only layer 0 may)");
-      }
+      x = apply_layer_tokens(sites, l, x);
       prefix = sites->kv_prefix(l, batch);
     }
     x = resblocks[l]->as<ResidualAttentionBlockImpl>()->forward(x, prefix, options_.causal(),

@@ -133,12 +133,17 @@ TEST(DeltaTuningCli, FinetuneBeatsTheZeroPromptModelOnTheLm) {
   // Every tensor of the model, and nothing else (the tied head counted once).
   EXPECT_EQ(tensor_count(run + "/delta.safetensors"),
             tensor_count(pretrained_lm() + "/model.safetensors"));
+  const CliResult inspect = run_cli("inspect " + quoted(run + "/delta.safetensors"));
+  ASSERT_EQ(inspect.status, 0) << inspect.output;
+  EXPECT_NE(inspect.output.find("holds: only the tensors the run trained"), std::string::npos)
+      << inspect.output;
+  EXPECT_NE(inspect.output.find("trained copies of the backbone's own"), std::string::npos)
+      << inspect.output;
 }
 
-TEST(DeltaTuningCli, EvalReproducesALoraRunOnClip) {
-  VLP_REQUIRE_FASHION_MNIST();
-  const std::string run = clip_run("lora");
-  const std::string out = scratch_dir("delta-tuning-eval") + "/lora";
+// `eval` of a run's delta file gives the run's own test top-1.
+void expect_eval_reproduces(const std::string& run, const std::string& name) {
+  const std::string out = scratch_dir("delta-tuning-eval") + "/" + name;
   std::filesystem::remove_all(out);
   const CliResult r = run_cli("eval --delta " + quoted(run + "/delta.safetensors") + " --model " +
                               quoted(pretrained_model()) + " --vocab " + quoted(vocab()) +
@@ -146,6 +151,11 @@ TEST(DeltaTuningCli, EvalReproducesALoraRunOnClip) {
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_NEAR(read_json(out + "/results.json")["test"]["top1"].get<double>(),
               read_json(run + "/results.json")["test"]["top1"].get<double>(), 1e-9);
+}
+
+TEST(DeltaTuningCli, EvalReproducesALoraRunOnClip) {
+  VLP_REQUIRE_FASHION_MNIST();
+  expect_eval_reproduces(clip_run("lora"), "lora");
 }
 
 // Uninterrupted vs killed after two epochs and resumed: the same delta, bit for bit.
@@ -197,20 +207,37 @@ TEST(DeltaTuningCli, LoraResumesExactlyAfterAKillOnTheLm) {
                       "lm");
 }
 
+// The survey's sequential combination: an adapter trained on top of a LoRA held fixed.
+TEST(DeltaTuningCli, AnAdapterTrainsOnTopOfAFrozenLora) {
+  VLP_REQUIRE_FASHION_MNIST();
+  const std::string lora = clip_run("lora") + "/delta.safetensors";
+  const std::string out = scratch_dir("delta-tuning-sequential") + "/adapter-on-lora";
+  std::filesystem::remove_all(out);
+  const CliResult r =
+      run_cli("train --method adapter --init-delta " + quoted(lora) + " --freeze-init --model " +
+              quoted(pretrained_model()) + " --vocab " + quoted(vocab()) +
+              " --dataset fashion_mnist --shots 16 --seed 1 train.max_epoch=2 "
+              "train.progress=off --out " +
+              quoted(out));
+  ASSERT_EQ(r.status, 0) << r.output;
+  const auto before = core::read_safetensors(lora).tensors;
+  const auto after = core::read_safetensors(out + "/delta.safetensors").tensors;
+  size_t adapters = 0;
+  for (const auto& [name, t] : after) adapters += name.rfind("adapter.", 0) == 0;
+  EXPECT_GT(adapters, 0u);
+  for (const auto& [name, t] : before) {
+    ASSERT_TRUE(after.count(name)) << name;
+    EXPECT_TRUE(at::equal(after.at(name), t)) << name << " moved although frozen";
+  }
+}
+
 TEST(DeltaTuningCli, AStackOfLoraAndCoopRoundTripsThroughItsDeltaFile) {
   VLP_REQUIRE_FASHION_MNIST();
   const std::string run = clip_run("lora+coop", "coop.n_ctx=4 train.max_epoch=2");
   const auto file = core::read_safetensors(run + "/delta.safetensors");
   EXPECT_TRUE(file.tensors.count("coop.ctx"));
   EXPECT_TRUE(file.tensors.count("lora.image.layers.0.q_proj.lora_A"));
-  const std::string out = scratch_dir("delta-tuning-eval") + "/lora-coop";
-  std::filesystem::remove_all(out);
-  const CliResult r = run_cli("eval --delta " + quoted(run + "/delta.safetensors") + " --model " +
-                              quoted(pretrained_model()) + " --vocab " + quoted(vocab()) +
-                              " --dataset fashion_mnist --out " + quoted(out));
-  ASSERT_EQ(r.status, 0) << r.output;
-  EXPECT_NEAR(read_json(out + "/results.json")["test"]["top1"].get<double>(),
-              read_json(run + "/results.json")["test"]["top1"].get<double>(), 1e-9);
+  expect_eval_reproduces(run, "lora-coop");
 }
 
 // `merge` folds the delta into the weights: the merged model alone gives the logits the model

@@ -11,6 +11,7 @@
 #include "models/weights/weights.h"
 #include "pipeline/model_kind.h"
 #include "pipeline/model_loading.h"
+#include "prompts/registry.h"
 #include "src/core/error.h"
 #include "src/core/hash.h"
 #include "src/core/safetensors.h"
@@ -159,6 +160,17 @@ int run_inspect_delta(const InspectArgs& a) {
   out.update(delta::info_json(info));
   out["parameters"] = params;
   out["tensor_list"] = tensors;
+  // A delta file never carries the frozen backbone; for Partial-k and full fine-tuning the
+  // trained tensors are copies of the backbone's own, which replace them.
+  bool copies = false;
+  for (const auto& m : prompts::method_members(info.method)) {
+    copies = copies || m == "partial" || m == "finetune";
+  }
+  out["holds"] = "only the tensors the run trained (" + std::to_string(params) +
+                 " parameters), no frozen backbone tensor" +
+                 (copies ? "; partial/finetune tensors are trained copies of the backbone's own, "
+                           "which replace them when the delta is applied"
+                         : "");
   const pipeline::ModelKind& kind = pipeline::model_kind_of(file);
   if (!a.model.model.empty()) {
     // Rebuilt on that model first: checks the fingerprint and every shape.
@@ -179,8 +191,9 @@ int run_inspect_delta(const InspectArgs& a) {
   std::cout << "\n  backbone: " << info.backbone << " (fingerprint " << info.backbone_fingerprint
             << ")\n  tokenizer: " << info.tokenizer << "\n  classes (" << info.classnames.size()
             << "): " << joined(info.classnames, static_cast<size_t>(max_rows)) << "\n  template: \""
-            << info.prompt_template << "\"\n  training: " << info.training.dump() << "\n  tensors ("
-            << params << " parameters):\n";
+            << info.prompt_template << "\"\n  training: " << info.training.dump()
+            << "\n  holds: " << out["holds"].get<std::string>() << "\n  tensors (" << params
+            << " parameters):\n";
   for (const auto& [name, t] : tensors.items()) {
     std::printf("    %-40s %-18s %s\n", name.c_str(), t["shape"].dump().c_str(),
                 t["dtype"].get<std::string>().c_str());
