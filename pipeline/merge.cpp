@@ -7,6 +7,7 @@
 #include "models/llama/llama_weights.h"
 #include "pipeline/lm_bundle.h"
 #include "pipeline/model_kind.h"
+#include "prompts/delta_tuning/frozen_tensors.h"
 #include "prompts/lm/lm_delta_file.h"
 #include "prompts/registry.h"
 #include "src/core/error.h"
@@ -17,6 +18,7 @@ namespace vlprompt::pipeline {
 namespace {
 
 namespace fs = std::filesystem;
+using prompts::delta_tuning::FrozenTower;
 
 const std::set<std::string> kMergeable = {"lora", "ia3", "bitfit", "ln_tuning"};
 
@@ -30,86 +32,36 @@ void check_mergeable(const delta::DeltaFileInfo& info, const std::string& path) 
   }
 }
 
-// Where a tower keeps its tensors, by the model's own names.
-struct TowerNames {
-  std::string blocks;  // "transformer.resblocks.", "model.layers."
-  int64_t layers = 0;
-  int64_t width = 0;
-  bool fused_qkv = false;  // CLIP's attn.in_proj_weight
-  std::map<nn::LinearSite, std::string> linear;
-  std::string norm_attention, norm_mlp;
-  std::map<nn::NormSite, std::string> edge_norms;  // layer -1
-};
-
-TowerNames clip_tower(const std::string& prefix, int64_t layers, int64_t width) {
-  TowerNames t;
-  t.blocks = prefix + "transformer.resblocks.";
-  t.layers = layers;
-  t.width = width;
-  t.fused_qkv = true;
-  t.linear = {{nn::LinearSite::kOut, "attn.out_proj"},
-              {nn::LinearSite::kUp, "mlp.c_fc"},
-              {nn::LinearSite::kDown, "mlp.c_proj"}};
-  t.norm_attention = "ln_1";
-  t.norm_mlp = "ln_2";
-  return t;
-}
-
-// Folds `sites` into `weights` (the model's tensors by name, replaced by merged copies).
-void fold(nn::DeltaSites* sites, const TowerNames& t, core::TensorMap& w, const std::string& path,
-          bool has_biases) {
+// Folds `sites` into the model's own tensors in place (`tower` holds them, as views where CLIP
+// fuses q, k and v): the model is loaded for the merge alone. A bias where the model has none is
+// refused: a LLaMA folder has no place for it.
+void fold(nn::DeltaSites* sites, const FrozenTower& tower, const std::string& path) {
   if (!sites) return;
-  auto no_bias = [&](const at::Tensor& b, const std::string& what) {
-    if (b.defined() && !has_biases) {
+  auto write = [&](const at::Tensor& target, const at::Tensor& merged, const std::string& what) {
+    if (!merged.defined()) return;
+    if (!target.defined()) {
       throw FileError(path, "its delta adds a bias to " + what +
                                 ", which a LLaMA folder has no place for (attention_bias and "
                                 "mlp_bias are not read); use it unmerged");
     }
+    if (!merged.is_same(target)) target.copy_(merged);
   };
-  auto fold_linear = [&](const std::string& name, const std::optional<nn::LinearDelta>& d) {
-    if (!d) return;
-    const at::Tensor bias = has_biases ? w.at(name + ".bias") : at::Tensor();
-    const nn::MergedLinear m = nn::merge_linear(w.at(name + ".weight"), bias, d);
-    no_bias(m.bias, name);
-    w[name + ".weight"] = m.weight;
-    if (m.bias.defined()) w[name + ".bias"] = m.bias;
-  };
-  auto fold_norm = [&](const std::string& name, const std::optional<nn::NormDelta>& d) {
-    if (!d) return;
-    const at::Tensor bias = has_biases ? w.at(name + ".bias") : at::Tensor();
-    const nn::NormAffine a = nn::norm_affine(w.at(name + ".weight"), bias, d);
-    no_bias(a.bias, name);
-    w[name + ".weight"] = a.weight.detach().clone();
-    if (a.bias.defined()) w[name + ".bias"] = a.bias.detach().clone();
-  };
-  for (int64_t l = 0; l < t.layers; ++l) {
-    const std::string block = t.blocks + std::to_string(l) + ".";
-    if (t.fused_qkv) {
-      at::Tensor weight = w.at(block + "attn.in_proj_weight").clone();
-      at::Tensor bias = w.at(block + "attn.in_proj_bias").clone();
-      const nn::LinearSite qkv[] = {nn::LinearSite::kQ, nn::LinearSite::kK, nn::LinearSite::kV};
-      for (int64_t i = 0; i < 3; ++i) {
-        const auto d = sites->linear(l, qkv[i]);
-        if (!d) continue;
-        const nn::MergedLinear m = nn::merge_linear(weight.narrow(0, i * t.width, t.width),
-                                                    bias.narrow(0, i * t.width, t.width), d);
-        weight.narrow(0, i * t.width, t.width).copy_(m.weight);
-        bias.narrow(0, i * t.width, t.width).copy_(m.bias);
-      }
-      w[block + "attn.in_proj_weight"] = weight;
-      w[block + "attn.in_proj_bias"] = bias;
-    }
-    for (const auto& [site, name] : t.linear) fold_linear(block + name, sites->linear(l, site));
-    fold_norm(block + t.norm_attention, sites->norm(l, nn::NormSite::kAttention));
-    fold_norm(block + t.norm_mlp, sites->norm(l, nn::NormSite::kMlp));
+  for (const auto& [where, tensors] : tower.linear) {
+    const auto d = sites->linear(where.first, where.second);
+    if (!d) continue;
+    const nn::MergedLinear m = nn::merge_linear(tensors.first, tensors.second, d);
+    const std::string what = "a projection of block " + std::to_string(where.first);
+    write(tensors.first, m.weight, what);
+    write(tensors.second, m.bias, what);
   }
-  for (const auto& [site, name] : t.edge_norms) fold_norm(name, sites->norm(-1, site));
-}
-
-core::TensorMap detached_copy(const core::TensorMap& tensors) {
-  core::TensorMap out;
-  for (const auto& [name, t] : tensors) out[name] = t.detach().clone();
-  return out;
+  for (const auto& [where, tensors] : tower.norm) {
+    const auto d = sites->norm(where.first, where.second);
+    if (!d) continue;
+    const nn::NormAffine a = nn::norm_affine(tensors.first, tensors.second, d);
+    const std::string what = "a norm";
+    write(tensors.first, a.weight.detach().clone(), what);
+    write(tensors.second, a.bias.defined() ? a.bias.detach().clone() : at::Tensor(), what);
+  }
 }
 
 std::string merge_llama(const MergeRequest& r, const delta::DeltaFile& file) {
@@ -121,20 +73,10 @@ std::string merge_llama(const MergeRequest& r, const delta::DeltaFile& file) {
   const prompts::lm::LoadedLmDelta loaded = prompts::lm::load_lm_delta(file, r.delta, context);
   loaded.delta->eval();
   at::NoGradGuard no_grad;
-  const auto& c = context.model->config();
-  TowerNames t;
-  t.blocks = "model.layers.";
-  t.layers = c.num_hidden_layers;
-  t.linear = {{nn::LinearSite::kQ, "self_attn.q_proj"}, {nn::LinearSite::kK, "self_attn.k_proj"},
-              {nn::LinearSite::kV, "self_attn.v_proj"}, {nn::LinearSite::kOut, "self_attn.o_proj"},
-              {nn::LinearSite::kGate, "mlp.gate_proj"}, {nn::LinearSite::kUp, "mlp.up_proj"},
-              {nn::LinearSite::kDown, "mlp.down_proj"}};
-  t.norm_attention = "input_layernorm";
-  t.norm_mlp = "post_attention_layernorm";
-  t.edge_norms = {{nn::NormSite::kFinal, "model.norm"}};
+  fold(loaded.delta->sites(delta::Tower::kText, {}),
+       prompts::delta_tuning::llama_frozen(context.model).at(0), r.delta);
   core::TensorMap w;
-  for (const auto& p : context.model->named_parameters()) w[p.key()] = p.value().detach().clone();
-  fold(loaded.delta->sites(delta::Tower::kText, {}), t, w, r.delta, /*has_biases=*/false);
+  for (const auto& p : context.model->named_parameters()) w[p.key()] = p.value();
   // A folder written beside OUT, then renamed: a half-written model never sits at OUT.
   const fs::path out(r.out), tmp(r.out + ".tmp");
   if (fs::exists(out)) throw Error("merge: " + r.out + " exists; choose another --out");
@@ -163,23 +105,19 @@ std::string merge_clip(const MergeRequest& r, const delta::DeltaFile& file) {
   loaded.delta->eval();
   at::NoGradGuard no_grad;
   const auto& c = m.clip.model->config();
-  core::TensorMap w = detached_copy(m.clip.model->weights());
-  TowerNames text = clip_tower("", c.text.layers, c.text.width);
-  text.edge_norms = {{nn::NormSite::kFinal, "ln_final"}};
-  fold(loaded.delta->sites(delta::Tower::kText, {}), text, w, r.delta, true);
-  if (c.vision.type == "vit") {
-    TowerNames image = clip_tower("visual.", c.vision.layers, c.vision.width);
-    image.edge_norms = {{nn::NormSite::kInput, "visual.ln_pre"},
-                        {nn::NormSite::kFinal, "visual.ln_post"}};
-    fold(loaded.delta->sites(delta::Tower::kImage, {}), image, w, r.delta, true);
+  std::vector<prompts::delta_tuning::TowerLayout> layouts = prompts::delta_tuning::clip_layouts(
+      m.clip.model, c.vision.type == "vit" ? "text,image" : "text", "merge");
+  const std::vector<FrozenTower> towers = prompts::delta_tuning::clip_frozen(m.clip.model, layouts);
+  for (size_t t = 0; t < layouts.size(); ++t) {
+    fold(loaded.delta->sites(layouts[t].tower, {}), towers[t], r.delta);
   }
   const models::weights::Provenance provenance{
       m.clip.provenance.pretrained,
       "merged by vlprompt merge: " + file.info.method + " delta " + r.delta + " folded into " +
           m.clip.source +
           (m.clip.provenance.how_made.empty() ? "" : " (" + m.clip.provenance.how_made + ")")};
-  models::weights::write_weights(r.out, models::weights::Format::kVlprompt, w, c, m.clip.source,
-                                 provenance);
+  models::weights::write_weights(r.out, models::weights::Format::kVlprompt, m.clip.model->weights(),
+                                 c, m.clip.source, provenance);
   return "merged " + r.delta + " (" + file.info.method + ") into " + m.clip.source + " -> " +
          r.out + " (vlprompt .safetensors)";
 }

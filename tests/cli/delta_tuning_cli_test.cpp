@@ -313,6 +313,22 @@ TEST(DeltaTuningCli, AMergedLmScoresAsTheLmWithItsDelta) {
   }
   EXPECT_LT(most, 1e-4);
   EXPECT_GT(moved, 1e-2) << "the LoRA changed nothing";
+
+  // BitFit gives LLaMA's projections biases its folder format has no place for: refused, and
+  // nothing is left at --out.
+  const std::string tiny = std::string(VLPROMPT_FIXTURE_DIR) + "/lm/tiny";
+  const CliResult bitfit = run_cli("train --method bitfit --model " + quoted(tiny) +
+                                   " --dataset fortunes --shots 2 --seed 1 train.max_epoch=1 "
+                                   "text.max_tokens=48 --out " +
+                                   quoted(dir + "/bitfit"));
+  ASSERT_EQ(bitfit.status, 0) << bitfit.output;
+  const CliResult refused =
+      run_cli("merge --delta " + quoted(dir + "/bitfit/delta.safetensors") + " --model " +
+              quoted(tiny) + " --out " + quoted(dir + "/bitfit-merged"));
+  EXPECT_NE(refused.status, 0);
+  EXPECT_NE(refused.output.find("which a LLaMA folder has no place for"), std::string::npos)
+      << refused.output;
+  EXPECT_FALSE(std::filesystem::exists(dir + "/bitfit-merged"));
 }
 
 }  // namespace
