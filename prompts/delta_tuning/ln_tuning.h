@@ -10,17 +10,7 @@
 
 namespace vlprompt::prompts::delta_tuning {
 
-struct LnTuningOptions {
-  TORCH_ARG(std::string, towers) = "text,image";
-  TORCH_ARG(uint64_t, seed) = 0;
-
- public:
-  template <class V>
-  void visit(V& v) {
-    v("towers", towers_, "CLIP towers to tune: text, image or text,image (LLaMA: ignored)");
-    v("seed", seed_, "unused (the offsets start at 0); kept for the common run keys");
-  }
-};
+using LnTuningOptions = TowersOptions;
 
 class LnTuningImpl : public ModuleDeltaImpl {
  public:

@@ -6,6 +6,7 @@
 // A method overrides the hooks for the sites it fills; the rest stay the frozen model's.
 #pragma once
 
+#include <torch/arg.h>
 #include <torch/nn/module.h>
 #include <torch/nn/modules/container/modulelist.h>
 
@@ -19,6 +20,20 @@
 #include "src/delta/delta.h"
 
 namespace vlprompt::prompts::delta_tuning {
+
+// The keys of a method that has no shape of its own (LN tuning, full fine-tuning): which CLIP
+// towers it acts on, and the run keys' seed, unused because it starts as the frozen model.
+struct TowersOptions {
+  TORCH_ARG(std::string, towers) = "text,image";
+  TORCH_ARG(uint64_t, seed) = 0;
+
+ public:
+  template <class V>
+  void visit(V& v) {
+    v("towers", towers_, "CLIP towers to tune: text, image or text,image (LLaMA: ignored)");
+    v("seed", seed_, "unused (it starts as the frozen model); kept for the common run keys");
+  }
+};
 
 class ModuleSites;
 

@@ -32,17 +32,7 @@ struct PartialOptions {
   }
 };
 
-struct FinetuneOptions {
-  TORCH_ARG(std::string, towers) = "text,image";
-  TORCH_ARG(uint64_t, seed) = 0;
-
- public:
-  template <class V>
-  void visit(V& v) {
-    v("towers", towers_, "CLIP towers to tune: text, image or text,image (LLaMA: ignored)");
-    v("seed", seed_, "unused (the copies start as the frozen tensors); kept for the run keys");
-  }
-};
+using FinetuneOptions = TowersOptions;
 
 class WeightTuningImpl : public ModuleDeltaImpl {
  public:
