@@ -10,6 +10,7 @@
 #include "src/nn/delta_linear.h"
 #include "tests/lm/lm_test_support.h"
 #include "tests/prompts/tiny_clip.h"
+#include "tests/test_support.h"
 
 namespace vlprompt::prompts {
 namespace {
@@ -257,6 +258,33 @@ TEST(ModuleDeltas, BadTargetsAreNamed) {
   // CLIP answers to LLaMA's names for the projections it has.
   EXPECT_EQ(count(*clip_delta("ia3", clip, {{"ia3.towers", "text"}})),
             clip->config().text.layers * 6 * clip->config().text.width);
+}
+
+TEST(ModuleDeltas, BadOptionsAreNamedWithTheKeyAndValue) {
+  auto model = tiny_llama();
+  models::Clip clip = testing::tiny_clip();
+  const auto error = [](const std::function<void()>& f) { return testing::error_of(f); };
+  std::string m = error([&] { llama_delta("lora", model, {{"lora.r", "0"}}); });
+  EXPECT_NE(m.find("lora.r is 0, expected >= 1"), std::string::npos) << m;
+  m = error([&] { llama_delta("lora", model, {{"lora.dropout", "1"}}); });
+  EXPECT_NE(m.find("lora.dropout is 1, expected in [0, 1)"), std::string::npos) << m;
+  m = error([&] {
+    llama_delta("bitfit", model, {{"bitfit.linears", "false"}, {"bitfit.norms", "false"}});
+  });
+  EXPECT_NE(m.find("there is nothing to tune"), std::string::npos) << m;
+  m = error([&] { llama_delta("adapter", model, {{"adapter.style", "lora"}}); });
+  EXPECT_NE(m.find("adapter.style is 'lora', expected houlsby, pfeiffer or vpt"), std::string::npos)
+      << m;
+  m = error([&] { llama_delta("ia3", model, {{"ia3.feedforward_modules", "up_proj"}}); });
+  EXPECT_NE(m.find("which target_modules does not"), std::string::npos) << m;
+  m = error([&] { llama_delta("partial", model, {{"partial.k", "0"}}); });
+  EXPECT_NE(m.find("partial.k is 0, expected >= 1"), std::string::npos) << m;
+  m = error([&] { clip_delta("lora", clip, {{"lora.towers", "audio"}}); });
+  EXPECT_NE(m.find("'audio' is not a tower"), std::string::npos) << m;
+  m = error([&] { clip_delta("mlp_head", clip, {{"mlp_head.k", "0"}}); });
+  EXPECT_NE(m.find("mlp_head.k is 0, expected >= 1"), std::string::npos) << m;
+  m = error([&] { clip_delta("side", clip, {{"side.channels", "0"}}); });
+  EXPECT_NE(m.find("side.channels is 0, expected >= 1"), std::string::npos) << m;
 }
 
 TEST(ModuleDeltas, AStackOfLoraAndCoopFillsBothKindsOfSite) {
