@@ -39,6 +39,12 @@ class CoCoOpTextSites : public nn::DeltaSites {
                          cocoop_.ctx_cols_.index_select(0, c.prompt_rows));
   }
 
+  // The rows of one image share ctx + its bias in columns 1..n_ctx; the class tokens come after
+  // them (CoCoOp's layout is always "end"), where the ids decide.
+  nn::SharedPrefix shared_prefix() const override {
+    return {nn::SharedPrefix::kUnlimited, context_ ? context_->image_rows : at::Tensor()};
+  }
+
  private:
   CoCoOpImpl& cocoop_;
   const delta::SiteContext* context_ = nullptr;

@@ -44,6 +44,10 @@ class CoOpTextSites : public nn::DeltaSites {
     return write_context(tokens, values, cols);
   }
 
+  // A unified context is the same vectors in the same columns up to the class tokens (end:
+  // [SOS][ctx x n]); a class-specific one differs from column 1 on.
+  nn::SharedPrefix shared_prefix() const override { return {coop_.shared_columns_, {}}; }
+
  private:
   CoOpImpl& coop_;
   const delta::SiteContext* context_ = nullptr;
@@ -108,12 +112,13 @@ void CoOpImpl::set_classnames(const std::vector<std::string>& classnames) {
   token_ids_.set_(layout.token_ids.to(device));
   ctx_cols_.set_(layout.cols.view({static_cast<int64_t>(classnames.size()), -1}).to(device));
   last_ctx_col_ = layout.cols.max().item<int64_t>();
+  shared_columns_ = shared_context_columns(ctx_cols_, options_.csc());
   classnames_ = classnames;
 }
 
-at::Tensor CoOpImpl::text_features(bool full_length) {
+at::Tensor CoOpImpl::text_features(models::TextPositions positions) {
   const delta::SiteContext all_classes;
-  return clip_->encode_text(token_ids_, sites(delta::Tower::kText, all_classes), full_length);
+  return clip_->encode_text(token_ids_, sites(delta::Tower::kText, all_classes), positions);
 }
 
 nn::DeltaSites* CoOpImpl::sites(delta::Tower tower, const delta::SiteContext& context) {

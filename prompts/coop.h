@@ -75,8 +75,8 @@ class CoOpImpl : public delta::Delta, public delta::ClassPrompts, public delta::
   const std::vector<std::string>& classnames() const { return classnames_; }
 
   // Text features [C, embed_dim] for every class (not normalised); gradients reach ctx only.
-  // `full_length` runs all context_length positions instead of stopping after the longest EOT.
-  at::Tensor text_features(bool full_length = false);
+  // `positions`: which positions the text tower runs (models::TextPositions; the same features).
+  at::Tensor text_features(models::TextPositions positions = models::TextPositions::kSharedPrefix);
 
   // [C, context_length] int64: the class prompts' ids. At context positions they hold the
   // tokens of ctx_init (or "X"), which the site overwrites.
@@ -108,7 +108,8 @@ class CoOpImpl : public delta::Delta, public delta::ClassPrompts, public delta::
   std::string prefix_text_;  // text at the context positions (ctx_init, or "X X ...")
   at::Tensor token_ids_;     // buffers; replaced in place by set_classnames
   at::Tensor ctx_cols_;
-  int64_t last_ctx_col_ = 0;  // the tokens must reach this column (checked without a sync)
+  int64_t last_ctx_col_ = 0;    // the tokens must reach this column (checked without a sync)
+  int64_t shared_columns_ = 0;  // leading columns alike in every class prompt
   std::unique_ptr<CoOpTextSites> text_sites_;
 };
 TORCH_MODULE(CoOp);

@@ -100,6 +100,26 @@ at::Tensor write_context(const at::Tensor& tokens, const at::Tensor& values,
   return at::index_put(tokens, index, values.to(tokens.scalar_type()));
 }
 
+int64_t shared_context_columns(const at::Tensor& cols, bool class_specific) {
+  const at::Tensor c = cols.to(at::kCPU, at::kLong).contiguous();
+  const int64_t rows = c.size(0), n = c.size(1);
+  if (rows == 0 || n == 0) return nn::SharedPrefix::kUnlimited;
+  const int64_t width = c.max().item<int64_t>() + 1;
+  // What stands at each column of each row: a vector's number, or -1 where the id decides.
+  std::vector<int64_t> what(rows * width, -1);
+  const int64_t* col = c.data_ptr<int64_t>();
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t k = 0; k < n; ++k)
+      what[r * width + col[r * n + k]] = class_specific ? r * n + k : k;
+  }
+  for (int64_t j = 0; j < width; ++j) {
+    for (int64_t r = 1; r < rows; ++r) {
+      if (what[r * width + j] != what[j]) return j;
+    }
+  }
+  return nn::SharedPrefix::kUnlimited;
+}
+
 namespace {
 
 // "<prefix> <name>." for each class, each checked to fit the context. The reference tokenizes

@@ -46,6 +46,12 @@ ContextStart context_start(const std::string& method, const std::string& ctx_ini
 at::Tensor write_context(const at::Tensor& tokens, const at::Tensor& values,
                          const at::Tensor& cols);
 
+// The leading columns where every row of a context layout holds the same thing: the same context
+// vector, or no context vector (there the token ids decide). cols [C, n_ctx] as CoOpLayout's, one
+// vector set per row when `class_specific`. Shared-prefix encoding runs those columns once
+// (nn::SharedPrefix); past the last context column only the ids decide (kUnlimited).
+int64_t shared_context_columns(const at::Tensor& cols, bool class_specific);
+
 // Learned text tokens share the context with the start and end tokens and at least one class
 // token: Error naming `key` (e.g. "coop.n_ctx"), the value and the limit, before any memory is
 // spent on a prompt that cannot fit.

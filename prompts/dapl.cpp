@@ -45,6 +45,19 @@ class DaplTextSites : public nn::DeltaSites {
         {tokens.slice(1, 0, 1), learned.to(tokens.scalar_type()), tokens.slice(1, 1 + n)}, 1);
   }
 
+  // A unified context is alike in every row and the domain vectors within a domain, so rows of
+  // one domain share [SOS][ctx][dmx]; a class-specific context differs from column 1 on.
+  nn::SharedPrefix shared_prefix() const override {
+    if (dapl_.options_.csc()) return {1, {}};
+    const int64_t classes = static_cast<int64_t>(dapl_.classnames_.size());
+    const at::Tensor& rows = context_->prompt_rows;
+    const at::Tensor all = rows.defined()
+                               ? rows
+                               : at::arange(static_cast<int64_t>(dapl_.domains_.size()) * classes,
+                                            at::TensorOptions(dapl_.ctx.device()).dtype(at::kLong));
+    return {nn::SharedPrefix::kUnlimited, at::div(all, classes, "floor")};
+  }
+
  private:
   DaplImpl& dapl_;
   const delta::SiteContext* context_ = nullptr;

@@ -9,6 +9,7 @@
 #include "src/core/strings.h"
 #include "src/nn/autograd_records.h"
 #include "src/nn/delta_linear.h"
+#include "src/nn/shared_prefix.h"
 
 namespace vlprompt::models {
 namespace {
@@ -90,7 +91,7 @@ at::Tensor ClipImpl::embed_tokens(const at::Tensor& ids) {
 }
 
 at::Tensor ClipImpl::encode_text(const at::Tensor& ids_in, nn::DeltaSites* sites,
-                                 bool full_length) {
+                                 TextPositions positions) {
   const int64_t context = config_.text.context_length;
   if (ids_in.dim() != 2 || ids_in.size(0) == 0 || ids_in.size(1) > context) {
     throw Error("encode_text: expected token ids [B, L <= " + std::to_string(context) + "], got " +
@@ -105,22 +106,37 @@ at::Tensor ClipImpl::encode_text(const at::Tensor& ids_in, nn::DeltaSites* sites
           : embed_tokens(ids);
   if (sites) x = sites->input_tokens(x, ids);
   // End-of-text has the largest id in CLIP's vocabulary; insertions before it shift it right.
-  const at::Tensor eot = ids.argmax(-1) + (sites ? sites->inserted_tokens() : 0);
-  const int64_t last_eot = eot.max().item<int64_t>();
+  const int64_t inserted = sites ? sites->inserted_tokens() : 0;
+  const at::Tensor eot = ids.argmax(-1) + inserted;
+  // The ids line up with the positions only when nothing was inserted.
+  nn::SharedPrefix declared;
+  if (positions == TextPositions::kSharedPrefix && inserted == 0) {
+    declared = sites ? sites->shared_prefix() : nn::SharedPrefix{nn::SharedPrefix::kUnlimited, {}};
+  }
+  const nn::SharedPrefixPlan plan = nn::plan_shared_prefix(ids, eot, declared);
   const int64_t available = std::min<int64_t>(x.size(1), context);
-  if (last_eot >= available) {
-    throw Error("encode_text: end-of-text token at position " + std::to_string(last_eot) +
+  if (plan.last_end >= available) {
+    throw Error("encode_text: end-of-text token at position " + std::to_string(plan.last_end) +
                 " but the sequence has " + std::to_string(available) +
                 " positions (context_length " + std::to_string(context) + ")");
   }
   // Causal attention: positions after a sequence's end-of-text never reach its feature.
-  const int64_t length = full_length ? available : last_eot + 1;
+  const int64_t length = positions == TextPositions::kFull ? available : plan.last_end + 1;
   x = x.narrow(1, 0, length) +
       nn::tower_tensor_or(sites, "positional_embedding", positional_embedding_)
           .narrow(0, 0, length);
-  x = transformer_->forward(x, sites);
+  at::Tensor read_at = eot;
+  if (plan.length > 0) {
+    const at::Tensor prefix = x.index_select(0, plan.representatives).narrow(1, 0, plan.length);
+    x = transformer_->forward_shared_prefix(prefix, x.narrow(1, plan.length, length - plan.length),
+                                            plan.groups, sites);
+    read_at = eot - plan.length;
+  } else {
+    x = transformer_->forward(x, sites);
+  }
   const int64_t width = x.size(2);
-  at::Tensor features = x.gather(1, eot.view({batch, 1, 1}).expand({batch, 1, width})).squeeze(1);
+  at::Tensor features =
+      x.gather(1, read_at.view({batch, 1, 1}).expand({batch, 1, width})).squeeze(1);
   // ln_final is per token, so applying it to the gathered tokens only is the same.
   const auto final_norm = nn::norm_delta(sites, -1, nn::NormSite::kFinal);
   const at::Tensor normed = final_norm ? nn::apply_layer_norm(features, ln_final_->weight,

@@ -20,6 +20,13 @@
 
 namespace vlprompt::models {
 
+// The positions encode_text runs through the text tower.
+enum class TextPositions {
+  kSharedPrefix,  // to the longest end-of-text; a prefix the rows share computed once
+  kTruncated,     // to the longest end-of-text, every row in full
+  kFull,          // all context_length positions
+};
+
 class ClipImpl : public torch::nn::Module {
  public:
   explicit ClipImpl(const ClipConfig& config);
@@ -30,12 +37,14 @@ class ClipImpl : public torch::nn::Module {
   at::Tensor encode_image(const at::Tensor& pixels, nn::DeltaSites* sites = nullptr);
 
   // token ids [B, context_length] int64 (SOT ... EOT, zero padded) -> [B, embed_dim], not
-  // normalized. Runs only up to the longest end-of-text position + 1, which is exact for a causal
-  // tower; `full_length` runs all context_length positions (for tests and benchmarks).
+  // normalized. A causal tower's feature at end-of-text sees nothing after it, so by default it
+  // runs only up to the longest end-of-text + 1, and the leading positions its rows share (the
+  // sites' SharedPrefix, checked against the ids) once per group of rows; `positions` asks for
+  // less (tests and benchmarks). All three are the same features and gradients.
   // `sites`: input_tokens(embeddings, ids) before the positional embedding; the feature is read
   // at argmax(ids) + inserted_tokens(); then the transformer's layer sites.
   at::Tensor encode_text(const at::Tensor& ids, nn::DeltaSites* sites = nullptr,
-                         bool full_length = false);
+                         TextPositions positions = TextPositions::kSharedPrefix);
 
   // Token embeddings [B, L] -> [B, L, text_width] (CoOp initialises context from words).
   at::Tensor embed_tokens(const at::Tensor& ids);

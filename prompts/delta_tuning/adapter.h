@@ -47,6 +47,7 @@ class AdapterImpl : public ModuleDeltaImpl {
 
   at::Tensor sublayer_at(size_t t, int64_t layer, nn::Sublayer sublayer,
                          const at::Tensor& output) override;
+  bool same_for_every_row() const override { return !is_training() || options_.dropout() == 0; }
   std::map<std::string, std::string> hyperparameters() const override;
   int64_t bottleneck(size_t t) const;
 

@@ -45,6 +45,7 @@ class LoraImpl : public ModuleDeltaImpl {
   LoraImpl(LoraOptions options, std::vector<TowerLayout> layouts);
 
   std::optional<nn::LinearDelta> linear_at(size_t t, int64_t layer, nn::LinearSite site) override;
+  bool same_for_every_row() const override { return !is_training() || options_.dropout() == 0; }
   std::map<std::string, std::string> hyperparameters() const override;
   const LoraOptions& options() const { return options_; }
   double scaling() const { return scaling_; }

@@ -21,6 +21,10 @@ class ModuleSites : public nn::DeltaSites {
   at::Tensor tower_tensor(const std::string& name) override {
     return owner_.tower_tensor_at(tower_, name);
   }
+  // Module sites act on each position on its own: they leave alike what came in alike.
+  nn::SharedPrefix shared_prefix() const override {
+    return {owner_.same_for_every_row() ? nn::SharedPrefix::kUnlimited : 0, {}};
+  }
 
  private:
   ModuleDeltaImpl& owner_;

@@ -59,6 +59,10 @@ class ModuleDeltaImpl : public delta::Delta {
   }
   virtual at::Tensor tower_tensor_at(size_t t, const std::string& name) { return at::Tensor(); }
 
+  // Whether the sites act on every row alike (no dropout drawn per token while training): then
+  // rows sharing leading tokens may share their computation (nn::SharedPrefix).
+  virtual bool same_for_every_row() const { return true; }
+
  protected:
   // The module holding tower t's tensors for `name` at block `layer` (-1: the tower itself, for
   // its input and final norms), created on first use.

@@ -25,6 +25,20 @@ class StackedSites : public nn::DeltaSites {
     return n;
   }
 
+  // The shortest promise; rows are grouped by the one member that groups them (two members
+  // grouping differently share nothing).
+  nn::SharedPrefix shared_prefix() const override {
+    nn::SharedPrefix out{nn::SharedPrefix::kUnlimited, {}};
+    for (const nn::DeltaSites* s : parts) {
+      nn::SharedPrefix p = s->shared_prefix();
+      out.length = std::min(out.length, p.length);
+      if (!p.groups.defined()) continue;
+      if (out.groups.defined() && !out.groups.is_same(p.groups)) return {};
+      out.groups = p.groups;
+    }
+    return out;
+  }
+
   at::Tensor layer_tokens(int64_t layer, const at::Tensor& x) override {
     at::Tensor y = x;
     for (nn::DeltaSites* s : parts) y = s->layer_tokens(layer, y);

@@ -10,6 +10,7 @@
 // Per tower the members' sites compose in the order they were added:
 //   input tokens   chained: member 2 sees member 1's output (with the original token ids)
 //   inserted count summed
+//   shared prefix  the shortest (and the one member's row groups)
 //   layer tokens   chained
 //   kv prefix      concatenated along the prefix axis (member 1's positions first)
 //   projection / norm   the members' terms combined (nn::combine: offsets add, scales multiply,

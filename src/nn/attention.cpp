@@ -3,6 +3,7 @@
 #include <ATen/Parallel.h>
 #include <torch/version.h>
 
+#include <array>
 #include <cmath>
 #include <limits>
 #include <string>
@@ -108,34 +109,49 @@ SelfAttentionImpl::SelfAttentionImpl(const SelfAttentionOptions& options) : opti
   out_proj = register_module("out_proj", torch::nn::Linear(w, w));
 }
 
-at::Tensor SelfAttentionImpl::forward(const at::Tensor& x, const std::optional<KVPrefix>& prefix,
-                                      bool causal, DeltaSites* sites, int64_t layer) {
+std::array<at::Tensor, 3> SelfAttentionImpl::project(const at::Tensor& x, DeltaSites* sites,
+                                                     int64_t layer) {
   const int64_t batch = x.size(0), length = x.size(1), width = options_.width();
   const int64_t heads = options_.heads(), head_dim = width / heads;
-  at::Tensor q, k, v;
   const auto dq = linear_delta(sites, layer, LinearSite::kQ);
   const auto dk = linear_delta(sites, layer, LinearSite::kK);
   const auto dv = linear_delta(sites, layer, LinearSite::kV);
   if (dq || dk || dv) {
     // A delta on any of q, k, v: each row block of in_proj on its own, with its own delta.
-    auto project = [&](int64_t i, const std::optional<LinearDelta>& delta) {
+    auto one = [&](int64_t i, const std::optional<LinearDelta>& delta) {
       return apply_linear(x, in_proj_weight.narrow(0, i * width, width),
                           in_proj_bias.narrow(0, i * width, width), delta)
           .view({batch, length, heads, head_dim})
           .transpose(1, 2);
     };
-    q = project(0, dq);
-    k = project(1, dk);
-    v = project(2, dv);
-  } else {
-    // [B, L, 3w] -> [3, B, H, L, hd]: one GEMM for q, k and v.
-    at::Tensor qkv = at::linear(x, in_proj_weight, in_proj_bias)
-                         .view({batch, length, 3, heads, head_dim})
-                         .permute({2, 0, 3, 1, 4});
-    q = qkv[0];
-    k = qkv[1];
-    v = qkv[2];
+    return {one(0, dq), one(1, dk), one(2, dv)};
   }
+  // [B, L, 3w] -> [3, B, H, L, hd]: one GEMM for q, k and v.
+  at::Tensor qkv = at::linear(x, in_proj_weight, in_proj_bias)
+                       .view({batch, length, 3, heads, head_dim})
+                       .permute({2, 0, 3, 1, 4});
+  return {qkv[0], qkv[1], qkv[2]};
+}
+
+namespace {
+// [B, H, L, hd] -> [B, L, H * hd], the projected space a KVPrefix holds.
+at::Tensor merge_heads(const at::Tensor& t) {
+  return t.transpose(1, 2).reshape({t.size(0), t.size(2), t.size(1) * t.size(3)});
+}
+}  // namespace
+
+KVPrefix SelfAttentionImpl::keys_values(const at::Tensor& x, DeltaSites* sites, int64_t layer) {
+  auto [q, k, v] = project(x, sites, layer);
+  return {merge_heads(k), merge_heads(v)};
+}
+
+at::Tensor SelfAttentionImpl::forward(const at::Tensor& x, const std::optional<KVPrefix>& prefix,
+                                      bool causal, DeltaSites* sites, int64_t layer,
+                                      KVPrefix* keys_values_out) {
+  const int64_t batch = x.size(0), length = x.size(1), width = options_.width();
+  const int64_t heads = options_.heads(), head_dim = width / heads;
+  auto [q, k, v] = project(x, sites, layer);
+  if (keys_values_out) *keys_values_out = {merge_heads(k), merge_heads(v)};
   int64_t prefix_length = 0;
   if (prefix) {
     auto split = [&](const at::Tensor& t, const char* what) {

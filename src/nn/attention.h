@@ -8,6 +8,7 @@
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/pimpl.h>
 
+#include <array>
 #include <optional>
 
 #include "src/nn/delta_sites.h"
@@ -48,14 +49,23 @@ class SelfAttentionImpl : public torch::nn::Module {
   // x [B, L, w] -> [B, L, w]. `prefix` keys/values ([B, P, w], projected space) come before the
   // real tokens and are visible to every query; `causal` masks only among the real tokens.
   // `sites` (may be null) fill q, k, v (in_proj's row blocks) and out_proj of block `layer`.
+  // `keys_values_out` (may be null) receives x's own keys and values, [B, L, w] each: what the
+  // rows after a shared prefix attend to (Transformer::forward_shared_prefix).
   at::Tensor forward(const at::Tensor& x, const std::optional<KVPrefix>& prefix, bool causal,
-                     DeltaSites* sites = nullptr, int64_t layer = 0);
+                     DeltaSites* sites = nullptr, int64_t layer = 0,
+                     KVPrefix* keys_values_out = nullptr);
+
+  // x's keys and values alone, [B, L, w] each (a shared prefix's last layer needs no more).
+  KVPrefix keys_values(const at::Tensor& x, DeltaSites* sites = nullptr, int64_t layer = 0);
 
   at::Tensor in_proj_weight;
   at::Tensor in_proj_bias;
   torch::nn::Linear out_proj{nullptr};
 
  private:
+  // q, k, v as [B, H, L, hd] (views into one fused projection when no delta acts on them).
+  std::array<at::Tensor, 3> project(const at::Tensor& x, DeltaSites* sites, int64_t layer);
+
   SelfAttentionOptions options_;
 };
 TORCH_MODULE(SelfAttention);

@@ -8,6 +8,8 @@
 
 #include <ATen/ATen.h>
 
+#include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 #include <vector>
@@ -19,6 +21,17 @@ namespace vlprompt::nn {
 struct KVPrefix {
   at::Tensor key;
   at::Tensor value;
+};
+
+// How many leading positions of a batch's rows a causal tower may compute once per group of rows
+// (shared-prefix encoding): up to `length` positions, rows of one group hold the same tokens
+// wherever their token ids there are the same, and every site acts on those positions alike
+// for every row of the group. `groups` [B] int64 numbers the rows' groups 0..G-1 (undefined: all
+// rows are one group). The tower still checks the token ids and stops at the first end-of-text.
+struct SharedPrefix {
+  static constexpr int64_t kUnlimited = std::numeric_limits<int64_t>::max();
+  int64_t length = 0;
+  at::Tensor groups;
 };
 
 // The linear projections of a block. CLIP's q, k and v are the three row blocks of its fused
@@ -87,6 +100,12 @@ class DeltaSites {
   // Positions input_tokens() inserts before the end-of-text token, so the text tower reads its
   // feature at argmax(ids) + inserted_tokens(). Zero for deltas that only replace positions.
   virtual int64_t inserted_tokens() const { return 0; }
+
+  // What the sites keep alike across rows (see SharedPrefix), asked after input_tokens(). The
+  // default promises nothing, which always runs the plain pass. A delta that fills layer tokens
+  // must keep 0 (the shared pass does not call layer_tokens()); a key/value prefix is asked once
+  // for the G group prefixes and once for the B rows, so it must be alike within a group.
+  virtual SharedPrefix shared_prefix() const { return {}; }
 
   // Site 2, layer tokens: called before layer `layer` (0-based) on x [B, L, D]; may replace a
   // span (VPT-deep, deep text prompts). Must keep the length unless it is called at layer 0.

@@ -54,24 +54,37 @@ ResidualAttentionBlockImpl::ResidualAttentionBlockImpl(int64_t width, int64_t he
   mlp = register_module("mlp", Mlp(width));
 }
 
+namespace {
+at::Tensor norm_with_site(torch::nn::LayerNorm& ln, DeltaSites* sites, int64_t layer, NormSite site,
+                          const at::Tensor& in) {
+  const auto delta = norm_delta(sites, layer, site);
+  return delta ? apply_layer_norm(in, ln->weight, ln->bias, 1e-5, delta) : ln->forward(in);
+}
+}  // namespace
+
 at::Tensor ResidualAttentionBlockImpl::forward(const at::Tensor& x,
                                                const std::optional<KVPrefix>& prefix, bool causal,
-                                               DeltaSites* sites, int64_t layer) {
+                                               DeltaSites* sites, int64_t layer,
+                                               KVPrefix* keys_values_out) {
   // The residual adds go in place into the fresh sublayer outputs: the GEMMs (and the module
   // sites' final add or scale) that made them keep no reference to their outputs for backward,
   // so autograd is unaffected, and two [B, L, width] allocations per block are saved.
   if (!sites) {
-    at::Tensor h = attn->forward(ln_1->forward(x), prefix, causal).add_(x);
+    at::Tensor h =
+        attn->forward(ln_1->forward(x), prefix, causal, nullptr, layer, keys_values_out).add_(x);
     return mlp->forward(ln_2->forward(h)).add_(h);
   }
-  auto norm = [&](torch::nn::LayerNorm& ln, NormSite site, const at::Tensor& in) {
-    const auto delta = norm_delta(sites, layer, site);
-    return delta ? apply_layer_norm(in, ln->weight, ln->bias, 1e-5, delta) : ln->forward(in);
-  };
-  at::Tensor a = attn->forward(norm(ln_1, NormSite::kAttention, x), prefix, causal, sites, layer);
+  at::Tensor a = attn->forward(norm_with_site(ln_1, sites, layer, NormSite::kAttention, x), prefix,
+                               causal, sites, layer, keys_values_out);
   at::Tensor h = sites->sublayer_output(layer, Sublayer::kAttention, a) + x;
-  at::Tensor m = mlp->forward(norm(ln_2, NormSite::kMlp, h), sites, layer);
+  at::Tensor m = mlp->forward(norm_with_site(ln_2, sites, layer, NormSite::kMlp, h), sites, layer);
   return sites->sublayer_output(layer, Sublayer::kMlp, m) + h;
+}
+
+KVPrefix ResidualAttentionBlockImpl::keys_values(const at::Tensor& x, DeltaSites* sites,
+                                                 int64_t layer) {
+  return attn->keys_values(norm_with_site(ln_1, sites, layer, NormSite::kAttention, x), sites,
+                           layer);
 }
 
 TransformerImpl::TransformerImpl(const TransformerOptions& options) : options_(options) {
@@ -103,6 +116,50 @@ at::Tensor TransformerImpl::forward(const at::Tensor& input, DeltaSites* sites) 
     }
     x = resblocks[l]->as<ResidualAttentionBlockImpl>()->forward(x, prefix, options_.causal(),
                                                                 module_sites, l);
+  }
+  return x;
+}
+
+at::Tensor TransformerImpl::forward_shared_prefix(const at::Tensor& prefix, const at::Tensor& rest,
+                                                  const at::Tensor& groups, DeltaSites* sites) {
+  const int64_t width = options_.width();
+  if (!options_.causal()) {
+    throw Error("transformer: a shared prefix needs a causal tower (later tokens would change it)");
+  }
+  if (prefix.dim() != 3 || rest.dim() != 3 || prefix.size(2) != width || rest.size(2) != width ||
+      (!groups.defined() && prefix.size(0) != 1) ||
+      (groups.defined() && groups.numel() != rest.size(0))) {
+    throw Error("transformer: shared prefix " + c10::str(prefix.sizes()) + " and rows " +
+                c10::str(rest.sizes()) + " with groups " +
+                (groups.defined() ? c10::str(groups.sizes()) : std::string("(one)")) +
+                " do not fit a width-" + std::to_string(width) + " tower");
+  }
+  const int64_t num_groups = prefix.size(0), batch = rest.size(0);
+  DeltaSites* module_sites = sites && sites->has_module_sites() ? sites : nullptr;
+  // Each group's keys and values, one per row: a free expand for one group, else a gather.
+  auto per_row = [&](const at::Tensor& t) {
+    return groups.defined() ? t.index_select(0, groups) : t.expand({batch, t.size(1), t.size(2)});
+  };
+  at::Tensor p = prefix, x = rest;
+  for (int64_t l = 0; l < options_.layers(); ++l) {
+    auto* block = resblocks[l]->as<ResidualAttentionBlockImpl>();
+    std::optional<KVPrefix> site_prefix_p, site_prefix_x;
+    if (sites) {
+      site_prefix_p = sites->kv_prefix(l, num_groups);
+      site_prefix_x = sites->kv_prefix(l, batch);
+    }
+    KVPrefix shared;
+    if (l + 1 < options_.layers()) {
+      p = block->forward(p, site_prefix_p, options_.causal(), module_sites, l, &shared);
+    } else {
+      shared = block->keys_values(p, module_sites, l);  // no later layer reads the prefix
+    }
+    KVPrefix seen{per_row(shared.key), per_row(shared.value)};
+    if (site_prefix_x) {
+      seen = {at::cat({site_prefix_x->key.to(seen.key.dtype()), seen.key}, 1),
+              at::cat({site_prefix_x->value.to(seen.value.dtype()), seen.value}, 1)};
+    }
+    x = block->forward(x, seen, options_.causal(), module_sites, l);
   }
   return x;
 }

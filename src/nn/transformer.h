@@ -46,8 +46,12 @@ class ResidualAttentionBlockImpl : public torch::nn::Module {
  public:
   ResidualAttentionBlockImpl(int64_t width, int64_t heads);
   // `sites` with module-level sites filled (or null) reach this block as block `layer`.
+  // `keys_values_out` (may be null) receives the attention's own keys and values of x.
   at::Tensor forward(const at::Tensor& x, const std::optional<KVPrefix>& prefix, bool causal,
-                     DeltaSites* sites = nullptr, int64_t layer = 0);
+                     DeltaSites* sites = nullptr, int64_t layer = 0,
+                     KVPrefix* keys_values_out = nullptr);
+  // Only the keys and values the attention would make of x.
+  KVPrefix keys_values(const at::Tensor& x, DeltaSites* sites = nullptr, int64_t layer = 0);
 
   torch::nn::LayerNorm ln_1{nullptr};
   SelfAttention attn{nullptr};
@@ -63,6 +67,16 @@ class TransformerImpl : public torch::nn::Module {
   // x [B, L, width] -> [B, L', width]. Before layer l it asks sites->layer_tokens(l, x) and
   // inside it sites->kv_prefix(l, B); `sites` may be null (the plain frozen model).
   at::Tensor forward(const at::Tensor& x, DeltaSites* sites = nullptr);
+
+  // The same causal pass split at a prefix the rows share (shared-prefix encoding): `prefix`
+  // [G, P, width] holds each group's first P positions, `rest` [B, S, width] every row's
+  // positions after them, `groups` [B] int64 the group of each row (undefined: G is 1). Each
+  // layer runs the G prefixes once and the B rows' own positions attending to their group's
+  // prefix keys and values: the rows' outputs [B, S, width] equal those of forward() on the
+  // rows written out in full, and gradients reach `prefix` summed over its rows. Layer tokens are
+  // not asked for (sites that fill them declare no shared prefix).
+  at::Tensor forward_shared_prefix(const at::Tensor& prefix, const at::Tensor& rest,
+                                   const at::Tensor& groups, DeltaSites* sites = nullptr);
 
   const TransformerOptions& options() const { return options_; }
   // Registered as "resblocks" (resblocks.0, resblocks.1, ...).

@@ -196,7 +196,7 @@ TEST_F(TinyClip, TruncatedTextEqualsFullLength) {
     for (nn::DeltaSites* sites :
          std::vector<nn::DeltaSites*>{nullptr, &replace, &insert, &deep, &prefix}) {
       const at::Tensor truncated = (*clip)->encode_text(ids, sites);
-      const at::Tensor full = (*clip)->encode_text(ids, sites, /*full_length=*/true);
+      const at::Tensor full = (*clip)->encode_text(ids, sites, models::TextPositions::kFull);
       EXPECT_LE(max_diff(truncated, full), 1e-5) << (*clip)->config().name;
     }
   }

@@ -58,7 +58,8 @@ TEST(Parity, TinyVitMatchesOpenAIReference) {
   const at::Tensor ids = reference_token_ids();
   const at::Tensor text = clip.model->encode_text(ids);
   EXPECT_LE(max_abs_diff(text, core::read_npy(ref("tiny_vit_text_features.npy"))), 1e-4);
-  EXPECT_LE(max_abs_diff(clip.model->encode_text(ids, nullptr, /*full_length=*/true), text), 1e-5);
+  EXPECT_LE(max_abs_diff(clip.model->encode_text(ids, nullptr, models::TextPositions::kFull), text),
+            1e-5);
 
   const at::Tensor logits = clip.model->logits(image, text);
   EXPECT_LE(max_abs_diff(logits, core::read_npy(ref("tiny_vit_logits_per_image.npy"))), 1e-3);

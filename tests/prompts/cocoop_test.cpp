@@ -60,7 +60,9 @@ class CoCoOpTest : public ::testing::Test {
                    embedded.slice(1, 1 + n_ctx)},
                   1);
       FixedTokens sites(prompt);
-      const at::Tensor text = clip_->encode_text(ids, &sites, full_length);
+      const at::Tensor text = clip_->encode_text(
+          ids, &sites,
+          full_length ? models::TextPositions::kFull : models::TextPositions::kTruncated);
       rows.push_back(clip_->logits(features.slice(0, i, i + 1), text)[0]);
     }
     return at::stack(rows);

@@ -116,7 +116,7 @@ TEST_F(CoOpTest, TruncatedFeaturesEqualFullLength) {
     CoOp coop = make(CoOpOptions().n_ctx(6).class_token_position(position));
     at::NoGradGuard no_grad;
     const at::Tensor fast = coop->text_features();
-    const at::Tensor full = coop->text_features(/*full_length=*/true);
+    const at::Tensor full = coop->text_features(models::TextPositions::kFull);
     ASSERT_EQ(fast.sizes(), (at::IntArrayRef{4, 64}));
     EXPECT_LE((fast - full).abs().max().item<double>(), 1e-5) << position;
   }

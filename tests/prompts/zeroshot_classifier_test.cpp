@@ -26,7 +26,8 @@ TEST(ZeroshotClassifier, EnsembleIsTheRenormalizedMeanOfNormalizedTemplates) {
   for (const auto& t : templates) {
     std::vector<std::string> texts;
     for (const auto& c : classes) texts.push_back(fill_template(t, c));
-    sum += unit(clip->encode_text(clip_tokenizer()->tokenize(texts), nullptr, true));
+    sum += unit(clip->encode_text(clip_tokenizer()->tokenize(texts), nullptr,
+                                  models::TextPositions::kFull));
   }
   EXPECT_LE((w - unit(sum / 2)).abs().max().item<float>(), 1e-5);
 }

@@ -21,12 +21,6 @@ class GivenTokens : public nn::DeltaSites {
   at::Tensor tokens_;
 };
 
-std::vector<std::string> class_names(int64_t n) {
-  std::vector<std::string> names;
-  for (int64_t i = 0; i < n; ++i) names.push_back("object number " + std::to_string(i));
-  return names;
-}
-
 nlohmann::json timing(double seconds, int64_t images) {
   return {{"seconds_per_step", seconds},
           {"seconds_per_image", seconds / images},
@@ -41,7 +35,7 @@ nlohmann::json bench_cocoop_step(models::Clip& model,
                                  int warmup, int iters) {
   nlohmann::json out = nlohmann::json::array();
   for (int64_t classes : class_counts) {
-    const std::vector<std::string> names = class_names(classes);
+    const std::vector<std::string> names = bench_class_names(classes);
     prompts::CoCoOp cocoop(prompts::CoCoOpOptions(), model, tokenizer, names);
     delta::DeltaStack stack{delta::DeltaStackOptions{}};
     stack->add("cocoop", cocoop);
@@ -77,7 +71,7 @@ nlohmann::json bench_cocoop_step(models::Clip& model,
                 {embedded.slice(1, 0, 1), ctx.unsqueeze(0).expand({classes, n_ctx, ctx.size(1)}),
                  embedded.slice(1, 1 + n_ctx)},
                 1));
-            const at::Tensor text = model->encode_text(ids, &sites, /*full_length=*/true);
+            const at::Tensor text = model->encode_text(ids, &sites, models::TextPositions::kFull);
             rows.push_back(model->logits(b.inputs.slice(0, i, i + 1), text)[0]);
           }
           at::cross_entropy_loss(at::stack(rows), b.labels).backward();

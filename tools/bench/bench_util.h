@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <functional>
+#include <string>
 #include <vector>
 
 #include "src/engine/op_profile.h"
@@ -18,5 +19,9 @@ using engine::median_seconds;
 double peak_rss_mib();
 // Starts a new peak (the high-water mark drops to the current resident size).
 void reset_peak_rss();
+
+// `n` class names for prompt benchmarks: Fashion-MNIST's for 10, else distinct one- to
+// three-word names ("striped owl", "northern sea shark 1") of ImageNet-like token lengths.
+std::vector<std::string> bench_class_names(int64_t n);
 
 }  // namespace vlprompt::pipeline

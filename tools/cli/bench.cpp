@@ -1,6 +1,7 @@
 // vlprompt bench: speed of the frozen towers at real model shapes with random weights, as JSON.
 //   image-tower: images/s at a batch, and the achieved GFLOP/s against BLAS on the same matmuls.
-//   text-tower: 100 prompts "a photo of a {class}." run to their end-of-text vs all 77 tokens.
+//   text-tower: 100 prompts "a photo of a {class}." with their shared prefix run once, each run to
+//   its end-of-text, and all 77 tokens.
 #include <ATen/Parallel.h>
 
 #include <algorithm>
@@ -24,8 +25,8 @@ namespace {
 struct BenchArgs {
   std::string what = "all", config = "ViT-B-16", vocab, out;
   int64_t batch = 8;
-  int64_t seq = 128;  // lm-step: tokens per row
-  std::vector<int64_t> classes{10, 100};
+  int64_t seq = 128;             // lm-step: tokens per row
+  std::vector<int64_t> classes;  // default: coop-step 10, cocoop-step 10 100
   int iters = 3, warmup = 1;
 };
 
@@ -82,14 +83,19 @@ nlohmann::json bench_text(models::Clip& model, const BenchArgs& a) {
   const auto tok = std::make_shared<const text::ClipTokenizer>(
       text::ClipTokenizer::from_file(text::find_vocab(a.vocab, "")));
   const at::Tensor ids = tok->tokenize(prompts, model->config().text.context_length);
-  nlohmann::json backward = pipeline::bench_text_backward(model, tok, a.warmup, a.iters);
+  nlohmann::json backward = pipeline::bench_text_backward(model, tok, 10, a.warmup, a.iters);
   at::NoGradGuard ng;
-  const double t = pipeline::median_seconds([&] { model->encode_text(ids); }, a.warmup, a.iters);
-  const double f =
-      pipeline::median_seconds([&] { model->encode_text(ids, nullptr, true); }, a.warmup, a.iters);
+  auto timed = [&](models::TextPositions positions) {
+    return pipeline::median_seconds([&] { model->encode_text(ids, nullptr, positions); }, a.warmup,
+                                    a.iters);
+  };
+  const double s = timed(models::TextPositions::kSharedPrefix);
+  const double t = timed(models::TextPositions::kTruncated);
+  const double f = timed(models::TextPositions::kFull);
   return {{"forward_backward_coop_10_classes", backward},
           {"prompts", 100},
           {"longest_eot_position", ids.argmax(1).max().item<int64_t>()},
+          {"seconds_shared_prefix", s},
           {"seconds_truncated", t},
           {"seconds_full_77", f},
           {"ratio_truncated_to_full", t / f}};
@@ -130,10 +136,13 @@ int run_bench(const BenchArgs& a) {
     auto tok = std::make_shared<const text::ClipTokenizer>(
         text::ClipTokenizer::from_file(text::find_vocab(a.vocab, "")));
     if (a.what == "coop-step") {
-      out["coop_step"] = pipeline::bench_coop_step(model, tok, a.batch, a.warmup, a.iters);
+      const std::vector<int64_t> classes = a.classes.empty() ? std::vector<int64_t>{10} : a.classes;
+      out["coop_step"] = pipeline::bench_coop_step(model, tok, a.batch, classes, a.warmup, a.iters);
     } else {
+      const std::vector<int64_t> classes =
+          a.classes.empty() ? std::vector<int64_t>{10, 100} : a.classes;
       out["cocoop_step"] =
-          pipeline::bench_cocoop_step(model, tok, a.batch, a.classes, a.warmup, a.iters);
+          pipeline::bench_cocoop_step(model, tok, a.batch, classes, a.warmup, a.iters);
     }
   }
   if (a.what == "vpt-step")
@@ -152,7 +161,8 @@ Runner setup_bench(CLI::App& app) {
       ->check(CLI::IsMember(
           {"all", "image-tower", "text-tower", "coop-step", "cocoop-step", "vpt-step", "lm-step"}));
   app.add_option("--seq", a->seq, "lm-step: tokens per row")->default_val(128);
-  app.add_option("--classes", a->classes, "class counts for cocoop-step (default 10 100)");
+  app.add_option("--classes", a->classes,
+                 "class counts for coop-step (default 10) and cocoop-step (default 10 100)");
   app.add_option("--config", a->config, "architecture (models/configs)")->default_val("ViT-B-16");
   app.add_option("--vocab", a->vocab, "BPE vocabulary for the text prompts");
   app.add_option("--batch", a->batch, "images per batch")->default_val(8);
@@ -161,7 +171,7 @@ Runner setup_bench(CLI::App& app) {
   app.add_option("--out", a->out, "also write the JSON here");
   app.footer(
       "Example:\n  vlprompt bench image-tower --config ViT-B-16 --batch 8\n"
-      "  vlprompt bench coop-step --config ViT-B-16 --batch 32\n"
+      "  vlprompt bench coop-step --config ViT-B-16 --batch 32 --classes 10 1000\n"
       "  vlprompt bench cocoop-step --config ViT-B-16 --batch 32 --classes 10 100\n"
       "  vlprompt bench vpt-step --config ViT-B-16 --batch 8\n"
       "  vlprompt bench lm-step --batch 8 --seq 128");
