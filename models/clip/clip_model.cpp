@@ -125,18 +125,18 @@ at::Tensor ClipImpl::encode_text(const at::Tensor& ids_in, nn::DeltaSites* sites
   x = x.narrow(1, 0, length) +
       nn::tower_tensor_or(sites, "positional_embedding", positional_embedding_)
           .narrow(0, 0, length);
-  at::Tensor read_at = eot;
+  at::Tensor features;
   if (plan.length > 0) {
+    // Each row's own positions run to its end-of-text, its feature is the last of them.
     const at::Tensor prefix = x.index_select(0, plan.representatives).narrow(1, 0, plan.length);
-    x = transformer_->forward_shared_prefix(prefix, x.narrow(1, plan.length, length - plan.length),
-                                            plan.groups, sites);
-    read_at = eot - plan.length;
+    features =
+        transformer_->forward_shared_prefix(prefix, x.narrow(1, plan.length, length - plan.length),
+                                            eot + 1 - plan.length, plan.groups, sites);
   } else {
     x = transformer_->forward(x, sites);
+    const int64_t width = x.size(2);
+    features = x.gather(1, eot.view({batch, 1, 1}).expand({batch, 1, width})).squeeze(1);
   }
-  const int64_t width = x.size(2);
-  at::Tensor features =
-      x.gather(1, read_at.view({batch, 1, 1}).expand({batch, 1, width})).squeeze(1);
   // ln_final is per token, so applying it to the gathered tokens only is the same.
   const auto final_norm = nn::norm_delta(sites, -1, nn::NormSite::kFinal);
   const at::Tensor normed = final_norm ? nn::apply_layer_norm(features, ln_final_->weight,

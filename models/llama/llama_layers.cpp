@@ -74,9 +74,8 @@ at::Tensor LlamaAttentionImpl::forward(const at::Tensor& x, const Rotary& rotary
   const at::Tensor k_all = groups == 1 ? key.contiguous() : key.repeat_interleave(groups, 1);
   const at::Tensor v_all = groups == 1 ? value.contiguous() : value.repeat_interleave(groups, 1);
   const at::Tensor mask = nn::causal_mask(length, past, x.options());
-  const at::Tensor out = nn::scaled_dot_product_attention(q.contiguous(), k_all, v_all, mask);
-  return nn::apply_linear(out.transpose(1, 2).reshape({batch, length, heads_ * head_dim_}),
-                          o_proj->weight, at::Tensor(),
+  const at::Tensor out = nn::attention_concat_heads(q.contiguous(), k_all, v_all, mask);
+  return nn::apply_linear(out, o_proj->weight, at::Tensor(),
                           nn::linear_delta(sites, layer, nn::LinearSite::kOut));
 }
 

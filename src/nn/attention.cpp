@@ -10,20 +10,23 @@
 
 #include "src/core/error.h"
 #include "src/nn/autograd_records.h"
+#include "src/nn/blas_attention.h"
 #include "src/nn/blas_gemm.h"
 #include "src/nn/delta_linear.h"
 
+#if TORCH_VERSION_MAJOR >= 2
+#include "src/nn/fused_sdpa.h"
+#endif
+
 namespace vlprompt::nn {
 
-at::Tensor scaled_dot_product_attention(const at::Tensor& q, const at::Tensor& k,
-                                        const at::Tensor& v, const at::Tensor& additive_mask,
-                                        bool causal_no_mask) {
-#if TORCH_VERSION_MAJOR >= 2
-  if (additive_mask.defined()) {
-    return at::scaled_dot_product_attention(q, k, v, additive_mask, 0.0, false);
-  }
-  return at::scaled_dot_product_attention(q, k, v, {}, 0.0, causal_no_mask);
-#else
+namespace {
+
+// The composed path every LibTorch has: batched GEMMs and a softmax (unused where LibTorch 2's
+// fused kernel takes its place).
+[[maybe_unused]] at::Tensor composed_attention(const at::Tensor& q, const at::Tensor& k,
+                                               const at::Tensor& v, const at::Tensor& additive_mask,
+                                               bool causal_no_mask) {
   at::Tensor mask = additive_mask;
   if (!mask.defined() && causal_no_mask) mask = causal_mask(q.size(2), 0, q.options());
   const int64_t batch = q.size(0), heads = q.size(1), length = q.size(2), head_dim = q.size(3);
@@ -48,47 +51,27 @@ at::Tensor scaled_dot_product_attention(const at::Tensor& q, const at::Tensor& k
     scores = at::bmm(q_scaled.view({batch * heads, length, head_dim}), kt);
   }
   return at::bmm(at::softmax(scores, -1), v3).view({batch, heads, length, head_dim});
+}
+
+}  // namespace
+
+at::Tensor scaled_dot_product_attention(const at::Tensor& q, const at::Tensor& k,
+                                        const at::Tensor& v, const at::Tensor& additive_mask,
+                                        bool causal_no_mask) {
+#if TORCH_VERSION_MAJOR >= 2
+  return torch2::fused_sdpa(q, k, v, additive_mask, causal_no_mask);
+#else
+  return composed_attention(q, k, v, additive_mask, causal_no_mask);
 #endif
 }
 
-at::Tensor attention_concat_heads_inference(const at::Tensor& q, const at::Tensor& k,
-                                            const at::Tensor& v, const at::Tensor& additive_mask,
-                                            bool causal_no_mask) {
-  const int64_t batch = q.size(0), heads = q.size(1), length = q.size(2), head_dim = q.size(3);
-  const int64_t keys = k.size(2), width = heads * head_dim;
-  at::Tensor mask = additive_mask;
-  if (!mask.defined() && causal_no_mask) mask = causal_mask(length, 0, q.options());
-  const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(head_dim)));
-  const bool direct_blas = has_blas_sgemm() && q.scalar_type() == at::kFloat &&
-                           k.scalar_type() == at::kFloat && v.scalar_type() == at::kFloat &&
-                           q.stride(3) == 1 && k.stride(3) == 1 && v.stride(3) == 1;
-  if (!direct_blas) {
-    return scaled_dot_product_attention(q, k, v, mask, false)
-        .transpose(1, 2)
-        .reshape({batch, length, width});
-  }
-  at::Tensor out = at::empty({batch, length, width}, q.options());
-  float* out_data = out.data_ptr<float>();
-  // Inside the parallel region ATen ops and the OpenMP OpenBLAS run single-threaded.
-  at::parallel_for(0, batch * heads, 1, [&](int64_t begin, int64_t end) {
-    at::Tensor scores = at::empty({length, keys}, q.options());
-    at::Tensor probs = at::empty({length, keys}, q.options());
-    for (int64_t i = begin; i < end; ++i) {
-      const int64_t b = i / heads, h = i % heads;
-      const at::Tensor qh = q[b][h], kh = k[b][h], vh = v[b][h];
-      // scores = scale * q k^T (beta 0: the BLAS ignores what scores held)
-      blas_sgemm_row_major(length, keys, head_dim, scale, qh.data_ptr<float>(), qh.stride(0),
-                           kh.data_ptr<float>(), kh.stride(0), /*b_transposed=*/true, 0.0f,
-                           scores.data_ptr<float>(), keys);
-      if (mask.defined()) scores.add_(mask);
-      at::_softmax_out(probs, scores, -1, false);
-      // This head's columns of [B, L, H * hd]: row stride H * hd.
-      blas_sgemm_row_major(length, head_dim, keys, 1.0f, probs.data_ptr<float>(), keys,
-                           vh.data_ptr<float>(), vh.stride(0), /*b_transposed=*/false, 0.0f,
-                           out_data + (b * length * heads + h) * head_dim, width);
-    }
-  });
-  return out;
+at::Tensor attention_concat_heads(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                                  const at::Tensor& additive_mask, bool causal_no_mask) {
+  if (blas_attention_fits(q, k, v)) return blas_attention(q, k, v, additive_mask, causal_no_mask);
+  const int64_t batch = q.size(0), length = q.size(2), width = q.size(1) * q.size(3);
+  return scaled_dot_product_attention(q, k, v, additive_mask, causal_no_mask)
+      .transpose(1, 2)
+      .reshape({batch, length, width});
 }
 
 at::Tensor causal_mask(int64_t length, int64_t prefix, const at::TensorOptions& options) {
@@ -145,9 +128,11 @@ KVPrefix SelfAttentionImpl::keys_values(const at::Tensor& x, DeltaSites* sites, 
   return {merge_heads(k), merge_heads(v)};
 }
 
-at::Tensor SelfAttentionImpl::forward(const at::Tensor& x, const std::optional<KVPrefix>& prefix,
-                                      bool causal, DeltaSites* sites, int64_t layer,
-                                      KVPrefix* keys_values_out) {
+at::Tensor SelfAttentionImpl::forward(const at::Tensor& packed_or_x,
+                                      const std::optional<KVPrefix>& prefix, bool causal,
+                                      DeltaSites* sites, int64_t layer, KVPrefix* keys_values_out,
+                                      const RowPacking* packing) {
+  const at::Tensor x = packing ? packing->unpack(packed_or_x) : packed_or_x;
   const int64_t batch = x.size(0), length = x.size(1), width = options_.width();
   const int64_t heads = options_.heads(), head_dim = width / heads;
   auto [q, k, v] = project(x, sites, layer);
@@ -172,22 +157,9 @@ at::Tensor SelfAttentionImpl::forward(const at::Tensor& x, const std::optional<K
   }
   at::Tensor mask;
   if (causal && prefix_length > 0) mask = causal_mask(length, prefix_length, x.options());
-  at::Tensor out;
-#if TORCH_VERSION_MAJOR < 2
-  // q, k and v carry any graph their inputs, a prefix or a delta on their projections has.
-  const bool records = autograd_records({q, k, v});
-  if (!records && x.device().is_cpu()) {
-    out = attention_concat_heads_inference(q, k, v, mask, causal && prefix_length == 0);
-  }
-#endif
-  if (!out.defined()) {
-    // [B, H, L, hd] -> [B, L, w]
-    out = scaled_dot_product_attention(q, k, v, mask, causal && prefix_length == 0)
-              .transpose(1, 2)
-              .reshape({batch, length, width});
-  }
+  const at::Tensor out = attention_concat_heads(q, k, v, mask, causal && prefix_length == 0);
   // at::linear, not Linear::forward: the latter skips the fused GEMM + bias for 3-d input.
-  return apply_linear(out, out_proj->weight, out_proj->bias,
+  return apply_linear(packing ? packing->pack(out) : out, out_proj->weight, out_proj->bias,
                       linear_delta(sites, layer, LinearSite::kOut));
 }
 

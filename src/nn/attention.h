@@ -12,6 +12,7 @@
 #include <optional>
 
 #include "src/nn/delta_sites.h"
+#include "src/nn/row_packing.h"
 
 namespace vlprompt::nn {
 
@@ -22,14 +23,11 @@ at::Tensor scaled_dot_product_attention(const at::Tensor& q, const at::Tensor& k
                                         const at::Tensor& v, const at::Tensor& additive_mask,
                                         bool causal_no_mask = false);
 
-// The same for inference on CPU, where no graph is recorded, returning the heads already
-// concatenated as [B, L, H * hd]. Each (batch, head) pair is one task on one core: its scores,
-// softmax and weighted sum stay in that core's cache, q, k and v are read in place (any strides
-// with a unit last stride, e.g. views into the fused qkv projection) and the result is written in
-// place. This replaces four layout copies and thousands of small multi-threaded GEMM calls.
-at::Tensor attention_concat_heads_inference(const at::Tensor& q, const at::Tensor& k,
-                                            const at::Tensor& v, const at::Tensor& additive_mask,
-                                            bool causal_no_mask = false);
+// The same with the heads concatenated, [B, L, H * hd]: what every attention here calls. CPU
+// float32 with a BLAS runs blas_attention (src/nn/blas_attention.h; with or without a graph),
+// anything else scaled_dot_product_attention above.
+at::Tensor attention_concat_heads(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                                  const at::Tensor& additive_mask, bool causal_no_mask = false);
 
 // [L, P + L] additive mask: all P prefix keys visible, then a causal triangle over the L real
 // tokens (-inf above the diagonal).
@@ -50,10 +48,11 @@ class SelfAttentionImpl : public torch::nn::Module {
   // real tokens and are visible to every query; `causal` masks only among the real tokens.
   // `sites` (may be null) fill q, k, v (in_proj's row blocks) and out_proj of block `layer`.
   // `keys_values_out` (may be null) receives x's own keys and values, [B, L, w] each: what the
-  // rows after a shared prefix attend to (Transformer::forward_shared_prefix).
+  // rows after a shared prefix attend to (Transformer::forward_shared_prefix). With `packing`,
+  // x is the packed [1, T, w] of B rows (src/nn/row_packing.h), and so is the output.
   at::Tensor forward(const at::Tensor& x, const std::optional<KVPrefix>& prefix, bool causal,
                      DeltaSites* sites = nullptr, int64_t layer = 0,
-                     KVPrefix* keys_values_out = nullptr);
+                     KVPrefix* keys_values_out = nullptr, const RowPacking* packing = nullptr);
 
   // x's keys and values alone, [B, L, w] each (a shared prefix's last layer needs no more).
   KVPrefix keys_values(const at::Tensor& x, DeltaSites* sites = nullptr, int64_t layer = 0);

@@ -18,4 +18,9 @@ void blas_sgemm_row_major(int64_t m, int64_t n, int64_t k, float alpha, const fl
                           const float* b, int64_t ldb, bool b_transposed, float beta, float* c,
                           int64_t ldc);
 
+// The same with op(A) = A[m, k] or, with `a_transposed`, the transpose of A stored as [k, m].
+void blas_sgemm_row_major(bool a_transposed, bool b_transposed, int64_t m, int64_t n, int64_t k,
+                          float alpha, const float* a, int64_t lda, const float* b, int64_t ldb,
+                          float beta, float* c, int64_t ldc);
+
 }  // namespace vlprompt::nn

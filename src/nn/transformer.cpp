@@ -65,17 +65,19 @@ at::Tensor norm_with_site(torch::nn::LayerNorm& ln, DeltaSites* sites, int64_t l
 at::Tensor ResidualAttentionBlockImpl::forward(const at::Tensor& x,
                                                const std::optional<KVPrefix>& prefix, bool causal,
                                                DeltaSites* sites, int64_t layer,
-                                               KVPrefix* keys_values_out) {
+                                               KVPrefix* keys_values_out,
+                                               const RowPacking* packing) {
   // The residual adds go in place into the fresh sublayer outputs: the GEMMs (and the module
   // sites' final add or scale) that made them keep no reference to their outputs for backward,
   // so autograd is unaffected, and two [B, L, width] allocations per block are saved.
   if (!sites) {
     at::Tensor h =
-        attn->forward(ln_1->forward(x), prefix, causal, nullptr, layer, keys_values_out).add_(x);
+        attn->forward(ln_1->forward(x), prefix, causal, nullptr, layer, keys_values_out, packing)
+            .add_(x);
     return mlp->forward(ln_2->forward(h)).add_(h);
   }
   at::Tensor a = attn->forward(norm_with_site(ln_1, sites, layer, NormSite::kAttention, x), prefix,
-                               causal, sites, layer, keys_values_out);
+                               causal, sites, layer, keys_values_out, packing);
   at::Tensor h = sites->sublayer_output(layer, Sublayer::kAttention, a) + x;
   at::Tensor m = mlp->forward(norm_with_site(ln_2, sites, layer, NormSite::kMlp, h), sites, layer);
   return sites->sublayer_output(layer, Sublayer::kMlp, m) + h;
@@ -121,6 +123,7 @@ at::Tensor TransformerImpl::forward(const at::Tensor& input, DeltaSites* sites) 
 }
 
 at::Tensor TransformerImpl::forward_shared_prefix(const at::Tensor& prefix, const at::Tensor& rest,
+                                                  const at::Tensor& lengths,
                                                   const at::Tensor& groups, DeltaSites* sites) {
   const int64_t width = options_.width();
   if (!options_.causal()) {
@@ -128,7 +131,7 @@ at::Tensor TransformerImpl::forward_shared_prefix(const at::Tensor& prefix, cons
   }
   if (prefix.dim() != 3 || rest.dim() != 3 || prefix.size(2) != width || rest.size(2) != width ||
       (!groups.defined() && prefix.size(0) != 1) ||
-      (groups.defined() && groups.numel() != rest.size(0))) {
+      (groups.defined() && groups.numel() != rest.size(0)) || lengths.numel() != rest.size(0)) {
     throw Error("transformer: shared prefix " + c10::str(prefix.sizes()) + " and rows " +
                 c10::str(rest.sizes()) + " with groups " +
                 (groups.defined() ? c10::str(groups.sizes()) : std::string("(one)")) +
@@ -140,7 +143,8 @@ at::Tensor TransformerImpl::forward_shared_prefix(const at::Tensor& prefix, cons
   auto per_row = [&](const at::Tensor& t) {
     return groups.defined() ? t.index_select(0, groups) : t.expand({batch, t.size(1), t.size(2)});
   };
-  at::Tensor p = prefix, x = rest;
+  const RowPacking packing(lengths, rest.size(1));
+  at::Tensor p = prefix, x = packing.pack(rest);
   for (int64_t l = 0; l < options_.layers(); ++l) {
     auto* block = resblocks[l]->as<ResidualAttentionBlockImpl>();
     std::optional<KVPrefix> site_prefix_p, site_prefix_x;
@@ -159,9 +163,9 @@ at::Tensor TransformerImpl::forward_shared_prefix(const at::Tensor& prefix, cons
       seen = {at::cat({site_prefix_x->key.to(seen.key.dtype()), seen.key}, 1),
               at::cat({site_prefix_x->value.to(seen.value.dtype()), seen.value}, 1)};
     }
-    x = block->forward(x, seen, options_.causal(), module_sites, l);
+    x = block->forward(x, seen, options_.causal(), module_sites, l, nullptr, &packing);
   }
-  return x;
+  return x[0].index_select(0, packing.last_positions());
 }
 
 }  // namespace vlprompt::nn

@@ -47,9 +47,10 @@ class ResidualAttentionBlockImpl : public torch::nn::Module {
   ResidualAttentionBlockImpl(int64_t width, int64_t heads);
   // `sites` with module-level sites filled (or null) reach this block as block `layer`.
   // `keys_values_out` (may be null) receives the attention's own keys and values of x.
+  // With `packing`, x is the packed [1, T, w] of B rows (src/nn/row_packing.h).
   at::Tensor forward(const at::Tensor& x, const std::optional<KVPrefix>& prefix, bool causal,
                      DeltaSites* sites = nullptr, int64_t layer = 0,
-                     KVPrefix* keys_values_out = nullptr);
+                     KVPrefix* keys_values_out = nullptr, const RowPacking* packing = nullptr);
   // Only the keys and values the attention would make of x.
   KVPrefix keys_values(const at::Tensor& x, DeltaSites* sites = nullptr, int64_t layer = 0);
 
@@ -70,13 +71,15 @@ class TransformerImpl : public torch::nn::Module {
 
   // The same causal pass split at a prefix the rows share (shared-prefix encoding): `prefix`
   // [G, P, width] holds each group's first P positions, `rest` [B, S, width] every row's
-  // positions after them, `groups` [B] int64 the group of each row (undefined: G is 1). Each
-  // layer runs the G prefixes once and the B rows' own positions attending to their group's
-  // prefix keys and values: the rows' outputs [B, S, width] equal those of forward() on the
-  // rows written out in full, and gradients reach `prefix` summed over its rows. Layer tokens are
-  // not asked for (sites that fill them declare no shared prefix).
+  // positions after them, of which row b has `lengths`[b] (1..S, the rest is padding), `groups`
+  // [B] int64 the group of each row (undefined: G is 1). Each layer runs the G prefixes once
+  // and the B rows' own positions, packed without their padding, attending to their group's
+  // prefix keys and values. Returns each row's output at its last position, [B, width]: equal
+  // to forward() on the rows written out in full, gradients reaching `prefix` summed over its
+  // rows. Layer tokens are not asked for (sites that fill them declare no shared prefix).
   at::Tensor forward_shared_prefix(const at::Tensor& prefix, const at::Tensor& rest,
-                                   const at::Tensor& groups, DeltaSites* sites = nullptr);
+                                   const at::Tensor& lengths, const at::Tensor& groups,
+                                   DeltaSites* sites = nullptr);
 
   const TransformerOptions& options() const { return options_; }
   // Registered as "resblocks" (resblocks.0, resblocks.1, ...).

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include "src/nn/blas_attention.h"
 #include "src/nn/blas_gemm.h"
 #include "src/nn/transformer.h"
 
@@ -43,25 +44,69 @@ at::Tensor graph_path(const at::Tensor& q, const at::Tensor& k, const at::Tensor
 }
 
 TEST(InferenceAttention, MatchesTheGraphPathUnmaskedCausalAndWithAPrefix) {
+  at::NoGradGuard no_grad;
   at::manual_seed(1);
   const Qkv t = interleaved(3, 9, 4, 8);
-  EXPECT_TRUE(at::allclose(attention_concat_heads_inference(t.q, t.k, t.v, {}, false),
+  EXPECT_TRUE(at::allclose(attention_concat_heads(t.q, t.k, t.v, {}, false),
                            graph_path(t.q, t.k, t.v, {}, false), 1e-5, 1e-5));
-  EXPECT_TRUE(at::allclose(attention_concat_heads_inference(t.q, t.k, t.v, {}, true),
+  EXPECT_TRUE(at::allclose(attention_concat_heads(t.q, t.k, t.v, {}, true),
                            graph_path(t.q, t.k, t.v, {}, true), 1e-5, 1e-5));
   // Two prefix keys/values visible to every query, causal among the nine real tokens.
   const at::Tensor k = at::cat({at::randn({3, 4, 2, 8}), t.k}, 2);
   const at::Tensor v = at::cat({at::randn({3, 4, 2, 8}), t.v}, 2);
   const at::Tensor mask = causal_mask(9, 2, t.q.options());
-  const at::Tensor fast = attention_concat_heads_inference(t.q, k, v, mask, false);
+  const at::Tensor fast = attention_concat_heads(t.q, k, v, mask, false);
   EXPECT_TRUE(at::allclose(fast, graph_path(t.q, k, v, mask, false), 1e-5, 1e-5));
   // A causal row sees only earlier tokens: changing the last value moves only the last row.
   at::Tensor v2 = t.v.clone();
   v2.select(2, 8).add_(1.0);
-  const at::Tensor a = attention_concat_heads_inference(t.q, t.k, t.v, {}, true);
-  const at::Tensor b = attention_concat_heads_inference(t.q, t.k, v2, {}, true);
+  const at::Tensor a = attention_concat_heads(t.q, t.k, t.v, {}, true);
+  const at::Tensor b = attention_concat_heads(t.q, t.k, v2, {}, true);
   EXPECT_TRUE(at::equal(a.narrow(1, 0, 8), b.narrow(1, 0, 8)));
   EXPECT_FALSE(at::allclose(a.narrow(1, 8, 1), b.narrow(1, 8, 1)));
+}
+
+// The per-(batch, head) BLAS attention's own backward against ATen's autograd through the composed
+// path: gradients of q, k and v (as views into one fused projection) for no mask, a causal one,
+// and a prefix of keys/values visible to every query.
+TEST(BlasAttention, BackwardMatchesAutogradOfTheComposedPath) {
+  if (!has_blas_sgemm()) GTEST_SKIP() << "this LibTorch exports no sgemm_";
+  at::manual_seed(3);
+  const at::Tensor base = at::randn({2, 7, 3, 4, 8});
+  const at::Tensor prefix_base = at::randn({2, 2, 2, 4, 8});
+  const at::Tensor weights = at::randn({2, 7, 32});
+  struct Case {
+    const char* name;
+    bool causal, prefix;
+  };
+  for (const Case c :
+       {Case{"plain", false, false}, Case{"causal", true, false}, Case{"prefix", true, true}}) {
+    SCOPED_TRACE(c.name);
+    std::vector<at::Tensor> grads[2];
+    for (int path = 0; path < 2; ++path) {
+      const at::Tensor qkv_leaf = base.clone().requires_grad_();
+      const at::Tensor prefix_leaf = prefix_base.clone().requires_grad_();
+      const at::Tensor qkv = qkv_leaf.permute({2, 0, 3, 1, 4});
+      at::Tensor q = qkv[0], k = qkv[1], v = qkv[2], mask;
+      if (c.prefix) {
+        const at::Tensor p = prefix_leaf.permute({2, 0, 3, 1, 4});
+        k = at::cat({p[0], k}, 2);
+        v = at::cat({p[1], v}, 2);
+        mask = causal_mask(7, 2, q.options());
+      }
+      ASSERT_TRUE(path == 1 || blas_attention_fits(q, k, v));
+      const at::Tensor out = path == 0
+                                 ? attention_concat_heads(q, k, v, mask, c.causal && !c.prefix)
+                                 : graph_path(q, k, v, mask, c.causal && !c.prefix);
+      (out * weights).sum().backward();
+      grads[path] = {out.detach(), qkv_leaf.grad()};
+      if (c.prefix) grads[path].push_back(prefix_leaf.grad());
+    }
+    for (size_t i = 0; i < grads[0].size(); ++i) {
+      EXPECT_TRUE(at::allclose(grads[0][i], grads[1][i], 1e-4, 1e-5)) << "tensor " << i;
+      EXPECT_GT(grads[1][i].abs().max().item<double>(), 1e-3) << "tensor " << i;
+    }
+  }
 }
 
 TEST(InferenceMlp, OnePassQuickGeluMatchesTheDefinition) {
