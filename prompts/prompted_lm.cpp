@@ -58,7 +58,50 @@ at::Tensor PromptedLmMethod::forward(const engine::Batch& batch) {
   return class_scores(batch.inputs);
 }
 
+at::Tensor PromptedLmMethod::score_labels(const at::Tensor& picked, const at::Tensor& labels,
+                                          const at::Tensor& label_len, int64_t b) {
+  const int64_t classes = labels.size(0), m = labels.size(1);
+  const at::Tensor step = at::arange(m, labels.options());
+  const at::Tensor logp = at::log_softmax(at::linear(picked, model_->head_weight(sites())), -1);
+  const at::Tensor token_logp =
+      logp.gather(2, labels.unsqueeze(0).expand({b, classes, m}).reshape({b * classes, m, 1}))
+          .view({b, classes, m});
+  const at::Tensor valid = step.view({1, 1, m}).lt(label_len.view({1, classes, 1}));
+  at::Tensor score = token_logp.masked_fill(valid.logical_not(), 0).sum(2);
+  if (options_.mean_label_logprob()) score = score / label_len.view({1, classes});
+  return score;
+}
+
 at::Tensor PromptedLmMethod::class_scores(const at::Tensor& ids) {
+  const at::Device device = ids.device();
+  const int64_t b = ids.size(0), classes = label_ids_.size(0), m = label_ids_.size(1);
+  const at::Tensor labels = label_ids_.to(device), label_len = label_len_.to(device);
+  const at::Tensor len = ids.ge(0).sum(1);  // [B]
+  const int64_t longest = len.max().item<int64_t>();
+  nn::DeltaSites* s = sites();
+  const int64_t inserted = s ? s->inserted_tokens() : 0;
+  // One pass over each prompt (right padding, which a causal model never attends to), its
+  // keys and values kept; then every class's label tokens continue it.
+  models::llama::LlamaCache cache;
+  const at::Tensor prompt = model_->prefill(ids.slice(1, 0, longest).clamp_min(0), cache, s);
+  const int64_t prefix = cache.length() - prompt.size(1);
+  if (prompt.size(1) != inserted + longest) return class_scores_per_row(ids);  // not a plain insert
+  const auto index = at::TensorOptions(device).dtype(at::kLong);
+  // Label token 0 is predicted at the prompt's last position, the same for every class.
+  const at::Tensor last = (len - 1 + inserted).view({b, 1, 1});
+  const at::Tensor first = prompt.gather(1, last.expand({b, 1, prompt.size(2)}));  // [B, 1, H]
+  at::Tensor picked = first.repeat_interleave(classes, 0);                         // [B * C, 1, H]
+  if (m > 1) {
+    // Row (b, c) continues prompt b with class c's label tokens 0 .. M-2 (predicting 1 .. M-1).
+    const at::Tensor rows = at::arange(b, index).repeat_interleave(classes);
+    const at::Tensor visible = (len + prefix + inserted).repeat_interleave(classes);
+    const at::Tensor next = labels.slice(1, 0, m - 1).repeat({b, 1});
+    picked = at::cat({picked, model_->continuation_states(cache, rows, visible, next, s)}, 1);
+  }
+  return score_labels(picked, labels, label_len, b);
+}
+
+at::Tensor PromptedLmMethod::class_scores_per_row(const at::Tensor& ids) {
   const at::Device device = ids.device();
   const int64_t b = ids.size(0), classes = label_ids_.size(0), m = label_ids_.size(1);
   const at::Tensor labels = label_ids_.to(device), label_len = label_len_.to(device);
@@ -79,14 +122,7 @@ at::Tensor PromptedLmMethod::class_scores(const at::Tensor& ids) {
   const at::Tensor pos = (where + (inserted - 1)).reshape({b * classes, m, 1});
   const at::Tensor picked =
       hidden.gather(1, pos.expand({b * classes, m, hidden.size(2)}));  // [B*C, M, H]
-  const at::Tensor logp = at::log_softmax(at::linear(picked, model_->head_weight(sites())), -1);
-  const at::Tensor token_logp =
-      logp.gather(2, labels.unsqueeze(0).expand({b, classes, m}).reshape({b * classes, m, 1}))
-          .view({b, classes, m});
-  const at::Tensor valid = step.view({1, 1, m}).lt(label_len.view({1, classes, 1}));
-  at::Tensor score = token_logp.masked_fill(valid.logical_not(), 0).sum(2);
-  if (options_.mean_label_logprob()) score = score / label_len.view({1, classes});
-  return score;
+  return score_labels(picked, labels, label_len, b);
 }
 
 at::Tensor PromptedLmMethod::completion_logits(const at::Tensor& ids,

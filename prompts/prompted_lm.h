@@ -55,8 +55,12 @@ class PromptedLmMethod : public engine::Method {
   std::string backbone_fingerprint() const override { return fingerprint_; }
   void to(const at::Device& device) override;
 
-  // Class scores [B, C] of a classification batch (what forward returns for that task).
+  // Class scores [B, C] of a classification batch (what forward returns for that task): each
+  // prompt runs once, its keys and values shared by the C label continuations.
   at::Tensor class_scores(const at::Tensor& ids);
+  // The same with B x C rows each holding the whole prompt (the reference the shared pass is
+  // tested and benchmarked against).
+  at::Tensor class_scores_per_row(const at::Tensor& ids);
   // Logits [T, vocab] of the completion tokens of a causal-LM batch.
   at::Tensor completion_logits(const at::Tensor& ids, const at::Tensor& target_mask);
 
@@ -66,6 +70,9 @@ class PromptedLmMethod : public engine::Method {
 
  private:
   nn::DeltaSites* sites();
+  // Scores [B, C] from the hidden states [B * C, M, H] that predict each class's label tokens.
+  at::Tensor score_labels(const at::Tensor& picked, const at::Tensor& labels,
+                          const at::Tensor& label_len, int64_t b);
 
   std::string name_;
   models::llama::LlamaModel model_;

@@ -30,6 +30,15 @@ Rotary rotary_tables(int64_t head_dim, double theta, int64_t start, int64_t leng
   return {angles.cos(), angles.sin()};
 }
 
+Rotary rotary_tables_at(int64_t head_dim, double theta, const at::Tensor& positions) {
+  const auto f32 = at::TensorOptions(positions.device()).dtype(at::kFloat);
+  const at::Tensor exponents = at::arange(0, head_dim, 2, f32) / head_dim;
+  const at::Tensor inv_freq = 1.0 / at::pow(theta, exponents);
+  const at::Tensor freqs = positions.to(at::kFloat).unsqueeze(-1) * inv_freq;  // [N, L, d / 2]
+  const at::Tensor angles = at::cat({freqs, freqs}, -1).unsqueeze(1);
+  return {angles.cos(), angles.sin()};
+}
+
 at::Tensor apply_rotary(const at::Tensor& x, const Rotary& rotary) {
   const int64_t half = x.size(-1) / 2;
   const at::Tensor rotated = at::cat({-x.narrow(-1, half, half), x.narrow(-1, 0, half)}, -1);
@@ -55,7 +64,8 @@ LlamaAttentionImpl::LlamaAttentionImpl(const LlamaConfig& config)
 }
 
 at::Tensor LlamaAttentionImpl::forward(const at::Tensor& x, const Rotary& rotary, at::Tensor& key,
-                                       at::Tensor& value, nn::DeltaSites* sites, int64_t layer) {
+                                       at::Tensor& value, nn::DeltaSites* sites, int64_t layer,
+                                       const at::Tensor& given_mask) {
   const int64_t batch = x.size(0), length = x.size(1);
   auto split = [&](const at::Tensor& t, int64_t heads) {
     return t.view({batch, length, heads, head_dim_}).transpose(1, 2);
@@ -73,7 +83,8 @@ at::Tensor LlamaAttentionImpl::forward(const at::Tensor& x, const Rotary& rotary
   const int64_t groups = heads_ / kv_heads_;
   const at::Tensor k_all = groups == 1 ? key.contiguous() : key.repeat_interleave(groups, 1);
   const at::Tensor v_all = groups == 1 ? value.contiguous() : value.repeat_interleave(groups, 1);
-  const at::Tensor mask = nn::causal_mask(length, past, x.options());
+  const at::Tensor mask =
+      given_mask.defined() ? given_mask : nn::causal_mask(length, past, x.options());
   const at::Tensor out = nn::attention_concat_heads(q.contiguous(), k_all, v_all, mask);
   return nn::apply_linear(out, o_proj->weight, at::Tensor(),
                           nn::linear_delta(sites, layer, nn::LinearSite::kOut));
@@ -105,14 +116,15 @@ LlamaDecoderLayerImpl::LlamaDecoderLayerImpl(const LlamaConfig& config) {
 
 at::Tensor LlamaDecoderLayerImpl::forward(const at::Tensor& x, const Rotary& rotary,
                                           at::Tensor& key, at::Tensor& value, nn::DeltaSites* sites,
-                                          int64_t layer) {
+                                          int64_t layer, const at::Tensor& mask) {
   if (!sites) {
-    const at::Tensor h = x + self_attn->forward(input_layernorm->forward(x), rotary, key, value);
+    const at::Tensor h =
+        x + self_attn->forward(input_layernorm->forward(x), rotary, key, value, nullptr, 0, mask);
     return h + mlp->forward(post_attention_layernorm->forward(h));
   }
   const at::Tensor a = self_attn->forward(
       input_layernorm->forward(x, nn::norm_delta(sites, layer, nn::NormSite::kAttention)), rotary,
-      key, value, sites, layer);
+      key, value, sites, layer, mask);
   const at::Tensor h = x + sites->sublayer_output(layer, nn::Sublayer::kAttention, a);
   const at::Tensor m = mlp->forward(
       post_attention_layernorm->forward(h, nn::norm_delta(sites, layer, nn::NormSite::kMlp)), sites,

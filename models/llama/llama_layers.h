@@ -33,6 +33,8 @@ struct Rotary {
   at::Tensor sin;
 };
 Rotary rotary_tables(int64_t head_dim, double theta, int64_t start, int64_t length);
+// The same for each row's own positions [N, L]: cos and sin [N, 1, L, d], broadcasting over heads.
+Rotary rotary_tables_at(int64_t head_dim, double theta, const at::Tensor& positions);
 
 // x * cos + rotate_half(x) * sin, with rotate_half(x) = [-x2, x1] over the two halves of the
 // last dimension. x [B, H, L, d].
@@ -45,10 +47,12 @@ class LlamaAttentionImpl : public torch::nn::Module {
 
   // x [B, L, w]. `key`/`value` hold the past ([B, Hkv, P, d], or undefined for none) and are
   // replaced by past + this call's rotated keys and values, for a cache. Every query sees all
-  // past positions, and a causal triangle among its own L.
+  // past positions, and a causal triangle among its own L; `mask` [B, L, P + L] (0 or -inf),
+  // when given, says instead which past and own positions each row's queries see.
   // `sites` (may be null) fill q/k/v/o_proj of layer `layer`.
   at::Tensor forward(const at::Tensor& x, const Rotary& rotary, at::Tensor& key, at::Tensor& value,
-                     nn::DeltaSites* sites = nullptr, int64_t layer = 0);
+                     nn::DeltaSites* sites = nullptr, int64_t layer = 0,
+                     const at::Tensor& mask = {});
 
   torch::nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
 
@@ -71,9 +75,11 @@ TORCH_MODULE(LlamaMlp);
 class LlamaDecoderLayerImpl : public torch::nn::Module {
  public:
   explicit LlamaDecoderLayerImpl(const LlamaConfig& config);
-  // `sites`: module-level sites of layer `layer` (token-level ones are the model's business).
+  // `sites`: module-level sites of layer `layer` (token-level ones are the model's business);
+  // `mask` as LlamaAttention's.
   at::Tensor forward(const at::Tensor& x, const Rotary& rotary, at::Tensor& key, at::Tensor& value,
-                     nn::DeltaSites* sites = nullptr, int64_t layer = 0);
+                     nn::DeltaSites* sites = nullptr, int64_t layer = 0,
+                     const at::Tensor& mask = {});
 
   LlamaAttention self_attn{nullptr};
   LlamaMlp mlp{nullptr};

@@ -1,5 +1,6 @@
 #include "models/llama/llama_model.h"
 
+#include <limits>
 #include <string>
 
 #include "src/core/error.h"
@@ -122,6 +123,55 @@ at::Tensor LlamaModelImpl::forward_step(const at::Tensor& new_ids, LlamaCache& c
   nn::ModuleSitesOnly later(sites);
   return at::linear(run_layers(x, first ? sites : &later, cache.key, cache.value, cache.length()),
                     head_weight());
+}
+
+at::Tensor LlamaModelImpl::prefill(const at::Tensor& ids, LlamaCache& cache,
+                                   nn::DeltaSites* sites) {
+  if (ids.dim() != 2)
+    throw Error("llama prefill: expected ids [B, L], got " + c10::str(ids.sizes()));
+  int64_t prefix = 0;
+  prefixes(sites, ids.size(0), cache.key, cache.value, &prefix);
+  at::Tensor x = at::embedding(
+      nn::tower_tensor_or(sites, "model.embed_tokens.weight", model->embed_tokens->weight), ids);
+  if (sites) x = sites->input_tokens(x, ids);
+  return run_layers(x, sites, cache.key, cache.value, prefix);
+}
+
+at::Tensor LlamaModelImpl::continuation_states(const LlamaCache& cache, const at::Tensor& rows,
+                                               const at::Tensor& visible, const at::Tensor& new_ids,
+                                               nn::DeltaSites* sites) {
+  const int64_t layers = config_.num_hidden_layers;
+  if (cache.key.size() != static_cast<size_t>(layers) || new_ids.dim() != 2 ||
+      rows.numel() != new_ids.size(0) || visible.numel() != new_ids.size(0)) {
+    throw Error("llama continuation: a cache of " + std::to_string(cache.key.size()) +
+                " layers, rows " + c10::str(rows.sizes()) + ", visible " +
+                c10::str(visible.sizes()) + " and ids " + c10::str(new_ids.sizes()) +
+                " do not fit a " + std::to_string(layers) + "-layer model");
+  }
+  const int64_t past = cache.length(), m = new_ids.size(1);
+  const auto options = at::TensorOptions(new_ids.device()).dtype(at::kLong);
+  // Row n sees past positions < visible[n], then its own tokens causally.
+  const at::Tensor hidden_past = at::arange(past, options).unsqueeze(0).ge(visible.unsqueeze(1));
+  const at::Tensor own = at::ones({m, m}, options.dtype(at::kBool)).triu(1);
+  const at::Tensor blocked = at::cat({hidden_past.unsqueeze(1).expand({-1, m, past}),
+                                      own.unsqueeze(0).expand({new_ids.size(0), m, m})},
+                                     2);
+  const at::Tensor mask = at::zeros(blocked.sizes(), at::TensorOptions(new_ids.device()))
+                              .masked_fill_(blocked, -std::numeric_limits<float>::infinity());
+  const Rotary rotary = rotary_tables_at(config_.head_dim(), config_.rope_theta,
+                                         visible.unsqueeze(1) + at::arange(m, options));
+  nn::ModuleSitesOnly later(sites);
+  nn::DeltaSites* module_sites = later.has_module_sites() ? &later : nullptr;
+  at::Tensor x = at::embedding(
+      nn::tower_tensor_or(sites, "model.embed_tokens.weight", model->embed_tokens->weight),
+      new_ids);
+  for (int64_t l = 0; l < layers; ++l) {
+    at::Tensor key = cache.key[l].index_select(0, rows);
+    at::Tensor value = cache.value[l].index_select(0, rows);
+    x = model->layer_list[l]->forward(x, rotary, key, value, module_sites, l,
+                                      mask.to(x.scalar_type()));
+  }
+  return model->norm->forward(x, nn::norm_delta(module_sites, -1, nn::NormSite::kFinal));
 }
 
 }  // namespace vlprompt::models::llama

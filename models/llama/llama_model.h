@@ -68,6 +68,19 @@ class LlamaModelImpl : public torch::nn::Module {
   at::Tensor forward_step(const at::Tensor& new_ids, LlamaCache& cache,
                           nn::DeltaSites* sites = nullptr);
 
+  // Rank classification's shared prompt pass, in two steps. prefill: forward_step's first call
+  // returning the final normed hidden states [B, L', hidden] instead of logits (the sites' prefix,
+  // input and layer tokens included), `cache` filled with every position's keys and values.
+  at::Tensor prefill(const at::Tensor& ids, LlamaCache& cache, nn::DeltaSites* sites = nullptr);
+  // continuation_states: row n of `new_ids` [N, M] continues row rows[n] of `cache`, seeing its
+  // first visible[n] positions (and not the padding after them), its own tokens at positions
+  // visible[n] ... visible[n] + M - 1 with a causal triangle among them; module-level sites
+  // only, as every later forward_step. Returns the final normed hidden states [N, M, hidden];
+  // `cache` is not extended.
+  at::Tensor continuation_states(const LlamaCache& cache, const at::Tensor& rows,
+                                 const at::Tensor& visible, const at::Tensor& new_ids,
+                                 nn::DeltaSites* sites = nullptr);
+
   const LlamaConfig& config() const { return config_; }
   // The output projection [vocab, hidden]: lm_head.weight, or the embeddings when tied; with
   // `sites`, their replacement when they train it (full fine-tuning).

@@ -36,6 +36,10 @@ namespace {
   const at::Tensor kt = k.reshape({batch * heads, keys, head_dim}).transpose(1, 2);
   const at::Tensor v3 = v.reshape({batch * heads, keys, head_dim});
   at::Tensor scores;
+  if (mask.defined() && mask.dim() == 3)
+    mask = mask.unsqueeze(1)
+               .expand({batch, heads, length, keys})
+               .reshape({batch * heads, length, keys});
   if (mask.defined()) {
     scores = at::baddbmm(mask, q.reshape({batch * heads, length, head_dim}), kt, /*beta=*/1.0,
                          /*alpha=*/scale);

@@ -17,8 +17,9 @@
 namespace vlprompt::nn {
 
 // softmax(q k^T / sqrt(head_dim) + mask) v for q [B, H, L, hd], k and v [B, H, S, hd].
-// `additive_mask` is [L, S] (0 or -inf) or undefined; `causal_no_mask` asks for a plain causal
-// mask when L == S and no explicit mask is given (lets LibTorch 2 pick a fused kernel).
+// `additive_mask` is [L, S] or per row [B, L, S] (0 or -inf), or undefined; `causal_no_mask` asks
+// for a plain causal mask when L == S and no explicit mask is given (lets LibTorch 2 pick a fused
+// kernel).
 at::Tensor scaled_dot_product_attention(const at::Tensor& q, const at::Tensor& k,
                                         const at::Tensor& v, const at::Tensor& additive_mask,
                                         bool causal_no_mask = false);

@@ -26,6 +26,12 @@ at::Tensor head_matrix(const at::Tensor& t, int64_t b, int64_t h) {
   return at::from_blob(head_data(t, b, h), {t.size(2), t.size(3)}, t.options());
 }
 
+// Row b of a contiguous per-row mask [B, L, S].
+at::Tensor row_mask(const at::Tensor& mask, int64_t b) {
+  return at::from_blob(mask.data_ptr<float>() + b * mask.stride(0), {mask.size(1), mask.size(2)},
+                       mask.options());
+}
+
 // The forward of every (batch, head) task: scores, softmax (into `probs` when given, else a
 // scratch buffer), and the weighted sum written into the head's columns of out [B, L, H * hd].
 void forward_heads(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
@@ -44,7 +50,7 @@ void forward_heads(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v
       blas_sgemm_row_major(length, keys, head_dim, scale, head_data(q, b, h), q.stride(2),
                            head_data(k, b, h), k.stride(2), /*b_transposed=*/true, 0.0f,
                            scores.data_ptr<float>(), keys);
-      if (mask.defined()) scores.add_(mask);
+      if (mask.defined()) scores.add_(mask.dim() == 3 ? row_mask(mask, b) : mask);
       // from_blob, not probs[b][h]: two selects per task were a tenth of a short pass's time.
       at::Tensor probs = probs_out ? head_matrix(*probs_out, b, h) : scratch;
       at::_softmax_out(probs, scores, -1, false);

@@ -15,7 +15,8 @@ namespace vlprompt::nn {
 bool blas_attention_fits(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v);
 
 // softmax(q k^T / sqrt(hd) + mask) v for q [B, H, L, hd], k and v [B, H, S, hd] -> [B, L, H * hd].
-// `additive_mask` [L, S] (0 or -inf) or undefined; `causal_no_mask` asks for a causal one.
+// `additive_mask` [L, S] or per row [B, L, S] (0 or -inf), or undefined; `causal_no_mask` asks
+// for a causal one.
 at::Tensor blas_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                           const at::Tensor& additive_mask, bool causal_no_mask);
 

@@ -13,7 +13,9 @@ namespace vlprompt::nn::torch2 {
 inline at::Tensor fused_sdpa(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                              const at::Tensor& additive_mask, bool causal_no_mask) {
   if (additive_mask.defined()) {
-    return at::scaled_dot_product_attention(q, k, v, additive_mask, /*dropout_p=*/0.0,
+    // A per-row mask [B, L, S] broadcasts over the heads as [B, 1, L, S].
+    const at::Tensor mask = additive_mask.dim() == 3 ? additive_mask.unsqueeze(1) : additive_mask;
+    return at::scaled_dot_product_attention(q, k, v, mask, /*dropout_p=*/0.0,
                                             /*is_causal=*/false);
   }
   return at::scaled_dot_product_attention(q, k, v, /*attn_mask=*/{}, /*dropout_p=*/0.0,
