@@ -38,6 +38,11 @@ for k in ("forward_only", "prompt_tuning", "prefix_tuning", "lora", "ia3", "adap
     a, b = s[k]["seconds_per_step"], p[k]["seconds_per_step"]
     print("%-16s %12.3f %12.3f %8.2f %14.0f %14.0f" % (k, a, b, a / b, s[k]["peak_rss_mib"],
                                                       p[k]["peak_rss_mib"]))
+r, q = s["rank_classification"], p["rank_classification"]
+for k in ("shared_prompt", "per_row"):
+    a, b = r[k]["seconds_per_step"], q["seconds_per_step"]
+    print("rank classification, %-13s vlprompt %.3f s (%d prompt rows)  pytorch B x C rows %.3f s"
+          "  ratio %.2f" % (k, a, r[k]["prompt_token_rows"], b, a / b))
 g, h = s["generation"], p["generation"]
 for k in ("tokens_per_s_cache", "tokens_per_s_no_cache"):
     print("%-22s vlprompt %8.1f  pytorch %8.1f  ratio %.2f" % (k, g[k], h[k], g[k] / h[k]))

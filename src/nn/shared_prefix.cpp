@@ -25,11 +25,13 @@ SharedPrefixPlan plan_shared_prefix(const at::Tensor& ids, const at::Tensor& end
       throw Error("shared prefix: groups " + c10::str(declared.groups.sizes()) +
                   " for a batch of " + std::to_string(batch) + " rows");
     }
-    // Any labels: renumbered densely (G is known from here on).
-    at::Tensor labels;
-    std::tie(labels, groups, std::ignore) = at::_unique2(declared.groups.to(index), true, true);
-    representatives = at::full({labels.size(0)}, batch, index)
-                          .scatter_reduce_(0, groups, at::arange(batch, index), "amin");
+    // Any labels: renumbered densely (G is known from here on). A stable sort lists each
+    // group's rows in order, so its first row starts the group's run.
+    at::Tensor counts;
+    std::tie(std::ignore, groups, counts) =
+        at::_unique2(declared.groups.to(index), true, true, true);
+    const at::Tensor by_group = std::get<1>(at::sort(groups, /*stable=*/true, 0, false));
+    representatives = by_group.index_select(0, counts.cumsum(0) - counts);
     reference = ids.index_select(0, representatives.index_select(0, groups));
   } else {
     representatives = at::zeros({1}, index);

@@ -4,6 +4,7 @@
 
 #include "models/llama/llama_generate.h"
 #include "models/llama/llama_model.h"
+#include "prompts/prompted_lm.h"
 #include "prompts/registry.h"
 #include "src/core/config.h"
 #include "tools/bench/bench_util.h"
@@ -83,6 +84,43 @@ double generation_seconds(models::llama::LlamaModel& model, bool cache, const Lm
                         o.iters);
 }
 
+// Rank classification's training step with Prompt Tuning (n_virtual tokens): C = 5 classes whose
+// label words are 1-3 tokens (fortunes' shape), scored with each prompt run once against its
+// cached keys and values, and with B x C rows each holding the whole prompt.
+nlohmann::json rank_classification(models::llama::LlamaModel& model, const at::Tensor& ids,
+                                   const LmBenchOptions& o) {
+  const std::vector<std::vector<int64_t>> labels{
+      {311}, {412, 5130}, {6001, 77, 8123}, {90, 91}, {1234}};
+  prompts::LmMethodContext context;
+  context.model = model;
+  context.seed = 0;
+  context.encode = [](const std::string&) { return std::vector<int64_t>{}; };
+  auto delta = prompts::make_lm_delta(
+      "prompt_tuning",
+      core::config_from_strings({{"prompt_tuning.n_virtual", std::to_string(o.n_virtual)},
+                                 {"prompt_tuning.init", "random"}},
+                                "bench"),
+      context);
+  prompts::PromptedLmMethod method("prompt_tuning", model, delta, labels, "bench");
+  const at::Tensor targets = at::arange(ids.size(0), at::kLong).remainder(5);
+  nlohmann::json out{{"classes", 5}, {"n_virtual", o.n_virtual}, {"label_tokens", {1, 2, 3, 2, 1}}};
+  for (const bool shared : {true, false}) {
+    nlohmann::json j = time_step(
+        [&] {
+          for (auto& p : delta->parameters()) p.mutable_grad() = at::Tensor();
+          const at::Tensor scores =
+              shared ? method.class_scores(ids) : method.class_scores_per_row(ids);
+          at::cross_entropy_loss(scores, targets).backward();
+        },
+        o);
+    j["prompt_token_rows"] = ids.size(0) * (shared ? 1 : 5);
+    out[shared ? "shared_prompt" : "per_row"] = j;
+  }
+  out["ratio_shared_to_per_row"] = out["shared_prompt"]["seconds_per_step"].get<double>() /
+                                   out["per_row"]["seconds_per_step"].get<double>();
+  return out;
+}
+
 }  // namespace
 
 nlohmann::json bench_lm_step(const models::llama::LlamaConfig& config, const LmBenchOptions& o) {
@@ -139,6 +177,9 @@ nlohmann::json bench_lm_step(const models::llama::LlamaConfig& config, const LmB
                        {"tokens_per_s_cache", o.new_tokens / with_cache},
                        {"tokens_per_s_no_cache", o.new_tokens / without},
                        {"speedup_cache", without / with_cache}};
+  // Last, as in the PyTorch peer: the B x C rows leave the allocator holding gigabytes, which
+  // would flatter the steps timed after them (no page faults) and cloud their peaks.
+  out["rank_classification"] = rank_classification(model, ids, o);
   return out;
 }
 
