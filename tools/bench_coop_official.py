@@ -16,7 +16,6 @@ and random class-token ids whose end-of-text positions are vlprompt's, so both s
 sequence lengths.
 """
 import argparse
-import json
 import os
 import sys
 
@@ -24,7 +23,7 @@ import torch
 import yaml
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_vs_pytorch import build, loaded_blas, median_seconds  # noqa: E402
+from bench_vs_pytorch import build, loaded_blas, median_seconds, print_json  # noqa: E402
 
 
 def coop_step(model, eot_positions, batch, n_ctx, warmup, iters):
@@ -89,12 +88,7 @@ def main():
            "blas_libraries": loaded_blas(), "config": a.config, "classes": len(eots),
            "batch": a.batch, "n_ctx": 16, "tokens": config["text"]["context_length"],
            "seconds_per_step": seconds}
-    text = json.dumps(out, indent=2)
-    print(text)
-    if a.out:
-        with open(a.out + ".tmp", "w") as f:
-            f.write(text + "\n")
-        os.replace(a.out + ".tmp", a.out)
+    print_json(out, a.out)
 
 
 if __name__ == "__main__":

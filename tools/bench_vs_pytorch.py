@@ -21,6 +21,16 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "fixtures"))
 from clip_reference import CLIP  # noqa: E402
 
 
+def print_json(out, path):
+    """Prints `out` and, given a path, writes it there atomically (temp file + rename)."""
+    text = json.dumps(out, indent=2)
+    print(text)
+    if path:
+        with open(path + ".tmp", "w") as f:
+            f.write(text + "\n")
+        os.replace(path + ".tmp", path)
+
+
 def median_seconds(fn, warmup, iters):
     for _ in range(warmup):
         fn()
@@ -198,12 +208,7 @@ def main():
             out["cocoop_loop"].append({"classes": classes, "batch": a.cocoop_batch,
                                        "seconds_per_step": sec,
                                        "seconds_per_image": sec / a.cocoop_batch})
-    text = json.dumps(out, indent=2)
-    print(text)
-    if a.out:
-        with open(a.out + ".tmp", "w") as f:
-            f.write(text + "\n")
-        os.replace(a.out + ".tmp", a.out)
+    print_json(out, a.out)
 
 
 if __name__ == "__main__":

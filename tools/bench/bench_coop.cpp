@@ -70,7 +70,8 @@ nlohmann::json bench_coop_step(models::Clip& model,
                                std::shared_ptr<const text::ClipTokenizer> tokenizer, int64_t batch,
                                const std::vector<int64_t>& class_counts, int warmup, int iters) {
   nlohmann::json out = nlohmann::json::array();
-  for (const int64_t classes : class_counts) {
+  for (size_t c = 0; c < class_counts.size(); ++c) {
+    const int64_t classes = class_counts[c];
     const std::vector<std::string> names = bench_class_names(classes);
     prompts::CoOp coop(prompts::CoOpOptions().n_ctx(16), model, tokenizer, names);
     delta::DeltaStack stack{delta::DeltaStackOptions{}};
@@ -97,7 +98,7 @@ nlohmann::json bench_coop_step(models::Clip& model,
                        {"steps_per_s", 1.0 / s_feat},
                        {"peak_rss_mib", peak_rss_mib()}}}};
     // The image tower in the loop costs the same for any class count: timed at the first only.
-    if (&classes == &class_counts.front()) {
+    if (c == 0) {
       engine::Batch images{at::randn({batch, 3, res, res}), labels, false};
       const double s_img = median_seconds([&] { step(images); }, 1, std::max(1, iters / 2));
       j["image_tower_in_loop"] = {{"seconds_per_step", s_img}, {"steps_per_s", 1.0 / s_img}};
