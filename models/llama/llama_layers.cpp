@@ -21,13 +21,9 @@ at::Tensor RMSNormImpl::forward(const at::Tensor& x, const std::optional<nn::Nor
 }
 
 Rotary rotary_tables(int64_t head_dim, double theta, int64_t start, int64_t length) {
-  const auto f32 = at::TensorOptions().dtype(at::kFloat);
-  const at::Tensor exponents = at::arange(0, head_dim, 2, at::kLong).to(at::kFloat) / head_dim;
-  const at::Tensor inv_freq = 1.0 / at::pow(theta, exponents);
-  const at::Tensor positions = at::arange(start, start + length, at::kLong).to(at::kFloat);
-  const at::Tensor freqs = positions.unsqueeze(1) * inv_freq.unsqueeze(0).to(f32.dtype());
-  const at::Tensor angles = at::cat({freqs, freqs}, -1);
-  return {angles.cos(), angles.sin()};
+  const Rotary rows =
+      rotary_tables_at(head_dim, theta, at::arange(start, start + length, at::kLong).unsqueeze(0));
+  return {rows.cos.view({length, head_dim}), rows.sin.view({length, head_dim})};
 }
 
 Rotary rotary_tables_at(int64_t head_dim, double theta, const at::Tensor& positions) {

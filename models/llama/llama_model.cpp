@@ -156,20 +156,19 @@ at::Tensor LlamaModelImpl::continuation_states(const LlamaCache& cache, const at
   const at::Tensor blocked = at::cat({hidden_past.unsqueeze(1).expand({-1, m, past}),
                                       own.unsqueeze(0).expand({new_ids.size(0), m, m})},
                                      2);
-  const at::Tensor mask = at::zeros(blocked.sizes(), at::TensorOptions(new_ids.device()))
-                              .masked_fill_(blocked, -std::numeric_limits<float>::infinity());
-  const Rotary rotary = rotary_tables_at(config_.head_dim(), config_.rope_theta,
-                                         visible.unsqueeze(1) + at::arange(m, options));
   nn::ModuleSitesOnly later(sites);
   nn::DeltaSites* module_sites = later.has_module_sites() ? &later : nullptr;
   at::Tensor x = at::embedding(
       nn::tower_tensor_or(sites, "model.embed_tokens.weight", model->embed_tokens->weight),
       new_ids);
+  const at::Tensor mask = at::zeros(blocked.sizes(), x.options())
+                              .masked_fill_(blocked, -std::numeric_limits<float>::infinity());
+  const Rotary rotary = rotary_tables_at(config_.head_dim(), config_.rope_theta,
+                                         visible.unsqueeze(1) + at::arange(m, options));
   for (int64_t l = 0; l < layers; ++l) {
     at::Tensor key = cache.key[l].index_select(0, rows);
     at::Tensor value = cache.value[l].index_select(0, rows);
-    x = model->layer_list[l]->forward(x, rotary, key, value, module_sites, l,
-                                      mask.to(x.scalar_type()));
+    x = model->layer_list[l]->forward(x, rotary, key, value, module_sites, l, mask);
   }
   return model->norm->forward(x, nn::norm_delta(module_sites, -1, nn::NormSite::kFinal));
 }

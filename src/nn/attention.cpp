@@ -1,6 +1,5 @@
 #include "src/nn/attention.h"
 
-#include <ATen/Parallel.h>
 #include <torch/version.h>
 
 #include <array>
@@ -11,7 +10,6 @@
 #include "src/core/error.h"
 #include "src/nn/autograd_records.h"
 #include "src/nn/blas_attention.h"
-#include "src/nn/blas_gemm.h"
 #include "src/nn/delta_linear.h"
 
 #if TORCH_VERSION_MAJOR >= 2

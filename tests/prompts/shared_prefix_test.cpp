@@ -15,6 +15,7 @@
 #include "prompts/registry.h"
 #include "src/core/error.h"
 #include "src/delta/delta_stack.h"
+#include "src/nn/row_packing.h"
 #include "tests/prompts/tiny_clip.h"
 
 namespace vlprompt::prompts {
@@ -232,6 +233,26 @@ TEST(SharedPrefixPlan, BadGroupsAreErrorsAndLabelsAreRenumbered) {
                                    {nn::SharedPrefix::kUnlimited, {}})
                 .length,
             0);
+}
+
+TEST(RowPacking, PacksTheRealPositionsRowAfterRowAndBadLengthsAreErrors) {
+  // Rows of lengths 2, 3, 1 padded to 3: the packed sequence is their real positions in order.
+  const at::Tensor padded = at::arange(9, at::kFloat).view({3, 3, 1});
+  const nn::RowPacking packing(at::tensor(std::vector<int64_t>{2, 3, 1}, at::kLong), 3);
+  EXPECT_EQ(packing.tokens(), 6);
+  EXPECT_TRUE(
+      at::equal(packing.pack(padded).view({-1}), at::tensor(std::vector<float>{0, 1, 3, 4, 5, 6})));
+  EXPECT_TRUE(at::equal(packing.last_positions(), at::tensor(std::vector<int64_t>{1, 4, 5})));
+  EXPECT_TRUE(at::equal(packing.unpack(packing.pack(padded)).view({-1}),
+                        at::tensor(std::vector<float>{0, 1, 0, 3, 4, 5, 6, 0, 0})));
+  for (const std::vector<int64_t>& bad : {std::vector<int64_t>{0, 2}, {2, 4}}) {
+    try {
+      nn::RowPacking(at::tensor(bad, at::kLong), 3);
+      FAIL() << "lengths " << bad[0] << ", " << bad[1];
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("outside 1..3"), std::string::npos) << e.what();
+    }
+  }
 }
 
 }  // namespace
