@@ -10,6 +10,7 @@ PKGS=(
   libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev
   libsentencepiece-dev libgtest-dev
   nlohmann-json3-dev libyaml-cpp-dev libcli11-dev zlib1g-dev libicu-dev libssl-dev
+  libcpp-httplib-dev wrk curl
   libopenblas0-openmp libblas3
   dataset-fashion-mnist
   python3-torch python3-numpy python3-pil python3-yaml

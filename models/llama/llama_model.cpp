@@ -121,8 +121,9 @@ at::Tensor LlamaModelImpl::forward_step(const at::Tensor& new_ids, LlamaCache& c
   // The token-level sites acted on the cached positions; the module-level ones act on every new
   // token too (a LoRA would otherwise vanish from the second token on).
   nn::ModuleSitesOnly later(sites);
+  // The head as logits() uses it: a delta that trains lm_head (full fine-tuning) generates with it.
   return at::linear(run_layers(x, first ? sites : &later, cache.key, cache.value, cache.length()),
-                    head_weight());
+                    head_weight(sites));
 }
 
 at::Tensor LlamaModelImpl::prefill(const at::Tensor& ids, LlamaCache& cache,
@@ -171,6 +172,39 @@ at::Tensor LlamaModelImpl::continuation_states(const LlamaCache& cache, const at
     x = model->layer_list[l]->forward(x, rotary, key, value, module_sites, l, mask);
   }
   return model->norm->forward(x, nn::norm_delta(module_sites, -1, nn::NormSite::kFinal));
+}
+
+at::Tensor LlamaModelImpl::decode_step(const at::Tensor& new_ids, LlamaCache& cache,
+                                       const at::Tensor& visible, const at::Tensor& positions,
+                                       nn::DeltaSites* sites) {
+  const int64_t layers = config_.num_hidden_layers;
+  const int64_t rows = new_ids.size(0);
+  if (new_ids.dim() != 2 || new_ids.size(1) != 1 ||
+      cache.key.size() != static_cast<size_t>(layers) || visible.dim() != 2 ||
+      visible.size(0) != rows || visible.size(1) != cache.length() || positions.numel() != rows) {
+    throw Error("llama decode_step: ids " + c10::str(new_ids.sizes()) + " (expected [N, 1]), " +
+                "visible " + c10::str(visible.sizes()) + " and positions " +
+                c10::str(positions.sizes()) + " do not fit a cache of " +
+                std::to_string(cache.key.size()) + " layers and " + std::to_string(cache.length()) +
+                " columns");
+  }
+  nn::ModuleSitesOnly later(sites);
+  nn::DeltaSites* module_sites = later.has_module_sites() ? &later : nullptr;
+  at::Tensor x = at::embedding(
+      nn::tower_tensor_or(sites, "model.embed_tokens.weight", model->embed_tokens->weight),
+      new_ids);
+  // Row n's query sees its visible columns and itself (the new column).
+  const at::Tensor blocked =
+      at::cat({visible.logical_not(), at::zeros({rows, 1}, visible.options())}, 1).unsqueeze(1);
+  const at::Tensor mask = at::zeros(blocked.sizes(), x.options())
+                              .masked_fill_(blocked, -std::numeric_limits<float>::infinity());
+  const Rotary rotary = rotary_tables_at(config_.head_dim(), config_.rope_theta,
+                                         positions.to(at::kLong).view({rows, 1}));
+  for (int64_t l = 0; l < layers; ++l)
+    x = model->layer_list[l]->forward(x, rotary, cache.key[l], cache.value[l], module_sites, l,
+                                      mask);
+  x = model->norm->forward(x, nn::norm_delta(module_sites, -1, nn::NormSite::kFinal));
+  return at::linear(x.squeeze(1), head_weight(sites));
 }
 
 }  // namespace vlprompt::models::llama

@@ -81,6 +81,14 @@ class LlamaModelImpl : public torch::nn::Module {
                                  const at::Tensor& visible, const at::Tensor& new_ids,
                                  nn::DeltaSites* sites = nullptr);
 
+  // Continuous batching's decoding step: row n of `new_ids` [N, 1] continues its own sequence,
+  // held in row n of `cache` ([N, Hkv, T, d] per layer) where `visible` [N, T] is true (rows of
+  // different lengths share columns; the rest is padding), at position positions[n]. Module-level
+  // sites only (the token-level ones acted when each row was prefilled). Appends the new keys and
+  // values as column T; the caller appends a true column to `visible`. Returns logits [N, vocab].
+  at::Tensor decode_step(const at::Tensor& new_ids, LlamaCache& cache, const at::Tensor& visible,
+                         const at::Tensor& positions, nn::DeltaSites* sites = nullptr);
+
   const LlamaConfig& config() const { return config_; }
   // The output projection [vocab, hidden]: lm_head.weight, or the embeddings when tied; with
   // `sites`, their replacement when they train it (full fine-tuning).

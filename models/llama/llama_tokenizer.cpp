@@ -211,4 +211,13 @@ std::string LlamaTokenizer::piece(int64_t id) const { return spm_.piece(id); }
 
 int64_t LlamaTokenizer::vocab_size() const { return spm_.vocab_size(); }
 
+std::string LlamaTokenizer::decode_continuation(const std::vector<int64_t>& prompt,
+                                                const std::vector<int64_t>& generated) const {
+  std::vector<int64_t> all = prompt;
+  all.insert(all.end(), generated.begin(), generated.end());
+  const std::string head = decode(prompt), whole = decode(all);
+  if (whole.compare(0, head.size(), head) == 0) return whole.substr(head.size());
+  return decode(generated);  // pieces that merge across the boundary: no common prefix
+}
+
 }  // namespace vlprompt::models::llama

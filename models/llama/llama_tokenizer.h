@@ -34,6 +34,11 @@ class LlamaTokenizer {
   // Text of `ids`. `skip_special` drops control pieces (BOS, EOS, PAD); otherwise they appear as
   // their piece text ("<s>"), with the runs between them decoded as usual.
   std::string decode(const std::vector<int64_t>& ids, bool skip_special = true) const;
+  // The text `generated` adds after `prompt`: decoded together, minus the prompt's text.
+  // sentencepiece drops the word-boundary space of a text's first piece, so decoding `generated`
+  // alone loses the space between the prompt and its continuation ("a" + "man" for "a man").
+  std::string decode_continuation(const std::vector<int64_t>& prompt,
+                                  const std::vector<int64_t>& generated) const;
 
   std::string piece(int64_t id) const;  // "▁cat", "<0xE6>", "<s>"; Error outside the vocab
   int64_t vocab_size() const;           // the sentencepiece model's (config.json's may be larger)

@@ -63,6 +63,7 @@ at::Tensor apply_linear(const at::Tensor& x, const at::Tensor& weight, const at:
     const int64_t in = x.size(-1), out = y.size(-1);
     at::Tensor y2 = y.reshape({-1, out});
     for (const LowRankUpdate& update : delta->low_rank) {
+      if (update.rows.defined()) continue;
       const at::Tensor branch =
           update.dropout > 0 ? at::dropout(x, update.dropout, update.training) : x;
       const at::Tensor down = at::mm(branch.reshape({-1, in}), update.a.t());
@@ -70,6 +71,19 @@ at::Tensor apply_linear(const at::Tensor& x, const at::Tensor& weight, const at:
     }
     auto sizes = y.sizes().vec();
     y = y2.view(sizes);
+    // Row-restricted updates (one delta's rows of a mixed batch): gather the rows, two small
+    // matmuls, add back: the grouped matmul of multi-delta serving.
+    for (const LowRankUpdate& update : delta->low_rank) {
+      if (!update.rows.defined()) continue;
+      const at::Tensor rows_x = x.index_select(0, update.rows);
+      const at::Tensor branch =
+          update.dropout > 0 ? at::dropout(rows_x, update.dropout, update.training) : rows_x;
+      const at::Tensor down = at::mm(branch.reshape({-1, in}), update.a.t());
+      auto row_sizes = sizes;
+      row_sizes[0] = update.rows.size(0);
+      const at::Tensor up = at::mm(down, update.b.t()).mul_(update.scaling).view(row_sizes);
+      y = y.index_add(0, update.rows, up);
+    }
   }
   if (delta->output_scale.defined()) y = y * delta->output_scale;
   return y;
@@ -85,6 +99,8 @@ MergedLinear merge_linear(const at::Tensor& weight, const at::Tensor& bias,
   // (x * s) W^T = x (W diag(s))^T: the input scale multiplies W's columns.
   if (delta->input_scale.defined()) w = w * delta->input_scale.detach().unsqueeze(0);
   for (const LowRankUpdate& update : delta->low_rank) {
+    if (update.rows.defined())
+      throw Error("merge: a low-rank update restricted to some rows of a batch cannot be merged");
     w = w + at::mm(update.b.detach(), update.a.detach()) * update.scaling;
   }
   if (delta->bias_offset.defined()) {

@@ -51,6 +51,9 @@ struct LowRankUpdate {
   double scaling = 1.0;
   double dropout = 0.0;
   bool training = false;
+  // [n] int64 rows of the batch (dim 0) the update applies to; undefined: every row. Serving
+  // batches rows of different deltas and adds each delta's update to its own rows only.
+  at::Tensor rows;
 };
 
 // What deltas do to one linear projection y = x W^T + b. Every part is optional (undefined):

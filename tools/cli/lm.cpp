@@ -107,7 +107,7 @@ int run_generate(const LmArgs& a) {
   const auto stream = [&](int64_t token) {
     generated.push_back(token);
     if (a.json) return;
-    const std::string text = tok.decode(generated);
+    const std::string text = tok.decode_continuation(prompt, generated);
     if (text.size() >= 3 && text.compare(text.size() - 3, 3, "\xEF\xBF\xBD") == 0) return;
     if (text.size() > shown.size() && text.compare(0, shown.size(), shown) == 0) {
       std::cout << text.substr(shown.size()) << std::flush;
@@ -120,13 +120,16 @@ int run_generate(const LmArgs& a) {
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (a.json) {
-    std::cout << nlohmann::json{{"prompt", a.prompt}, {"prompt_ids", prompt},
-                                {"ids", generated},   {"text", tok.decode(generated)},
-                                {"seconds", seconds}, {"cache", !a.no_cache}}
+    std::cout << nlohmann::json{{"prompt", a.prompt},
+                                {"prompt_ids", prompt},
+                                {"ids", generated},
+                                {"text", tok.decode_continuation(prompt, generated)},
+                                {"seconds", seconds},
+                                {"cache", !a.no_cache}}
                      .dump()
               << "\n";
   } else {
-    const std::string text = tok.decode(generated);
+    const std::string text = tok.decode_continuation(prompt, generated);
     if (text.size() > shown.size()) std::cout << text.substr(shown.size());
     std::cout << "\n";
     std::cerr << "[vlprompt] " << generated.size() << " tokens in " << seconds << " s\n";
