@@ -18,32 +18,40 @@ at::Tensor pad_columns(const at::Tensor& t, int64_t columns) {
 
 }  // namespace
 
-void DecodeBatch::add(const models::llama::LlamaCache& cache) {
-  if (cache.empty() || cache.key[0].size(0) != 1)
-    throw Error("DecodeBatch::add: expected one prefilled sequence (a cache of batch 1)");
-  const int64_t length = cache.length();
-  const auto bool_options = at::TensorOptions(cache.key[0].device()).dtype(at::kBool);
-  if (positions_.empty()) {
-    cache_ = cache;
-    visible_ = at::ones({1, length}, bool_options);
-    positions_ = {length};
-    return;
-  }
-  if (cache.key.size() != cache_.key.size())
+void DecodeBatch::add(const models::llama::LlamaCache& cache, const std::vector<int64_t>& lengths) {
+  const int64_t rows = static_cast<int64_t>(lengths.size());
+  if (cache.empty() || cache.key[0].size(0) != rows)
+    throw Error("DecodeBatch::add: a cache of " +
+                std::to_string(cache.empty() ? 0 : cache.key[0].size(0)) + " rows for " +
+                std::to_string(rows) + " lengths");
+  if (!positions_.empty() && cache.key.size() != cache_.key.size())
     throw Error("DecodeBatch::add: a cache of " + std::to_string(cache.key.size()) +
                 " layers joins a batch of " + std::to_string(cache_.key.size()));
+  const int64_t length = cache.length();
+  for (int64_t n : lengths)
+    if (n < 1 || n > length)
+      throw Error("DecodeBatch::add: a row of length " + std::to_string(n) + " in a cache of " +
+                  std::to_string(length) + " columns");
+  const auto bool_options = at::TensorOptions(cache.key[0].device()).dtype(at::kBool);
   const int64_t columns = std::max(length, this->columns());
-  for (size_t l = 0; l < cache_.key.size(); ++l) {
-    cache_.key[l] =
-        at::cat({pad_columns(cache_.key[l], columns), pad_columns(cache.key[l], columns)});
-    cache_.value[l] =
-        at::cat({pad_columns(cache_.value[l], columns), pad_columns(cache.value[l], columns)});
+  const at::Tensor lengths_t = at::tensor(lengths, at::kLong).to(cache.key[0].device());
+  const at::Tensor joining =
+      at::arange(columns, lengths_t.options()).unsqueeze(0).lt(lengths_t.unsqueeze(1));
+  if (positions_.empty()) {
+    cache_ = cache;
+    visible_ = joining.narrow(1, 0, length).clone();
+  } else {
+    for (size_t l = 0; l < cache_.key.size(); ++l) {
+      cache_.key[l] =
+          at::cat({pad_columns(cache_.key[l], columns), pad_columns(cache.key[l], columns)});
+      cache_.value[l] =
+          at::cat({pad_columns(cache_.value[l], columns), pad_columns(cache.value[l], columns)});
+    }
+    visible_ = at::cat(
+        {at::cat({visible_, at::zeros({size(), columns - visible_.size(1)}, bool_options)}, 1),
+         joining});
   }
-  at::Tensor row = at::zeros({1, columns}, bool_options);
-  row.narrow(1, 0, length).fill_(true);
-  visible_ = at::cat(
-      {at::cat({visible_, at::zeros({size(), columns - visible_.size(1)}, bool_options)}, 1), row});
-  positions_.push_back(length);
+  positions_.insert(positions_.end(), lengths.begin(), lengths.end());
   compact();
 }
 

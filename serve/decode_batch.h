@@ -19,10 +19,10 @@ class DecodeBatch {
   int64_t size() const { return static_cast<int64_t>(positions_.size()); }
   int64_t columns() const { return cache_.length(); }
 
-  // Adds a prefilled sequence: `cache` holds its keys and values ([1, Hkv, L, d] per layer, the
-  // prefix and virtual tokens included); its next token goes at position L. It becomes the last
-  // row.
-  void add(const models::llama::LlamaCache& cache);
+  // Adds prefilled sequences: row r of `cache` ([R, Hkv, T, d] per layer) holds one sequence in
+  // its first lengths[r] columns (the prefix and virtual tokens included; right padding after
+  // them), and its next token goes at position lengths[r]. They become the last rows.
+  void add(const models::llama::LlamaCache& cache, const std::vector<int64_t>& lengths);
 
   // Keeps rows `rows` (ascending), in that order, and drops the others.
   void keep(const std::vector<int64_t>& rows);

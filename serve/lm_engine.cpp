@@ -8,7 +8,7 @@
 
 #include "models/llama/llama_generate.h"
 #include "serve/decode_batch.h"
-#include "src/delta/mixed_row_sites.h"
+#include "src/delta/mixed_token_sites.h"
 
 namespace vlprompt::serve {
 namespace {
@@ -28,6 +28,35 @@ size_t held_back(const std::string& text, const std::vector<std::string>& stop) 
     }
   }
   return hold;
+}
+
+// The distinct deltas of some rows (base = -1), as MixedRowSites takes them.
+struct Members {
+  std::vector<nn::DeltaSites*> sites;
+  std::vector<std::string> names;
+  std::vector<int64_t> rows;
+  int64_t distinct = 0;  // base counted as one
+};
+
+Members members_of(const std::vector<const ServedDelta*>& deltas) {
+  Members m;
+  std::map<const ServedDelta*, int64_t> index;
+  bool base = false;
+  for (const ServedDelta* d : deltas) {
+    if (!d) {
+      base = true;
+      m.rows.push_back(-1);
+      continue;
+    }
+    auto [it, added] = index.emplace(d, static_cast<int64_t>(m.sites.size()));
+    if (added) {
+      m.sites.push_back(d->lm_sites);
+      m.names.push_back(d->name);
+    }
+    m.rows.push_back(it->second);
+  }
+  m.distinct = static_cast<int64_t>(m.sites.size()) + (base ? 1 : 0);
+  return m;
 }
 
 }  // namespace
@@ -127,40 +156,85 @@ void LmEngine::loop() {
       }
       starting = admit(options_.max_batch - static_cast<int64_t>(batch_->rows.size()));
     }
-    for (const auto& job : starting) prefill(job);
+    if (!starting.empty()) prefill(starting);
     if (!batch_->rows.empty()) decode();
   }
 }
 
-void LmEngine::prefill(const std::shared_ptr<Completion>& job) {
-  try {
-    const SamplingParams& p = job->params();
-    Row row;
-    row.job = job;
-    row.generator = at::make_generator<at::CPUGeneratorImpl>(p.seed);
-    row.options = models::llama::GenerateOptions()
-                      .max_new_tokens(p.max_tokens)
-                      .temperature(p.temperature)
-                      .top_p(p.top_p)
-                      .seed(p.seed)
-                      .stop_token(lm_.tokenizer->eos_id())
-                      .vocab_limit(lm_.tokenizer->vocab_size());
-    const at::Device device = lm_.model->head_weight().device();
-    const at::Tensor ids = at::tensor(job->prompt(), at::kLong).view({1, -1}).to(device);
-    models::llama::LlamaCache cache;
-    nn::DeltaSites* sites = job->delta() ? job->delta()->lm_sites : nullptr;
-    const at::Tensor logits = lm_.model->forward_step(ids, cache, sites)[0][-1];
-    if (metrics_) metrics_->observe_batch("lm_prefill", 1, 1);
-    ++running_;
-    if (emit(row, logits)) {
-      --running_;
-      return;
+void LmEngine::prefill(const std::vector<std::shared_ptr<Completion>>& jobs) {
+  // Rows of one pass must insert as many tokens and carry as long a prefix: group by that.
+  std::map<delta::TokenShape, std::vector<std::shared_ptr<Completion>>> groups;
+  for (const auto& job : jobs) {
+    try {
+      groups[delta::token_shape(job->delta() ? job->delta()->lm_sites : nullptr)].push_back(job);
+    } catch (const std::exception& e) {
+      job->fail(e.what());
     }
-    batch_->cache.add(cache);
-    batch_->rows.push_back(std::move(row));
+  }
+  for (const auto& [shape, group] : groups) prefill_group(shape, group);
+}
+
+void LmEngine::prefill_group(const delta::TokenShape& shape,
+                             const std::vector<std::shared_ptr<Completion>>& jobs) {
+  try {
+    const at::Device device = lm_.model->head_weight().device();
+    const int64_t count = static_cast<int64_t>(jobs.size());
+    int64_t longest = 0;
+    std::vector<const ServedDelta*> deltas;
+    for (const auto& job : jobs) {
+      longest = std::max<int64_t>(longest, static_cast<int64_t>(job->prompt().size()));
+      deltas.push_back(job->delta().get());
+    }
+    // Right padding: a causal model's real positions never see it, and each row's logits are
+    // read at its own last position.
+    at::Tensor ids = at::zeros({count, longest}, at::kLong);
+    std::vector<int64_t> last;
+    for (int64_t r = 0; r < count; ++r) {
+      const auto& prompt = jobs[r]->prompt();
+      ids[r].narrow(0, 0, static_cast<int64_t>(prompt.size())).copy_(at::tensor(prompt, at::kLong));
+      last.push_back(shape.inserted + static_cast<int64_t>(prompt.size()) - 1);
+    }
+    const Members m = members_of(deltas);
+    delta::MixedTokenSites sites(m.sites, m.names, m.rows, device);
+    models::llama::LlamaCache cache;
+    const at::Tensor hidden = lm_.model->prefill(ids.to(device), cache, &sites);
+    const at::Tensor at_last = hidden.index(
+        {at::arange(count, at::kLong).to(device), at::tensor(last, at::kLong).to(device)});
+    const at::Tensor logits = at::linear(at_last, lm_.model->head_weight(&sites)).cpu();
+    if (metrics_) metrics_->observe_batch("lm_prefill", count, m.distinct);
+    std::vector<int64_t> joining, lengths;
+    std::vector<Row> joined;
+    for (int64_t r = 0; r < count; ++r) {
+      const SamplingParams& p = jobs[r]->params();
+      Row row;
+      row.job = jobs[r];
+      row.generator = at::make_generator<at::CPUGeneratorImpl>(p.seed);
+      row.options = models::llama::GenerateOptions()
+                        .max_new_tokens(p.max_tokens)
+                        .temperature(p.temperature)
+                        .top_p(p.top_p)
+                        .seed(p.seed)
+                        .stop_token(lm_.tokenizer->eos_id())
+                        .vocab_limit(lm_.tokenizer->vocab_size());
+      if (emit(row, logits[r])) continue;
+      joining.push_back(r);
+      lengths.push_back(shape.prefix + last[r] + 1);
+      joined.push_back(std::move(row));
+    }
+    if (joining.empty()) return;
+    if (static_cast<int64_t>(joining.size()) != count) {
+      const at::Tensor keep = at::tensor(joining, at::kLong).to(device);
+      for (size_t l = 0; l < cache.key.size(); ++l) {
+        cache.key[l] = cache.key[l].index_select(0, keep);
+        cache.value[l] = cache.value[l].index_select(0, keep);
+      }
+    }
+    batch_->cache.add(cache, lengths);
     batch_->sites.reset();
+    running_ += static_cast<int64_t>(joined.size());
+    for (Row& row : joined) batch_->rows.push_back(std::move(row));
   } catch (const std::exception& e) {
-    job->fail(e.what());
+    for (const auto& job : jobs) job->fail(e.what());
   }
 }
 
@@ -168,27 +242,11 @@ void LmEngine::decode() {
   Batch& b = *batch_;
   try {
     if (!b.sites) {
-      std::map<const ServedDelta*, int64_t> index;
-      std::vector<nn::DeltaSites*> members;
-      std::vector<std::string> names;
-      std::vector<int64_t> rows;
-      bool base = false;
-      for (const Row& r : b.rows) {
-        const ServedDelta* d = r.job->delta().get();
-        if (!d) {
-          base = true;
-          rows.push_back(-1);
-          continue;
-        }
-        auto [it, added] = index.emplace(d, static_cast<int64_t>(members.size()));
-        if (added) {
-          members.push_back(d->lm_sites);
-          names.push_back(d->name);
-        }
-        rows.push_back(it->second);
-      }
-      b.deltas = static_cast<int64_t>(members.size()) + (base ? 1 : 0);
-      b.sites = std::make_unique<delta::MixedRowSites>(members, names, rows,
+      std::vector<const ServedDelta*> deltas;
+      for (const Row& r : b.rows) deltas.push_back(r.job->delta().get());
+      const Members m = members_of(deltas);
+      b.deltas = m.distinct;
+      b.sites = std::make_unique<delta::MixedRowSites>(m.sites, m.names, m.rows,
                                                        lm_.model->head_weight().device());
     }
     std::vector<int64_t> ids;

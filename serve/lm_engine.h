@@ -19,6 +19,7 @@
 #include "pipeline/lm_bundle.h"
 #include "serve/completion.h"
 #include "serve/metrics.h"
+#include "src/delta/mixed_token_sites.h"
 
 namespace vlprompt::serve {
 
@@ -50,7 +51,11 @@ class LmEngine {
   void loop();
   // Moves what may start now from the queue (under the lock).
   std::vector<std::shared_ptr<Completion>> admit(int64_t room);
-  void prefill(const std::shared_ptr<Completion>& job);
+  // Prefills the starting requests, one pass per token shape (delta::token_shape), and moves
+  // those not finished by their first token into the running batch.
+  void prefill(const std::vector<std::shared_ptr<Completion>>& jobs);
+  void prefill_group(const delta::TokenShape& shape,
+                     const std::vector<std::shared_ptr<Completion>>& jobs);
   void decode();
   // Picks row's next token from its logits [vocab] and reports it; true when the row is done.
   bool emit(Row& row, const at::Tensor& logits);

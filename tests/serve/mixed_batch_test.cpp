@@ -9,7 +9,7 @@
 #include "models/llama/llama_generate.h"
 #include "serve/decode_batch.h"
 #include "serve/lm_engine.h"
-#include "src/delta/mixed_row_sites.h"
+#include "src/delta/mixed_token_sites.h"
 #include "tests/lm/lm_test_support.h"
 
 namespace vlprompt::serve {
@@ -23,7 +23,7 @@ using lm_test_support::tiny_llama;
 const std::vector<std::pair<std::string, std::map<std::string, std::string>>> kDeltas{
     {"prompt_tuning", {{"prompt_tuning.n_virtual", "3"}, {"prompt_tuning.init", "random"}}},
     {"prefix_tuning", {{"prefix_tuning.n_virtual", "4"}}},
-    {"p_tuning", {{"p_tuning.n_virtual", "2"}}},
+    {"p_tuning", {{"p_tuning.n_virtual", "3"}}},  // the prompt-tuning shape: one prefill
     {"lora", {}},
     {"ia3", {}},
     {"adapter", {}},
@@ -97,19 +97,43 @@ TEST(MixedBatch, EveryRowEqualsItsSequenceDecodedAlone) {
   DecodeBatch batch;
   std::vector<int64_t> rows;  // sequence of each batch row
   std::vector<int64_t> done(seqs.size(), 0), next(seqs.size(), 0);
-  int64_t compared = 0, widest = 0, most_members = 0;
+  int64_t compared = 0, widest = 0, most_members = 0, widest_prefill = 0;
   for (int64_t step = 0; step < 40; ++step) {
+    // Joiners are prefilled together, one right-padded pass per token shape.
+    std::map<delta::TokenShape, std::vector<int64_t>> joiners;
     for (size_t i = 0; i < seqs.size(); ++i) {
       if (seqs[i].join != step) continue;
       nn::DeltaSites* sites = seqs[i].member < 0 ? nullptr : members[seqs[i].member];
+      joiners[delta::token_shape(sites)].push_back(static_cast<int64_t>(i));
+    }
+    for (const auto& [shape, group] : joiners) {
+      const int64_t count = static_cast<int64_t>(group.size());
+      int64_t longest = 0;
+      std::vector<int64_t> group_members, lengths;
+      for (int64_t i : group) {
+        longest = std::max<int64_t>(longest, static_cast<int64_t>(seqs[i].prompt.size()));
+        group_members.push_back(seqs[i].member);
+      }
+      at::Tensor ids = at::zeros({count, longest}, at::kLong);
+      for (int64_t r = 0; r < count; ++r) {
+        const auto& prompt = seqs[group[r]].prompt;
+        ids[r].narrow(0, 0, static_cast<int64_t>(prompt.size())).copy_(at::tensor(prompt));
+      }
+      delta::MixedTokenSites sites(members, names, group_members, at::kCPU);
       models::llama::LlamaCache cache;
-      const at::Tensor logits =
-          model->forward_step(at::tensor(seqs[i].prompt).view({1, -1}), cache, sites)[0][-1];
-      EXPECT_LE(max_diff(logits, alone_logits[i][0]), 1e-5);
-      next[i] = logits.argmax().item<int64_t>();
-      ASSERT_EQ(next[i], alone_tokens[i][0]);
-      batch.add(cache);
-      rows.push_back(static_cast<int64_t>(i));
+      const at::Tensor logits = model->forward_step(ids, cache, &sites);
+      for (int64_t r = 0; r < count; ++r) {
+        const int64_t i = group[r];
+        const int64_t last = shape.inserted + static_cast<int64_t>(seqs[i].prompt.size()) - 1;
+        SCOPED_TRACE("prefill of sequence " + std::to_string(i));
+        EXPECT_LE(max_diff(logits[r][last], alone_logits[i][0]), 1e-5);
+        next[i] = logits[r][last].argmax().item<int64_t>();
+        EXPECT_EQ(next[i], alone_tokens[i][0]);
+        lengths.push_back(shape.prefix + last + 1);
+        rows.push_back(i);
+      }
+      widest_prefill = std::max(widest_prefill, count);
+      batch.add(cache, lengths);
     }
     if (rows.empty()) continue;
     std::vector<int64_t> ids, row_members;
@@ -142,7 +166,8 @@ TEST(MixedBatch, EveryRowEqualsItsSequenceDecodedAlone) {
   }
   for (size_t i = 0; i < seqs.size(); ++i) EXPECT_EQ(done[i], seqs[i].steps) << "sequence " << i;
   EXPECT_GE(widest, 8);
-  EXPECT_GE(most_members, 6);  // the batch really mixed deltas
+  EXPECT_GE(most_members, 6);    // the batch really mixed deltas
+  EXPECT_GE(widest_prefill, 2);  // and so did a prefill
   EXPECT_GT(compared, 60);
 }
 
