@@ -87,8 +87,20 @@ LmEngine::~LmEngine() { drain(); }
 bool LmEngine::submit(std::shared_ptr<Completion> job) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (draining_ || static_cast<int64_t>(queue_.size()) >= options_.max_queue) return false;
+    if (draining_ || static_cast<int64_t>(queue_.size() + tasks_.size()) >= options_.max_queue)
+      return false;
     queue_.push_back(std::move(job));
+  }
+  arrived_.notify_one();
+  return true;
+}
+
+bool LmEngine::submit_task(std::function<void()> task) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (draining_ || static_cast<int64_t>(queue_.size() + tasks_.size()) >= options_.max_queue)
+      return false;
+    tasks_.push_back(std::move(task));
   }
   arrived_.notify_one();
   return true;
@@ -142,11 +154,12 @@ void LmEngine::loop() {
   at::NoGradGuard no_grad;
   for (;;) {
     std::vector<std::shared_ptr<Completion>> starting;
+    std::deque<std::function<void()>> tasks;
     {
       std::unique_lock<std::mutex> lock(mutex_);
       if (batch_->rows.empty()) {
-        arrived_.wait(lock, [&] { return draining_ || !queue_.empty(); });
-        if (queue_.empty()) return;  // draining, nothing left
+        arrived_.wait(lock, [&] { return draining_ || !queue_.empty() || !tasks_.empty(); });
+        if (queue_.empty() && tasks_.empty()) return;  // draining, nothing left
         // Idle: give concurrent requests a moment to arrive and start together.
         const auto until =
             std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.max_wait_ms);
@@ -155,7 +168,9 @@ void LmEngine::loop() {
         });
       }
       starting = admit(options_.max_batch - static_cast<int64_t>(batch_->rows.size()));
+      tasks.swap(tasks_);
     }
+    for (auto& task : tasks) task();  // each reports its own errors to its request
     if (!starting.empty()) prefill(starting);
     if (!batch_->rows.empty()) decode();
   }

@@ -11,6 +11,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -40,6 +41,9 @@ class LmEngine {
 
   // Queues a request; false when max_queue requests are waiting or the loop is draining.
   bool submit(std::shared_ptr<Completion> job);
+  // Queues work that needs the model but is not a completion (rank classification): it runs on
+  // the loop's thread between decoding steps. Same bound and refusals as submit().
+  bool submit_task(std::function<void()> task);
   // Stops taking requests, finishes every accepted one, and ends the loop's thread.
   void drain();
 
@@ -67,6 +71,7 @@ class LmEngine {
   mutable std::mutex mutex_;
   std::condition_variable arrived_;
   std::deque<std::shared_ptr<Completion>> queue_;
+  std::deque<std::function<void()>> tasks_;
   bool draining_ = false;
 
   // The running batch (rows, their cache, their mixed sites): the loop's thread only.

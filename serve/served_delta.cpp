@@ -61,6 +61,7 @@ std::shared_ptr<const ServedDelta> load_served_delta(const std::string& name,
     out->model = DeltaModel::kLm;
     out->info = loaded.info;
     out->lm_delta = loaded.delta;
+    out->lm_options = loaded.options;
     out->lm_delta->to(models.lm->model->head_weight().device());
     out->lm_delta->eval();
     out->lm_sites = out->lm_delta->sites(delta::Tower::kText, out->lm_context);

@@ -13,6 +13,7 @@
 
 #include "pipeline/lm_bundle.h"
 #include "pipeline/model_loading.h"
+#include "prompts/prompted_lm.h"
 #include "prompts/registry.h"
 #include "src/delta/delta.h"
 #include "src/delta/delta_file.h"
@@ -31,6 +32,7 @@ struct ServedDelta {
   std::shared_ptr<delta::Delta> lm_delta;
   delta::SiteContext lm_context;
   nn::DeltaSites* lm_sites = nullptr;
+  prompts::PromptedLmOptions lm_options;  // the task and label scoring it was trained with
   // CLIP: the method, classifying into info.classnames; image_side when it changes the image
   // tower (then it needs its own image pass).
   std::shared_ptr<engine::Method> clip_method;

@@ -24,8 +24,8 @@ std::string route_of(const std::string& path) {
     return slash == std::string::npos ? "/v2/models/{name}"
                                       : "/v2/models/{name}" + path.substr(slash);
   }
-  for (const char* known : {"/v1/completions", "/v1/models", "/v1/embeddings", "/v2/health/live",
-                            "/v2/health/ready", "/v2", "/metrics"})
+  for (const char* known : {"/v1/completions", "/v1/models", "/v1/embeddings", "/v1/classify",
+                            "/v2/health/live", "/v2/health/ready", "/v2", "/metrics"})
     if (path == known) return path;
   return "other";
 }
@@ -199,6 +199,7 @@ void Server::add_routes() {
   });
   add_openai_routes(http);
   add_kserve_routes(http);
+  add_classify_route(http);
 }
 
 int Server::bind() {

@@ -80,6 +80,7 @@ class Server {
   void add_routes();
   void add_openai_routes(httplib::Server& http);
   void add_kserve_routes(httplib::Server& http);
+  void add_classify_route(httplib::Server& http);
 
   ServerOptions options_;
   Metrics metrics_;
