@@ -109,9 +109,8 @@ void Server::add_classify_route(httplib::Server& http) {
       return;
     }
     std::unique_lock<std::mutex> lock(result->mutex);
-    const bool finished = result->done_cv.wait_for(
-        lock, std::chrono::milliseconds(static_cast<int64_t>(options_.request_timeout_s * 1000)),
-        [&] { return result->done; });
+    const bool finished =
+        result->done_cv.wait_until(lock, deadline(), [&] { return result->done; });
     if (!finished) {
       http::openai_error(res, 504, "classification did not finish within the server's timeout",
                          "timeout");

@@ -1,5 +1,7 @@
 #include "serve/clip_engine.h"
 
+#include <ATen/Parallel.h>
+
 #include <iostream>
 
 #include "prompts/zeroshot_classifier.h"
@@ -59,6 +61,7 @@ int64_t ClipEngine::queued() const {
 
 void ClipEngine::loop() {
   at::NoGradGuard no_grad;
+  if (options_.threads > 0) at::set_num_threads(static_cast<int>(options_.threads));
   for (;;) {
     std::vector<std::shared_ptr<ClipJob>> infer, embed;
     {

@@ -51,6 +51,7 @@ struct ClipEngineOptions {
   int64_t max_wait_ms = 2;
   int64_t max_queue = 256;
   std::string text_template = "a photo of a {}.";  // base zero-shot
+  int64_t threads = 0;                             // as LmEngineOptions::threads
 };
 
 class ClipEngine {

@@ -210,10 +210,8 @@ void Server::add_kserve_routes(httplib::Server& http) {
           draining_ ? "the server is shutting down" : "the queue is full; retry later");
       return;
     }
-    const auto deadline =
-        std::chrono::steady_clock::now() +
-        std::chrono::milliseconds(static_cast<int64_t>(options_.request_timeout_s * 1000));
-    if (!job->wait(deadline)) {
+    const auto until = deadline();
+    if (!job->wait(until)) {
       http::kserve_error(res, 504, "inference did not finish within the server's timeout");
       return;
     }

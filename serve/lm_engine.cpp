@@ -1,6 +1,7 @@
 #include "serve/lm_engine.h"
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <ATen/Parallel.h>
 
 #include <algorithm>
 #include <iostream>
@@ -152,6 +153,8 @@ std::vector<std::shared_ptr<Completion>> LmEngine::admit(int64_t room) {
 
 void LmEngine::loop() {
   at::NoGradGuard no_grad;
+  // OpenMP's thread count is per calling thread: set it on the thread that runs the model.
+  if (options_.threads > 0) at::set_num_threads(static_cast<int>(options_.threads));
   for (;;) {
     std::vector<std::shared_ptr<Completion>> starting;
     std::deque<std::function<void()>> tasks;

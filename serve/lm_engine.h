@@ -30,6 +30,7 @@ struct LmEngineOptions {
   int64_t max_queue = 256;  // requests waiting beyond this are refused (HTTP 429)
   // false: the one-delta-at-a-time baseline (a batch holds one delta's rows; others wait).
   bool mix_deltas = true;
+  int64_t threads = 0;  // compute threads of the loop (0: LibTorch's default)
 };
 
 class LmEngine {

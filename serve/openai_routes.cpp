@@ -55,6 +55,15 @@ std::vector<std::string> strings_of(const json& body, const std::string& key, si
   return out;
 }
 
+// The request's "model" (BadParam when missing), recorded for the metrics.
+std::string model_of(const json& body, const std::string& expected) {
+  if (!body.contains("model") || !body["model"].is_string())
+    throw BadParam("model", "'model' is required: " + expected);
+  std::string model = body["model"].get<std::string>();
+  http::set_metrics_model(model);
+  return model;
+}
+
 json logprobs_json(const CompletionState& s, const models::llama::LlamaTokenizer& tok) {
   json tokens = json::array(), lps = json::array(), tops = json::array(), offsets = json::array();
   size_t offset = 0;
@@ -112,10 +121,7 @@ void Server::add_openai_routes(httplib::Server& http) {
     bool stream = false;
     try {
       body = http::parse_body(req);
-      if (!body.contains("model") || !body["model"].is_string())
-        throw BadParam("model", "'model' is required: 'base' or a delta's name (GET /v1/models)");
-      model = body["model"].get<std::string>();
-      http::set_metrics_model(model);
+      model = model_of(body, "'base' or a delta's name (GET /v1/models)");
       if (!lm_) {
         http::openai_error(res, 404, "this server holds no text LM (start it with --lm-model)",
                            "invalid_request_error", "model", "model_not_found");
@@ -187,9 +193,7 @@ void Server::add_openai_routes(httplib::Server& http) {
     }
     const std::string id = next_id("cmpl-");
     const int64_t created = unix_now();
-    const auto deadline =
-        std::chrono::steady_clock::now() +
-        std::chrono::milliseconds(static_cast<int64_t>(options_.request_timeout_s * 1000));
+    const auto until = deadline();
     const bool with_logprobs = jobs[0]->params().logprobs >= 0;
     if (!stream) {
       json choices = json::array();
@@ -197,8 +201,8 @@ void Server::add_openai_routes(httplib::Server& http) {
       for (size_t i = 0; i < jobs.size(); ++i) {
         CompletionState s;
         do {
-          s = jobs[i]->wait(SIZE_MAX, deadline);
-        } while (!s.finished && std::chrono::steady_clock::now() < deadline);
+          s = jobs[i]->wait(SIZE_MAX, until);
+        } while (!s.finished && std::chrono::steady_clock::now() < until);
         if (!s.finished) {
           for (auto& j : jobs) j->cancel();
           http::openai_error(res, 504, "the completion did not finish within the server's timeout",
@@ -234,14 +238,14 @@ void Server::add_openai_routes(httplib::Server& http) {
     res.set_header("Cache-Control", "no-cache");
     res.set_chunked_content_provider(
         "text/event-stream",
-        [job, sent, sent_tokens, id, created, model, deadline, with_logprobs, tokenizer](
+        [job, sent, sent_tokens, id, created, model, until, with_logprobs, tokenizer](
             size_t, httplib::DataSink& sink) {
-          const CompletionState s = job->wait(*sent, deadline);
+          const CompletionState s = job->wait(*sent, until);
           auto event = [&](const json& payload) {
             const std::string line = "data: " + payload.dump() + "\n\n";
             return sink.write(line.data(), line.size());
           };
-          const bool timed_out = !s.finished && std::chrono::steady_clock::now() >= deadline;
+          const bool timed_out = !s.finished && std::chrono::steady_clock::now() >= until;
           if (!s.error.empty() || timed_out) {
             job->cancel();
             event({{"error",
@@ -292,10 +296,7 @@ void Server::add_openai_routes(httplib::Server& http) {
     std::string model;
     try {
       const json body = http::parse_body(req);
-      if (!body.contains("model") || !body["model"].is_string())
-        throw BadParam("model", "'model' is required: 'base' (CLIP's text tower)");
-      model = body["model"].get<std::string>();
-      http::set_metrics_model(model);
+      model = model_of(body, "'base' (CLIP's text tower)");
       if (!clip_) {
         http::openai_error(res, 404, "this server holds no CLIP (start it with --model)",
                            "invalid_request_error", "model", "model_not_found");
@@ -328,10 +329,8 @@ void Server::add_openai_routes(httplib::Server& http) {
                          "rate_limit_exceeded");
       return;
     }
-    const auto deadline =
-        std::chrono::steady_clock::now() +
-        std::chrono::milliseconds(static_cast<int64_t>(options_.request_timeout_s * 1000));
-    if (!job->wait(deadline)) {
+    const auto until = deadline();
+    if (!job->wait(until)) {
       http::openai_error(res, 504, "the embedding did not finish within the server's timeout",
                          "timeout");
       return;

@@ -96,11 +96,11 @@ Server::Server(ServerOptions options) : options_(std::move(options)) {
     watcher_ = std::make_unique<DeltaWatcher>(options_.delta_dir, options_.watch_interval_ms,
                                               registry_, models, &metrics_, fixed);
   if (lm_) {
-    lm_engine_ =
-        std::make_unique<LmEngine>(*lm_,
-                                   LmEngineOptions{options_.max_batch, options_.max_wait_ms,
-                                                   options_.max_queue, options_.mix_deltas},
-                                   &metrics_);
+    lm_engine_ = std::make_unique<LmEngine>(
+        *lm_,
+        LmEngineOptions{options_.max_batch, options_.max_wait_ms, options_.max_queue,
+                        options_.mix_deltas, options_.threads},
+        &metrics_);
     metrics_.add_gauge("vlprompt_lm_queue_depth", "Completion requests waiting to start.",
                        [this] { return static_cast<double>(lm_engine_->queued()); });
     metrics_.add_gauge("vlprompt_lm_running", "Completions being generated.",
@@ -111,6 +111,7 @@ Server::Server(ServerOptions options) : options_(std::move(options)) {
     clip_options.max_batch = options_.max_batch;
     clip_options.max_wait_ms = options_.max_wait_ms;
     clip_options.max_queue = options_.max_queue;
+    clip_options.threads = options_.threads;
     clip_engine_ = std::make_unique<ClipEngine>(*clip_, clip_options, &metrics_);
     metrics_.add_gauge("vlprompt_clip_queue_depth", "CLIP requests waiting for a pass.",
                        [this] { return static_cast<double>(clip_engine_->queued()); });

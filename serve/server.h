@@ -9,6 +9,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <map>
 #include <memory>
 #include <string>
@@ -44,6 +45,7 @@ struct ServerOptions {
   int64_t max_wait_ms = 2;
   int64_t max_queue = 256;
   int64_t http_threads = 64;
+  int64_t threads = 0;  // compute threads of each serving loop (0: LibTorch's default)
   double request_timeout_s = 300;
   size_t max_body_bytes = 32u << 20;
   bool mix_deltas = true;
@@ -73,6 +75,11 @@ class Server {
   LmEngine* lm_engine() { return lm_engine_.get(); }
   ClipEngine* clip_engine() { return clip_engine_.get(); }
   bool draining() const { return draining_; }
+  // When a request arriving now times out (--request-timeout).
+  std::chrono::steady_clock::time_point deadline() const {
+    return std::chrono::steady_clock::now() +
+           std::chrono::milliseconds(static_cast<int64_t>(options_.request_timeout_s * 1000));
+  }
   // A unique id for a response ("cmpl-7").
   std::string next_id(const std::string& prefix);
 

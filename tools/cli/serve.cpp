@@ -32,6 +32,7 @@ int run_serve(ServeArgs& a) {
     o.deltas.emplace_back(d.substr(0, eq), d.substr(eq + 1));
   }
   o.mix_deltas = a.batching == "mixed";
+  o.threads = a.threads;
   if (a.threads > 0) at::set_num_threads(static_cast<int>(a.threads));
   // Every thread started from here on inherits the blocked signals; one thread waits for them.
   sigset_t signals;
