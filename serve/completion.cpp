@@ -3,13 +3,15 @@
 namespace vlprompt::serve {
 
 void Completion::update(const TokenRecord& token, std::string text, size_t ready) {
+  bool wake = false;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     state_.tokens.push_back(token);
     state_.text = std::move(text);
     state_.ready = ready;
+    wake = wake_above_ != SIZE_MAX && ready > wake_above_;
   }
-  changed_.notify_all();
+  if (wake) changed_.notify_all();
 }
 
 void Completion::finish(const std::string& reason, std::string final_text) {
@@ -35,6 +37,7 @@ void Completion::fail(const std::string& message) {
 CompletionState Completion::wait(size_t seen_ready,
                                  std::chrono::steady_clock::time_point deadline) {
   std::unique_lock<std::mutex> lock(mutex_);
+  wake_above_ = seen_ready;
   changed_.wait_until(lock, deadline, [&] { return state_.finished || state_.ready > seen_ready; });
   return state_;
 }

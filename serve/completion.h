@@ -23,6 +23,7 @@ struct SamplingParams {
   uint64_t seed = 0;
   std::vector<std::string> stop;  // generation ends before the first of these strings
   int64_t logprobs = -1;          // -1: none; N >= 0: the chosen token's and the top N's
+  bool stream = false;            // text is wanted token by token (else only at the end)
 };
 
 struct TokenRecord {
@@ -72,6 +73,9 @@ class Completion {
   std::mutex mutex_;
   std::condition_variable changed_;
   CompletionState state_;
+  // What the waiting handler waits for: more than this many ready bytes (SIZE_MAX: only the
+  // end). Updates below it wake nobody: a whole-response waiter sleeps until the last token.
+  size_t wake_above_ = SIZE_MAX;
   std::atomic<bool> cancelled_{false};
 };
 

@@ -321,6 +321,12 @@ bool LmEngine::emit(Row& row, const at::Tensor& logits) {
   const bool eos = record.id == row.options.stop_token();
   if (!eos) row.generated.push_back(record.id);
   row.next = record.id;
+  const bool done = eos || row.count >= p.max_tokens;
+  // Decoding the text costs more than the tiny model's step: only when it is read now.
+  if (!done && !p.stream && p.stop.empty()) {
+    row.job->update(record, std::string(), 0);
+    return false;
+  }
   std::string text = lm_.tokenizer->decode_continuation(row.job->prompt(), row.generated);
   size_t cut = std::string::npos;
   for (const std::string& s : p.stop) cut = std::min(cut, text.find(s));
@@ -329,7 +335,7 @@ bool LmEngine::emit(Row& row, const at::Tensor& logits) {
     row.job->finish("stop", text.substr(0, cut));
     return true;
   }
-  if (eos || row.count >= p.max_tokens) {
+  if (done) {
     row.job->update(record, text, 0);
     row.job->finish(eos ? "stop" : "length", text);
     return true;

@@ -154,6 +154,7 @@ void Server::add_openai_routes(httplib::Server& http) {
       p.top_p = number_in<double>(body, "top_p", 1.0, 1e-9, 1.0);
       p.logprobs = number_in<int64_t>(body, "logprobs", -1, 0, 20);
       p.stop = strings_of(body, "stop", 4);
+      p.stream = stream;
       for (const std::string& s : p.stop)
         if (s.empty()) throw BadParam("stop", "'stop' holds an empty string");
       const bool seeded = body.contains("seed") && !body["seed"].is_null();
