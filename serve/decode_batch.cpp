@@ -83,9 +83,10 @@ void DecodeBatch::compact() {
   const int64_t columns = this->columns();
   if (columns <= longest + std::max<int64_t>(16, longest / 2)) return;
   // A stable sort puts each row's visible columns first, in their order.
-  const at::Tensor order =
-      std::get<1>(visible_.logical_not().to(at::kInt).sort(/*stable=*/true, /*dim=*/1))
-          .narrow(1, 0, longest);
+  // (optional<bool> spelled out: a plain `true` binds to sort(dim, descending).)
+  const at::Tensor order = std::get<1>(visible_.logical_not().to(at::kInt).sort(
+                                           c10::optional<bool>(true), /*dim=*/1, false))
+                               .narrow(1, 0, longest);
   for (size_t l = 0; l < cache_.key.size(); ++l) {
     for (at::Tensor* t : {&cache_.key[l], &cache_.value[l]}) {
       const at::Tensor index =
@@ -94,6 +95,7 @@ void DecodeBatch::compact() {
     }
   }
   visible_ = at::arange(longest, counts.options()).unsqueeze(0).lt(counts.unsqueeze(1));
+  ++compactions_;
 }
 
 at::Tensor DecodeBatch::step(models::llama::LlamaModel& model, const std::vector<int64_t>& ids,

@@ -18,6 +18,7 @@ class DecodeBatch {
  public:
   int64_t size() const { return static_cast<int64_t>(positions_.size()); }
   int64_t columns() const { return cache_.length(); }
+  int64_t compactions() const { return compactions_; }  // times the cache was re-packed
 
   // Adds prefilled sequences: row r of `cache` ([R, Hkv, T, d] per layer) holds one sequence in
   // its first lengths[r] columns (the prefix and virtual tokens included; right padding after
@@ -38,6 +39,7 @@ class DecodeBatch {
   models::llama::LlamaCache cache_;
   at::Tensor visible_;  // [N, T] bool
   std::vector<int64_t> positions_;
+  int64_t compactions_ = 0;
 };
 
 }  // namespace vlprompt::serve
