@@ -10,7 +10,7 @@ PKGS=(
   libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev
   libsentencepiece-dev libgtest-dev
   nlohmann-json3-dev libyaml-cpp-dev libcli11-dev zlib1g-dev libicu-dev libssl-dev
-  libcpp-httplib-dev wrk curl
+  libcpp-httplib-dev wrk curl jq
   libopenblas0-openmp libblas3
   dataset-fashion-mnist
   python3-torch python3-numpy python3-pil python3-yaml
@@ -52,6 +52,16 @@ for pair in "libblas.so.3-${arch}:libblas.so.3" "liblapack.so.3-${arch}:liblapac
   state="$(update-alternatives --query "$name" | awk '/^(Status|Value):/{printf "%s ", $2}')"
   [ "$state" = "manual $target " ] || $SUDO update-alternatives --set "$name" "$target" >/dev/null
 done
+
+# The serving tests drive `vlprompt serve` with the official OpenAI client (npm's `openai`, pinned
+# by tests/serve/client/package-lock.json). Node comes with the machine; no Node, no tests.
+command -v node >/dev/null && command -v npm >/dev/null ||
+  { echo "[setup] error: node and npm are needed for the serving tests (tests/serve/client)" >&2; exit 1; }
+if ! [ -f tests/serve/client/node_modules/openai/package.json ] ||
+   ! cmp -s tests/serve/client/package-lock.json tests/serve/client/node_modules/.package-lock.json.copy; then
+  npm ci --prefix tests/serve/client --no-audit --no-fund --loglevel=error
+  cp tests/serve/client/package-lock.json tests/serve/client/node_modules/.package-lock.json.copy
+fi
 
 # ccache: PCH-compiled sources are cacheable only with this sloppiness; BASEDIR makes the cache
 # hit across clone folders.
