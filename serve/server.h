@@ -44,7 +44,7 @@ struct ServerOptions {
   int64_t max_batch = 32;
   int64_t max_wait_ms = 2;
   int64_t max_queue = 256;
-  int64_t http_threads = 64;
+  int64_t http_threads = 256;
   int64_t threads = 0;  // compute threads of each serving loop (0: LibTorch's default)
   double request_timeout_s = 300;
   size_t max_body_bytes = 32u << 20;
@@ -98,6 +98,7 @@ class Server {
   std::unique_ptr<ClipEngine> clip_engine_;
   std::unique_ptr<DeltaWatcher> watcher_;
   std::unique_ptr<httplib::Server> http_;
+  int listen_socket_ = -1;
   std::atomic<bool> draining_{false};
   std::atomic<uint64_t> ids_{0};
 };

@@ -95,8 +95,10 @@ Runner setup_serve(CLI::App& app) {
   app.add_option("--threads", a->threads, "compute threads (0: LibTorch's default)")
       ->default_val(0)
       ->check(at_least(0));
-  app.add_option("--http-threads", o.http_threads, "connections served at once")
-      ->default_val(64)
+  app.add_option("--http-threads", o.http_threads,
+                 "connections served at once (cpp-httplib gives each open connection a worker "
+                 "until it closes; more connections wait for one)")
+      ->default_val(256)
       ->check(at_least(1));
   app.add_option("--request-timeout", o.request_timeout_s, "seconds before a request gets 504")
       ->default_val(300)
