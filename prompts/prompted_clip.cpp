@@ -243,7 +243,17 @@ engine::StepOutput PromptedClipMethod::train_step(const engine::Batch& batch,
 }
 
 at::Tensor PromptedClipMethod::forward(const engine::Batch& batch) {
-  const at::Tensor image = image_features(batch);
+  return logits_from_image_features(image_features(batch), batch);
+}
+
+nn::DeltaSites* PromptedClipMethod::image_pass_sites() {
+  if (!stack_->touches(Tower::kImage) || stack_->find<delta::ImageFeatureBlend>()) return nullptr;
+  static const delta::SiteContext no_context;
+  return stack_->sites(Tower::kImage, no_context);
+}
+
+at::Tensor PromptedClipMethod::logits_from_image_features(const at::Tensor& image,
+                                                          const engine::Batch& batch) {
   if (auto* head = stack_->find<delta::ClassHead>()) {
     last_text_ = at::Tensor();
     return head->head_logits(image);

@@ -80,6 +80,13 @@ class PromptedClipMethod : public engine::Method {
   // normalised). Only for stacks whose prompts do not depend on the image.
   at::Tensor class_text_features();
 
+  // forward() in two halves, for an image pass shared by several methods' rows (multi-delta
+  // serving): the sites this method's image pass uses, or null when it leaves the image tower
+  // alone or blends features from the pixels (then its pass is its own); and the logits from
+  // image features made with them. forward(b) == logits_from_image_features(features, b).
+  nn::DeltaSites* image_pass_sites();
+  at::Tensor logits_from_image_features(const at::Tensor& image, const engine::Batch& batch);
+
   delta::DeltaStack& stack() { return stack_; }
   models::Clip& clip() { return clip_; }
   const std::vector<std::string>& classnames() const { return classnames_; }

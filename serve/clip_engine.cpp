@@ -4,7 +4,9 @@
 
 #include <iostream>
 
+#include "prompts/prompted_clip.h"
 #include "prompts/zeroshot_classifier.h"
+#include "src/delta/mixed_token_sites.h"
 #include "src/engine/method.h"
 
 namespace vlprompt::serve {
@@ -102,19 +104,32 @@ void ClipEngine::run_infer(const std::vector<std::shared_ptr<ClipJob>>& jobs) {
   std::vector<at::Tensor> shared_pixels;
   std::vector<std::shared_ptr<ClipJob>> shared_jobs;
   std::map<const ServedDelta*, std::vector<std::shared_ptr<ClipJob>>> own_pass;
+  // Image-side deltas whose pass can be shared: one pass per token shape over all their rows,
+  // each row with its own delta's image sites (prompts gathered per row).
+  std::map<delta::TokenShape, std::vector<std::shared_ptr<ClipJob>>> gathered;
   for (const auto& job : jobs) {
     if (job->delta && job->delta->image_side) {
-      own_pass[job->delta.get()].push_back(job);
+      auto* method = dynamic_cast<prompts::PromptedClipMethod*>(job->delta->clip_method.get());
+      nn::DeltaSites* sites = method ? method->image_pass_sites() : nullptr;
+      if (sites)
+        gathered[delta::token_shape(sites, clip->config().vision.width)].push_back(job);
+      else
+        own_pass[job->delta.get()].push_back(job);
     } else {
       shared_pixels.push_back(job->pixels);
       shared_jobs.push_back(job);
     }
   }
   std::map<const ServedDelta*, int> deltas;
-  int64_t rows = 0;
+  int64_t rows_total = 0;
+  // Each pass through the image tower, with the requests (or deltas) it served.
+  auto image_pass = [&](int64_t served) {
+    if (metrics_) metrics_->observe_batch("clip_image_pass", served, served);
+  };
   if (!shared_jobs.empty()) {
     try {
       const at::Tensor features = clip->encode_image(at::cat(shared_pixels).to(device));
+      image_pass(static_cast<int64_t>(shared_jobs.size()));
       int64_t start = 0;
       for (const auto& job : shared_jobs) {
         const int64_t n = job->pixels.size(0);
@@ -137,9 +152,50 @@ void ClipEngine::run_infer(const std::vector<std::shared_ptr<ClipJob>>& jobs) {
           job->done(at::Tensor(), e.what());
         }
       }
-      rows += start;
+      rows_total += start;
     } catch (const std::exception& e) {
       for (const auto& job : shared_jobs) job->done(at::Tensor(), e.what());
+    }
+  }
+  for (const auto& [shape, group] : gathered) {
+    try {
+      std::map<const ServedDelta*, int64_t> index;
+      std::vector<prompts::PromptedClipMethod*> methods;
+      std::vector<nn::DeltaSites*> members;
+      std::vector<std::string> names;
+      std::vector<int64_t> rows;
+      std::vector<at::Tensor> pixels;
+      for (const auto& job : group) {
+        auto [it, added] = index.emplace(job->delta.get(), static_cast<int64_t>(members.size()));
+        if (added) {
+          methods.push_back(
+              dynamic_cast<prompts::PromptedClipMethod*>(job->delta->clip_method.get()));
+          members.push_back(methods.back()->image_pass_sites());
+          names.push_back(job->delta->name);
+          deltas[job->delta.get()] = 1;
+        }
+        rows.insert(rows.end(), job->pixels.size(0), it->second);
+        pixels.push_back(job->pixels);
+      }
+      delta::MixedTokenSites sites(members, names, rows, device);
+      const at::Tensor features = clip->encode_image(at::cat(pixels).to(device), &sites);
+      image_pass(static_cast<int64_t>(members.size()));
+      int64_t start = 0;
+      for (const auto& job : group) {
+        const int64_t n = job->pixels.size(0);
+        engine::Batch batch;
+        batch.inputs = features.narrow(0, start, n);
+        batch.labels = at::zeros({n}, at::TensorOptions(device).dtype(at::kLong));
+        start += n;
+        job->done(methods[index.at(job->delta.get())]
+                      ->logits_from_image_features(batch.inputs, batch)
+                      .to(at::kFloat)
+                      .cpu(),
+                  "");
+      }
+      rows_total += start;
+    } catch (const std::exception& e) {
+      for (const auto& job : group) job->done(at::Tensor(), e.what());
     }
   }
   for (const auto& [d, group] : own_pass) {
@@ -151,17 +207,18 @@ void ClipEngine::run_infer(const std::vector<std::shared_ptr<ClipJob>>& jobs) {
       batch.inputs = at::cat(pixels).to(device);
       batch.labels = at::zeros({batch.inputs.size(0)}, at::TensorOptions(device).dtype(at::kLong));
       const at::Tensor logits = d->clip_method->forward(batch).to(at::kFloat).cpu();
+      image_pass(1);
       int64_t start = 0;
       for (const auto& job : group) {
         job->done(logits.narrow(0, start, job->pixels.size(0)).clone(), "");
         start += job->pixels.size(0);
       }
-      rows += start;
+      rows_total += start;
     } catch (const std::exception& e) {
       for (const auto& job : group) job->done(at::Tensor(), e.what());
     }
   }
-  if (metrics_) metrics_->observe_batch("clip", rows, static_cast<int64_t>(deltas.size()));
+  if (metrics_) metrics_->observe_batch("clip", rows_total, static_cast<int64_t>(deltas.size()));
 }
 
 void ClipEngine::run_embed(const std::vector<std::shared_ptr<ClipJob>>& jobs) {

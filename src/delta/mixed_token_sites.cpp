@@ -1,13 +1,19 @@
 #include "src/delta/mixed_token_sites.h"
 
+#include <algorithm>
+
 #include "src/core/error.h"
 
 namespace vlprompt::delta {
 
-TokenShape token_shape(nn::DeltaSites* sites) {
+TokenShape token_shape(nn::DeltaSites* sites, int64_t probe_width) {
   TokenShape shape;
   if (!sites) return shape;
   shape.inserted = sites->inserted_tokens();
+  if (probe_width > 0) {
+    at::NoGradGuard no_grad;
+    shape.inserted = sites->input_tokens(at::zeros({1, 1, probe_width}), at::Tensor()).size(1) - 1;
+  }
   const std::optional<nn::KVPrefix> prefix = sites->kv_prefix(0, 1);
   if (prefix && prefix->key.defined()) shape.prefix = prefix->key.size(1);
   return shape;
@@ -47,16 +53,31 @@ MixedTokenSites::MixedTokenSites(std::vector<nn::DeltaSites*> members,
 }
 
 at::Tensor MixedTokenSites::input_tokens(const at::Tensor& tokens, const at::Tensor& token_ids) {
-  if (shape_.inserted == 0 && members_.empty()) return tokens;
-  auto sizes = tokens.sizes().vec();
-  sizes[1] += shape_.inserted;
-  at::Tensor out = shape_.inserted == 0 ? tokens : at::zeros(sizes, tokens.options());
+  std::vector<at::Tensor> outputs;
+  int64_t length = -1, covered = 0;
   for (const Member& m : members_) {
     const at::Tensor ids = token_ids.defined() ? token_ids.index_select(0, m.rows) : token_ids;
     const at::Tensor rows_in = tokens.index_select(0, m.rows);
-    const at::Tensor rows_out = m.sites->input_tokens(rows_in, ids);
-    if (shape_.inserted == 0 && rows_out.is_same(rows_in)) continue;
-    out = out.index_copy(0, m.rows, rows_out);
+    outputs.push_back(m.sites->input_tokens(rows_in, ids));
+    if (outputs.back().is_same(rows_in)) outputs.back() = at::Tensor();
+    const int64_t n = outputs.back().defined() ? outputs.back().size(1) : tokens.size(1);
+    if (length >= 0 && n != length)
+      throw Error("a batched pass mixes input tokens of lengths " + std::to_string(length) +
+                  " and " + std::to_string(n) + ": rows of one pass must agree");
+    length = n;
+    covered += m.rows.size(0);
+  }
+  if (length < 0 ||
+      (length == tokens.size(1) && std::all_of(outputs.begin(), outputs.end(),
+                                               [](const at::Tensor& t) { return !t.defined(); })))
+    return tokens;
+  if (length != tokens.size(1) && covered != batch_)
+    throw Error("a batched pass mixes rows whose deltas insert tokens with rows that have none");
+  auto sizes = tokens.sizes().vec();
+  sizes[1] = length;
+  at::Tensor out = length == tokens.size(1) ? tokens : at::zeros(sizes, tokens.options());
+  for (size_t k = 0; k < members_.size(); ++k) {
+    if (outputs[k].defined()) out = out.index_copy(0, members_[k].rows, outputs[k]);
   }
   return out;
 }

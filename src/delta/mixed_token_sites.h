@@ -22,7 +22,10 @@ struct TokenShape {
     return inserted == o.inserted && prefix == o.prefix;
   }
 };
-TokenShape token_shape(nn::DeltaSites* sites);  // null: none
+// null: none. The inserted count is the sites' inserted_tokens() (text towers), or, given
+// `probe_width`, what input_tokens() adds to one token of that width (image towers, whose
+// prompts are inserted after the class token and report none).
+TokenShape token_shape(nn::DeltaSites* sites, int64_t probe_width = 0);
 
 class MixedTokenSites : public MixedRowSites {
  public:

@@ -409,12 +409,42 @@ embeddings() {
     len(j["data"][0]["embedding"]) == len(j["data"][1]["embedding"]) > 1 and
     all(abs(math.sqrt(sum(x * x for x in d["embedding"])) - 1) < 1e-3 for d in j["data"]) and
     j["data"][0]["embedding"] != j["data"][1]["embedding"] and j["usage"]["prompt_tokens"] > 0' || return 1
+  # The same vectors `vlprompt embed` writes for these texts.
+  "$VLP" embed --model "$CLIP_MODEL" --texts "a photo of a shirt" "a photo of a shoe" --normalize \
+    --out "$T/embed.npy" >"$T/embed.log" 2>&1 || { cat "$T/embed.log"; return 1; }
+  "$PY" - "$T/body" "$T/embed.npy" <<'EOF2' || return 1
+import json, sys
+import numpy as np
+served = np.array([d["embedding"] for d in json.load(open(sys.argv[1]))["data"]])
+cli = np.load(sys.argv[2])
+if served.shape != cli.shape or np.abs(served - cli).max() > 1e-5:
+    print(f"served {served.shape} vs vlprompt embed {cli.shape}: max diff "
+          f"{np.abs(served - cli).max() if served.shape == cli.shape else 'n/a'}")
+    sys.exit(1)
+EOF2
   s=$(http POST "$MAIN/v1/embeddings" "${AUTH[@]}" "${JSON[@]}" -d '{"model": "base", "input": "one string"}')
   expect_status 200 "$s" && jtest "$T/body" 'len(j["data"]) == 1' || return 1
   s=$(http POST "$MAIN/v1/embeddings" "${AUTH[@]}" "${JSON[@]}" -d '{"model": "base"}')
   expect_status 400 "$s" && jtest "$T/body" 'j["error"]["param"] == "input"'
 }
 check "embeddings: unit-norm vectors" embeddings
+
+classify() {
+  local s
+  s=$(http POST "$MAIN/v1/classify" "${AUTH[@]}" "${JSON[@]}" \
+    -d '{"model": "prompt_tuning", "input": ["Never trust a computer you cannot lift.", "The judge ruled"]}')
+  expect_status 200 "$s" || return 1
+  # Every class scored, each label the best-scoring class, scores log-likelihoods (<= 0).
+  jtest "$T/body" 'j["object"] == "list" and len(j["data"]) == 2 and
+    all(len(d["scores"]) >= 2 and d["label"] == max(d["scores"], key=d["scores"].get) and
+        all(v <= 0 for v in d["scores"].values()) for d in j["data"]) and
+    j["data"][0]["scores"] != j["data"][1]["scores"]' || return 1
+  s=$(http POST "$MAIN/v1/classify" "${AUTH[@]}" "${JSON[@]}" -d '{"model": "nope", "input": "x"}')
+  expect_status 404 "$s" || return 1
+  s=$(http POST "$MAIN/v1/classify" "${AUTH[@]}" "${JSON[@]}" -d '{"model": "prompt_tuning", "input": 3}')
+  expect_status 400 "$s" && jtest "$T/body" 'j["error"]["param"] == "input"'
+}
+check "classify: rank classification through a text delta" classify
 
 # ---------------------------------------------------------------------------------------------
 note "Hot reload of --delta-dir"
