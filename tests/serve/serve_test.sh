@@ -470,30 +470,20 @@ complete_greedy() {  # MODEL: prints the status; the body in $T/body
 }
 alone_text() { jq -r --arg m "$1" '.texts[$m]' "$EXPECTED"; }
 
-hot_add() {
-  local s method
-  method=$(listed prompt_tuning)
-  cp "$SCRATCH/runs/prompt_tuning/delta.safetensors" "$DELTA_DIR/hot.tmp"
+# hot_swap SOURCE: SOURCE's delta file moved into the folder as "hot" (tmp + mv) is served as
+# SOURCE is alone.
+hot_swap() {
+  local s source=$1
+  cp "$SCRATCH/runs/$source/delta.safetensors" "$DELTA_DIR/hot.tmp"
   mv "$DELTA_DIR/hot.tmp" "$DELTA_DIR/hot.safetensors"
-  wait_listed hot "$method" || return 1
+  wait_listed hot "$(listed "$source")" || return 1
   s=$(complete_greedy hot)
   expect_status 200 "$s" || return 1
-  [ "$(jq -r '.choices[0].text' "$T/body")" = "$(alone_text prompt_tuning)" ] ||
-    { echo "text $(jq '.choices[0].text' "$T/body") is not prompt_tuning's alone text"; return 1; }
+  [ "$(jq -r '.choices[0].text' "$T/body")" = "$(alone_text "$source")" ] ||
+    { echo "text $(jq '.choices[0].text' "$T/body") is not $source's alone text"; return 1; }
 }
-check "hot reload: a delta moved into the folder is served" hot_add
-
-hot_replace() {
-  local s
-  cp "$SCRATCH/runs/prefix_tuning/delta.safetensors" "$DELTA_DIR/hot.tmp"
-  mv "$DELTA_DIR/hot.tmp" "$DELTA_DIR/hot.safetensors"
-  wait_listed hot "$(listed prefix_tuning)" || return 1
-  s=$(complete_greedy hot)
-  expect_status 200 "$s" || return 1
-  [ "$(jq -r '.choices[0].text' "$T/body")" = "$(alone_text prefix_tuning)" ] ||
-    { echo "text $(jq '.choices[0].text' "$T/body") is not prefix_tuning's alone text"; return 1; }
-}
-check "hot reload: a replaced file is reloaded" hot_replace
+check "hot reload: a delta moved into the folder is served" hot_swap prompt_tuning
+check "hot reload: a replaced file is reloaded" hot_swap prefix_tuning
 
 hot_remove() {
   local s
@@ -584,6 +574,21 @@ queue_full() {
 }
 check "queue full: 429 with Retry-After, nothing else fails" queue_full
 kill -TERM "$QUEUE_PID" 2>/dev/null || true
+
+# ---------------------------------------------------------------------------------------------
+note "--request-timeout: a request still waiting after it gets 504"
+# The idle loop holds a lone request for --max-wait-ms (3 s), past the 0.5 s timeout.
+start_server timeout --lm-model "$LM_MODEL" --max-batch 64 --max-wait-ms 3000 --request-timeout 0.5
+TIMEOUT_URL=$URL
+TIMEOUT_PID=$SERVER_PID
+timed_out() {
+  local s
+  s=$(http POST "$TIMEOUT_URL/v1/completions" "${JSON[@]}" \
+    -d "{\"model\": \"base\", \"prompt\": \"$PROMPT\", \"max_tokens\": 4}")
+  expect_status 504 "$s" && jtest "$T/body" 'j["error"]["type"] == "timeout"'
+}
+check "request timeout: 504 with a timeout error" timed_out
+kill -TERM "$TIMEOUT_PID" 2>/dev/null || true
 
 # ---------------------------------------------------------------------------------------------
 note "SIGTERM drains: accepted completions finish, the server exits 0"
