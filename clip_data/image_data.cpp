@@ -1,6 +1,8 @@
 #include "clip_data/image_data.h"
 
+#include <algorithm>
 #include <iostream>
+#include <iterator>
 
 #include "clip_data/feature_cache.h"
 #include "src/core/error.h"
@@ -103,11 +105,20 @@ engine::Batch AugmentedViewsData::batch(const std::vector<int64_t>& indices, int
 
 at::Tensor encode_augmented_views(models::Clip& model, const image::PreparedStore& store,
                                   int64_t views, uint64_t seed, int64_t batch_size,
-                                  const std::string& cache_dir) {
+                                  const std::string& cache_dir,
+                                  const image::AugmentOptions& augment) {
   const int64_t res = model->config().vision.image_resolution;
   core::Hasher h;
   h.update(model->fingerprint()).update(store.stored_source_hash()).update("aug-views-v1");
   for (int64_t v : {views, static_cast<int64_t>(seed), res}) h.update(&v, sizeof(v));
+  const image::AugmentOptions standard;
+  const double knobs[] = {augment.scale_min, augment.scale_max, augment.ratio_min,
+                          augment.ratio_max, augment.flip_p};
+  const double standard_knobs[] = {standard.scale_min, standard.scale_max, standard.ratio_min,
+                                   standard.ratio_max, standard.flip_p};
+  if (!std::equal(std::begin(knobs), std::end(knobs), std::begin(standard_knobs))) {
+    h.update("augment").update(knobs, sizeof(knobs));
+  }
   const std::string path = cache_dir + "/aug_views/" + h.hex() + ".safetensors";
   if (core::file_exists(path)) {
     std::cerr << "[vlprompt] augmented views read from cache " << path << "\n";
@@ -124,8 +135,8 @@ at::Tensor encode_augmented_views(models::Clip& model, const image::PreparedStor
     std::vector<at::Tensor> parts;
     for (int64_t s = 0; s < n; s += batch_size) {
       const std::vector<int64_t> idx(all.begin() + s, all.begin() + std::min(n, s + batch_size));
-      const at::Tensor px =
-          image::augment_batch(store_images(store, idx), res, image::augment_seed(seed, -1 - v, s));
+      const at::Tensor px = image::augment_batch(store_images(store, idx), res,
+                                                 image::augment_seed(seed, -1 - v, s), augment);
       parts.push_back(model->encode_image(px.to(weights_device(model))).cpu());
       progress.update(v * n + idx.back() + 1,
                       "view " + std::to_string(v + 1) + "/" + std::to_string(views));

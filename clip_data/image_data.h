@@ -14,6 +14,7 @@
 #include "datasets/dataset.h"
 #include "models/clip/clip_model.h"
 #include "src/engine/train_data.h"
+#include "src/image/augment.h"
 #include "src/image/prepared_store.h"
 
 namespace vlprompt::clip_data {
@@ -61,9 +62,12 @@ class AugmentedViewsData : public engine::TrainData {
 };
 
 // Encodes `views` augmented views of every store image -> [K, N, D]; cached on disk under
-// `cache_dir` keyed by the backbone fingerprint, the store's source hash, K, seed and resolution.
+// `cache_dir` keyed by the backbone fingerprint, the store's source hash, K, seed, resolution
+// and `augment` when it is not the default (CoOp's crop; Tip-Adapter's cache crops at area
+// scale 0.5 to 1), so files made with the default keep their names.
 at::Tensor encode_augmented_views(models::Clip& model, const image::PreparedStore& store,
                                   int64_t views, uint64_t seed, int64_t batch_size,
-                                  const std::string& cache_dir);
+                                  const std::string& cache_dir,
+                                  const image::AugmentOptions& augment = {});
 
 }  // namespace vlprompt::clip_data

@@ -4,6 +4,19 @@
 #include "src/core/error.h"
 
 namespace vlprompt::clip_data {
+namespace {
+
+// The split's images decoded once into the prepared store under `cache`, keyed by their sources.
+image::PreparedStore prepared_store(const datasets::DatasetSplit& split, const std::string& cache) {
+  const auto sources = prepared_sources(split);
+  const std::string store_path =
+      cache + "/prepared/" +
+      image::PreparedStore::source_hash(sources, image::PreparedStore::kDefaultMaxShortSide) +
+      ".safetensors";
+  return image::PreparedStore::build(sources, store_path);
+}
+
+}  // namespace
 
 TrainDataChoice make_train_data(const engine::DataNeeds& needs, const std::string& method,
                                 models::Clip& clip, const datasets::DatasetSplit& train,
@@ -34,12 +47,7 @@ TrainDataChoice make_train_data(const engine::DataNeeds& needs, const std::strin
     return out;
   }
   const std::string cache = default_cache_dir();
-  const auto sources = prepared_sources(train);
-  const std::string store_path =
-      cache + "/prepared/" +
-      image::PreparedStore::source_hash(sources, image::PreparedStore::kDefaultMaxShortSide) +
-      ".safetensors";
-  image::PreparedStore store = image::PreparedStore::build(sources, store_path);
+  image::PreparedStore store = prepared_store(train, cache);
   const at::Tensor labels = split_labels(train);
   if (r.aug_views > 0) {
     out.kind = std::to_string(r.aug_views) + " augmented views per image, encoded once";
@@ -51,6 +59,14 @@ TrainDataChoice make_train_data(const engine::DataNeeds& needs, const std::strin
   out.kind = "augmented images (random resized crop + flip), image tower in the loop";
   out.data = std::make_unique<AugmentedImageData>(std::move(store), labels, resolution, r.seed);
   return out;
+}
+
+at::Tensor encode_split_views(models::Clip& clip, const datasets::DatasetSplit& split,
+                              int64_t views, uint64_t seed, int64_t batch_size,
+                              const image::AugmentOptions& augment) {
+  const std::string cache = default_cache_dir();
+  return encode_augmented_views(clip, prepared_store(split, cache), views, seed, batch_size, cache,
+                                augment);
 }
 
 std::unique_ptr<engine::EvalData> make_eval_data(const engine::DataNeeds& needs, models::Clip& clip,

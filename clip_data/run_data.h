@@ -13,6 +13,7 @@
 #include "models/clip/clip_model.h"
 #include "src/engine/method.h"
 #include "src/engine/train_data.h"
+#include "src/image/augment.h"
 
 namespace vlprompt::clip_data {
 
@@ -31,6 +32,13 @@ struct TrainDataChoice {
 TrainDataChoice make_train_data(const engine::DataNeeds& needs, const std::string& method,
                                 models::Clip& clip, const datasets::DatasetSplit& train,
                                 const TrainDataRequest& request);
+
+// `views` augmented views (`augment`'s crop + flip) of every image of `split` through the frozen
+// image tower, [views, N, embed_dim]; the images are decoded into a prepared store and the views
+// cached on disk (encode_augmented_views), as --aug-views does for training.
+at::Tensor encode_split_views(models::Clip& clip, const datasets::DatasetSplit& split,
+                              int64_t views, uint64_t seed, int64_t batch_size,
+                              const image::AugmentOptions& augment);
 
 // Val or test batches: the split's cached features, or its images when the method needs them.
 std::unique_ptr<engine::EvalData> make_eval_data(const engine::DataNeeds& needs, models::Clip& clip,

@@ -6,6 +6,7 @@
 #include "datasets/run_splits.h"
 #include "pipeline/domain_adaptation.h"
 #include "pipeline/evaluation.h"
+#include "pipeline/few_shot_cache.h"
 #include "pipeline/model_loading.h"
 #include "prompts/registry.h"
 #include "src/core/device.h"
@@ -46,6 +47,7 @@ class ClipTrainingRun : public TrainingRun {
     features_.batch_size = a.eval_batch_size;
     test_ = clip_data::encode_split(clip(), test_split(), features_);
     val_ = clip_data::encode_split(clip(), splits_.val, features_);
+    cache_ = build_few_shot_cache(*method_, clip(), splits_.train, a.seed, a.eval_batch_size);
   }
 
   nlohmann::json results_header() const override {
@@ -55,12 +57,24 @@ class ClipTrainingRun : public TrainingRun {
 
   std::optional<nlohmann::json> fit() override {
     auto* fitted = dynamic_cast<prompts::FittedMethod*>(method_.get());
+    // A cache built for this run with nothing beside it to train (Tip-Adapter) is fitted already.
+    if (!fitted && cache_ && trainable_values(*method_) == 0) {
+      return nlohmann::json{{"fitted", "few-shot cache, nothing trained"}, {"cache", *cache_}};
+    }
     if (!fitted) return std::nullopt;
     const clip_data::SplitFeatures train =
         clip_data::encode_split(clip(), splits_.train, features_);
     nlohmann::json record = fitted->fit(train.features, train.labels, val_.features, val_.labels);
     record["train_data"] = "center-view features";
     return record;
+  }
+
+  // The residual's hyper-parameters of a cache this run built, on val; a cache loaded with an
+  // --init-delta keeps the choice it was made with.
+  void after_training(nlohmann::json* results) override {
+    if (!cache_) return;
+    (*results)["few_shot_cache"] = *cache_;
+    (*results)["val_search"] = select_on_val(*method_, val_, a_.dataset);
   }
 
   engine::TrainData& train_data() override {
@@ -140,6 +154,7 @@ class ClipTrainingRun : public TrainingRun {
   std::unique_ptr<engine::Method> method_;
   clip_data::FeatureOptions features_;
   clip_data::SplitFeatures test_, val_;
+  std::optional<nlohmann::json> cache_;  // what this run's few-shot cache was built from
   clip_data::TrainDataChoice train_;
   std::unique_ptr<engine::EvalData> val_data_;
 };

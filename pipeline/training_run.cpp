@@ -67,6 +67,7 @@ int run_training(TrainingRun& run, const TrainArgs& a, const core::ResolvedConfi
     std::cerr << "[vlprompt] interrupted; continue with: vlprompt train --resume " << a.out << "\n";
     return 130;
   }
+  run.after_training(&results);
   engine::Method& method = run.method();
   results["hyperparameters"] = method.hyperparameters();
   method.set_training(false);

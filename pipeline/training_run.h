@@ -30,6 +30,10 @@ class TrainingRun {
   // A method fitted in closed form (the linear probe) returns its training record and skips the
   // Trainer; every other method returns nullopt.
   virtual std::optional<nlohmann::json> fit() { return std::nullopt; }
+  // Once the delta is trained (or fitted), before its hyper-parameters are recorded and before
+  // test: what is chosen on val beside the trainer's epoch selection (Tip-Adapter's alpha and
+  // beta), recorded in `results`. Nothing by default.
+  virtual void after_training(nlohmann::json* results) {}
   virtual engine::TrainData& train_data() = 0;
   virtual engine::EvalData* val_data() = 0;  // null: nothing to validate on
   // What the training batches are ("10 augmented views per image, encoded once"); "" says nothing.

@@ -39,6 +39,15 @@ PromptedClipMethod::PromptedClipMethod(models::Clip clip,
     }
     set_domain(stack_->find<delta::DomainAdaptive>()->default_domain());
   }
+  // A few-shot cache's keys are the frozen tower's features of the training images; a member
+  // that changes the image features would classify features the keys were never made from.
+  if (stack_->find<delta::FewShotCache>() &&
+      (stack_->touches(Tower::kImage) || stack_->find<delta::ImageFeatureBlend>() ||
+       stack_->find<delta::ImageFeatureMap>())) {
+    throw Error(name() +
+                ": its few-shot cache holds frozen image features, so it cannot sit beside a "
+                "member that changes the image features (image-side sites, a blend or a map)");
+  }
 }
 
 void PromptedClipMethod::set_domain(const std::string& domain) {
@@ -88,13 +97,14 @@ at::Tensor PromptedClipMethod::prompt_ids() const {
 at::Tensor PromptedClipMethod::image_features(const engine::Batch& batch) {
   const bool image_sites = stack_->touches(Tower::kImage);
   auto* blend = stack_->find<delta::ImageFeatureBlend>();
+  auto* map = stack_->find<delta::ImageFeatureMap>();
   if (batch.inputs_are_features) {
     if (image_sites || blend) {
       throw Error(name() +
                   ": it changes the image features from the pixels, so it needs images in "
                   "the loop; it was given precomputed image features");
     }
-    return batch.inputs;
+    return map ? map->map_features(batch.inputs) : batch.inputs;
   }
   at::Tensor features;
   if (image_sites) {
@@ -104,7 +114,8 @@ at::Tensor PromptedClipMethod::image_features(const engine::Batch& batch) {
     at::NoGradGuard no_grad;  // the frozen tower with nothing of ours inside: no graph
     features = clip_->encode_image(batch.inputs);
   }
-  return blend ? blend->blend(batch.inputs, features) : features;
+  if (blend) features = blend->blend(batch.inputs, features);
+  return map ? map->map_features(features) : features;
 }
 
 at::Tensor PromptedClipMethod::class_text_features() {
@@ -247,13 +258,39 @@ at::Tensor PromptedClipMethod::forward(const engine::Batch& batch) {
 }
 
 nn::DeltaSites* PromptedClipMethod::image_pass_sites() {
-  if (!stack_->touches(Tower::kImage) || stack_->find<delta::ImageFeatureBlend>()) return nullptr;
+  // A blend reads the pixels and a map follows the pass: either way the pass is the method's own.
+  if (!stack_->touches(Tower::kImage) || stack_->find<delta::ImageFeatureBlend>() ||
+      stack_->find<delta::ImageFeatureMap>()) {
+    return nullptr;
+  }
   static const delta::SiteContext no_context;
   return stack_->sites(Tower::kImage, no_context);
 }
 
 at::Tensor PromptedClipMethod::logits_from_image_features(const at::Tensor& image,
                                                           const engine::Batch& batch) {
+  const at::Tensor logits = similarity_logits(image, batch);
+  auto* residual = stack_->find<delta::LogitResidual>();
+  if (!residual) return logits;
+  return logits + residual->residual_logits(image).to(logits.device(), logits.scalar_type());
+}
+
+nlohmann::json PromptedClipMethod::select_on_val(const at::Tensor& val_features,
+                                                 const at::Tensor& val_labels) {
+  auto* residual = stack_->find<delta::LogitResidual>();
+  if (!residual) throw Error(name() + ": no member has hyper-parameters to choose on val");
+  at::NoGradGuard no_grad;
+  set_training(false);
+  engine::Batch batch;
+  batch.inputs = val_features.to(models::weights_device(clip_));
+  batch.inputs_are_features = true;
+  const at::Tensor image = image_features(batch);
+  const at::Tensor base = similarity_logits(image, batch);
+  return residual->select_on_val(image, base, val_labels.to(base.device()));
+}
+
+at::Tensor PromptedClipMethod::similarity_logits(const at::Tensor& image,
+                                                 const engine::Batch& batch) {
   if (auto* head = stack_->find<delta::ClassHead>()) {
     last_text_ = at::Tensor();
     return head->head_logits(image);

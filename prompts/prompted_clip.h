@@ -7,7 +7,9 @@
 //   text   the class prompts (laid out by a member, e.g. CoOp, or the hand-written template)
 //          through the text sites once per class list, or once per image when a member
 //          conditions its prompts on the image (the site context carries the image features);
-//   logits CLIP's scaled cosine similarity.
+//   logits CLIP's scaled cosine similarity, plus a member's residual logits (Tip-Adapter's cache).
+// A member may also map the image feature before all of this (CLIP-Adapter), from the feature
+// alone, so cached features still serve it.
 #pragma once
 
 #include <torch/arg.h>
@@ -87,6 +89,11 @@ class PromptedClipMethod : public engine::Method {
   nn::DeltaSites* image_pass_sites();
   at::Tensor logits_from_image_features(const at::Tensor& image, const engine::Batch& batch);
 
+  // A member's LogitResidual chooses its hyper-parameters on these frozen val features and labels
+  // (never test's: the caller passes the val split), from the logits without the residual; the
+  // search's record for results.json. An Error when no member has one. Leaves eval mode on.
+  nlohmann::json select_on_val(const at::Tensor& val_features, const at::Tensor& val_labels);
+
   delta::DeltaStack& stack() { return stack_; }
   models::Clip& clip() { return clip_; }
   const std::vector<std::string>& classnames() const { return classnames_; }
@@ -94,6 +101,8 @@ class PromptedClipMethod : public engine::Method {
  private:
   at::Tensor image_features(const engine::Batch& batch);
   at::Tensor conditional_logits(const at::Tensor& image);
+  // The image-text (or head) logits, without a member's residual.
+  at::Tensor similarity_logits(const at::Tensor& image, const engine::Batch& batch);
   int64_t images_per_pass() const;
   at::Tensor prompt_ids() const;
   void tokenize_template();

@@ -11,6 +11,7 @@
 #include <ATen/ATen.h>
 
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -58,6 +59,46 @@ class ImageFeatureBlend {
   virtual ~ImageFeatureBlend() = default;
   // Image features [N, embed_dim] from pixels [N, 3, R, R] and the tower's features of them.
   virtual at::Tensor blend(const at::Tensor& pixels, const at::Tensor& tower_features) = 0;
+};
+
+// The delta maps the image feature to another (CLIP-Adapter's residual MLP), from the feature
+// alone: no pixels, so it trains on cached features or augmented views like a text-side delta.
+class ImageFeatureMap {
+ public:
+  virtual ~ImageFeatureMap() = default;
+  // Image features [N, embed_dim] -> [N, embed_dim].
+  virtual at::Tensor map_features(const at::Tensor& features) = 0;
+};
+
+// A cache model built from the few-shot training images before training (Tip-Adapter's keys and
+// values): the run encodes cache_views() augmented views of every training image with the frozen
+// image tower (random resized crop with area scale [view_scale_min(), 1] and a flip) and hands
+// them over once.
+class FewShotCache {
+ public:
+  virtual ~FewShotCache() = default;
+  virtual int64_t cache_views() const = 0;
+  virtual double view_scale_min() const = 0;
+  // False until build_cache (or loading a delta file that holds a cache).
+  virtual bool has_cache() const = 0;
+  // view_features [V, N, embed_dim] (frozen, not normalised), labels [N] int64 in [0, classes).
+  virtual void build_cache(const at::Tensor& view_features, const at::Tensor& labels,
+                           int64_t num_classes) = 0;
+};
+
+// Logits of the delta's own added to the image-text similarity logits (Tip-Adapter's cache term),
+// with hyper-parameters chosen on the labelled val split once training is done.
+class LogitResidual {
+ public:
+  virtual ~LogitResidual() = default;
+  // [N, C] from image features [N, embed_dim] (not normalised).
+  virtual at::Tensor residual_logits(const at::Tensor& image_features) = 0;
+  // Chooses the residual's hyper-parameters by val top-1 given the val image features, the
+  // method's logits without the residual [N, C] and the val labels, keeps them, and returns what
+  // results.json records of the search. Only ever called with val data: the caller owns that.
+  virtual nlohmann::json select_on_val(const at::Tensor& val_features,
+                                       const at::Tensor& base_logits,
+                                       const at::Tensor& val_labels) = 0;
 };
 
 // The text sites read SiteContext::image_features (CoCoOp's meta-net): the text is encoded per

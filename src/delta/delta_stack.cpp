@@ -127,6 +127,9 @@ void DeltaStackImpl::add(const std::string& name, std::shared_ptr<Delta> delta) 
   refuse_second(delta->find<ClassPrompts>(), "lay out the class prompts of the text tower");
   refuse_second(delta->find<DomainAdaptive>(), "adapt prompts to domains");
   refuse_second(delta->find<ImageFeatureBlend>(), "blend their own image features");
+  refuse_second(delta->find<ImageFeatureMap>(), "map the image feature");
+  refuse_second(delta->find<FewShotCache>(), "hold a few-shot cache");
+  refuse_second(delta->find<LogitResidual>(), "add residual logits");
   for (size_t i = 0; i < members_.size(); ++i) {
     const auto& m = members_[i];
     const bool head = delta->find<ClassHead>(), other_head = m->find<ClassHead>();
@@ -146,6 +149,9 @@ void DeltaStackImpl::add(const std::string& name, std::shared_ptr<Delta> delta) 
   if (auto* c = delta->find<ClassHead>()) provide(c);
   if (auto* c = delta->find<ImageConditioned>()) provide(c);
   if (auto* c = delta->find<ImageFeatureBlend>()) provide(c);
+  if (auto* c = delta->find<ImageFeatureMap>()) provide(c);
+  if (auto* c = delta->find<FewShotCache>()) provide(c);
+  if (auto* c = delta->find<LogitResidual>()) provide(c);
   if (delta->find<LossTerm>()) provide<LossTerm>(this);
   register_module(name, delta);
   names_.push_back(name);

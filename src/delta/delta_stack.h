@@ -2,8 +2,9 @@
 // simultaneous vs sequential combinations the Delta Tuning study compares. The stack owns its
 // members as submodules, so its tensors are named "<member>.<param>", and it is itself a Delta.
 //
-// Capabilities (capabilities.h) are the members': ClassPrompts, ClassHead, DomainAdaptive and
-// ImageFeatureBlend are served by the one member that has each (add() refuses a second),
+// Capabilities (capabilities.h) are the members': ClassPrompts, ClassHead, DomainAdaptive,
+// ImageFeatureBlend, ImageFeatureMap, FewShotCache and LogitResidual are served by the one member
+// that has each (add() refuses a second),
 // ImageConditioned by any member that has it, and LossTerm by the stack itself, summing its
 // members' terms.
 //
