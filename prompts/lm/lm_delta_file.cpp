@@ -1,11 +1,28 @@
 #include "prompts/lm/lm_delta_file.h"
 
+#include <algorithm>
 #include <filesystem>
 
 #include "src/core/error.h"
 #include "src/core/hash.h"
+#include "src/delta/delta_stack.h"
 
 namespace vlprompt::prompts::lm {
+namespace {
+
+// A stack is recorded by its members ("prompt_tuning+bitfit"), which rebuild it; its own name
+// ("stack") is no registered method, and such files could not be read back.
+std::string method_name(const delta::Delta& delta) {
+  const auto* stack = dynamic_cast<const delta::DeltaStackImpl*>(&delta);
+  if (!stack) return delta.method();
+  std::string name;
+  for (const auto& m : stack->member_names()) {
+    name += (name.empty() ? "" : "+") + stack->member(m)->method();
+  }
+  return name;
+}
+
+}  // namespace
 
 std::string llama_fingerprint(const models::llama::LlamaModel& model) {
   std::map<std::string, at::Tensor> tensors;
@@ -17,7 +34,7 @@ delta::DeltaFileInfo lm_delta_info(const delta::Delta& delta,
                                    const models::llama::LlamaModel& model,
                                    const std::string& model_dir) {
   delta::DeltaFileInfo info;
-  info.method = delta.method();
+  info.method = method_name(delta);
   info.hyperparameters = delta.hyperparameters();
   std::filesystem::path dir(model_dir);
   if (dir.filename().empty()) dir = dir.parent_path();
@@ -35,7 +52,7 @@ delta::DeltaFileInfo lm_delta_info(const delta::Delta& delta,
 }
 
 void write_lm_delta(const std::string& path, const delta::Delta& delta, delta::DeltaFileInfo info) {
-  info.method = delta.method();
+  info.method = method_name(delta);
   info.hyperparameters = delta.hyperparameters();
   delta::write_delta(path, delta.export_tensors(), info);
 }
@@ -64,6 +81,44 @@ LoadedLmDelta load_lm_delta(delta::DeltaFile file, const std::string& path,
   out.delta->load_named_tensors(file.tensors, path);
   out.info = std::move(file.info);
   return out;
+}
+
+std::shared_ptr<delta::Delta> stack_on_lm_delta(const std::string& init_delta,
+                                                const std::string& method,
+                                                const core::ResolvedConfig& config,
+                                                const LmMethodContext& context, bool freeze) {
+  if (!context.model) throw Error("--init-delta " + init_delta + ": no LLaMA model to apply it to");
+  delta::DeltaFile file = delta::read_delta(init_delta);
+  delta::check_backbone(file.info, llama_fingerprint(context.model), file.info.backbone);
+  const std::vector<std::string> added = method_members(method);
+  std::vector<std::string> init;
+  try {
+    init = method_members(file.info.method);
+  } catch (const Error& e) {
+    throw FileError(init_delta,
+                    std::string("cannot rebuild the delta from its metadata: ") + e.what());
+  }
+  for (const auto& m : init) {
+    if (std::find(added.begin(), added.end(), m) != added.end()) {
+      throw Error("--init-delta " + init_delta + " already holds '" + m +
+                  "'; stack other members on it");
+    }
+    if (!find_method(m).is_lm_delta()) {
+      throw FileError(init_delta, "member '" + m + "' is not a text-LM delta");
+    }
+  }
+  LmMethodContext own = context;
+  own.load_only = true;
+  const core::ResolvedConfig init_config =
+      file_config(init, file.info.hyperparameters, "delta file " + init_delta);
+  delta::DeltaStack stack{delta::DeltaStackOptions{}};
+  for (const auto& m : init) stack->add(m, find_method(m).make_lm_delta(init_config, m, own));
+  stack->load_named_tensors(file.tensors, init_delta);
+  if (freeze) {
+    for (const auto& m : init) stack->freeze(m);
+  }
+  for (const auto& m : added) stack->add(m, find_method(m).make_lm_delta(config, m, context));
+  return stack.ptr();
 }
 
 }  // namespace vlprompt::prompts::lm

@@ -36,4 +36,13 @@ LoadedLmDelta load_lm_delta(const std::string& path, const LmMethodContext& cont
 LoadedLmDelta load_lm_delta(delta::DeltaFile file, const std::string& path,
                             const LmMethodContext& context);
 
+// The Delta Tuning survey's sequential combination on an LM: the members of a trained delta file
+// (its tensors loaded; frozen when `freeze`), then the new members of `method` built from
+// `config`, in one stack. The stack's file holds every member, so it evaluates on its own. A
+// member in both is an Error.
+std::shared_ptr<delta::Delta> stack_on_lm_delta(const std::string& init_delta,
+                                                const std::string& method,
+                                                const core::ResolvedConfig& config,
+                                                const LmMethodContext& context, bool freeze);
+
 }  // namespace vlprompt::prompts::lm

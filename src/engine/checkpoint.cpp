@@ -90,7 +90,9 @@ nlohmann::json EpochRecord::to_json() const {
                       {"loss", loss},
                       {"train_acc", train_acc},
                       {"val_top1", val_top1 ? nlohmann::json(*val_top1) : nlohmann::json(nullptr)},
-                      {"seconds", seconds}};
+                      {"seconds", seconds},
+                      {"steps", steps},
+                      {"step_seconds", step_seconds}};
   for (const auto& [key, value] : extra) j[key] = value;
   return j;
 }
@@ -104,9 +106,11 @@ EpochRecord EpochRecord::from_json(const nlohmann::json& j, const std::string& w
     r.train_acc = j.at("train_acc").get<double>();
     if (!j.at("val_top1").is_null()) r.val_top1 = j.at("val_top1").get<double>();
     r.seconds = j.at("seconds").get<double>();
+    r.steps = j.value("steps", int64_t{0});
+    r.step_seconds = j.value("step_seconds", 0.0);
     for (const auto& [key, value] : j.items()) {
-      static const std::set<std::string> kFixed{"epoch",     "lr",       "loss",
-                                                "train_acc", "val_top1", "seconds"};
+      static const std::set<std::string> kFixed{"epoch",    "lr",      "loss",  "train_acc",
+                                                "val_top1", "seconds", "steps", "step_seconds"};
       if (!kFixed.count(key) && value.is_number()) r.extra[key] = value.get<double>();
     }
   } catch (const nlohmann::json::exception& e) {

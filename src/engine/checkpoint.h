@@ -27,6 +27,10 @@ struct EpochRecord {
   double train_acc = 0;            // percent of training samples classified right during the epoch
   std::optional<double> val_top1;  // percent; absent without val data (null in JSON)
   double seconds = 0;
+  // Optimizer steps in the epoch and the seconds they took (seconds adds validation and the
+  // checkpoint); 0 in records written before they were kept.
+  int64_t steps = 0;
+  double step_seconds = 0;
   // The method's own numbers for the epoch (Method::epoch_metrics), written beside the above.
   std::map<std::string, double> extra;
 

@@ -245,6 +245,8 @@ bool Trainer::train_epoch(Run& r, int64_t epoch) {
   record.loss = loss_sum / num_batches;
   record.train_acc = 100.0 * correct.item<int64_t>() / seen;
   record.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  record.steps = num_batches;
+  record.step_seconds = record.seconds;
   finish_epoch(r, epoch, record);
   return true;
 }
