@@ -8,6 +8,7 @@
 #include <sstream>
 #include <tuple>
 
+#include "study/study_grid.h"
 #include "study/svg_chart.h"
 
 namespace vlprompt::study {
@@ -95,7 +96,7 @@ void accuracy_table(std::ostringstream& h, const StudySpec& spec, const ByMethod
       }
     }
     h << "<td>" << pm(spread_of(values(cells, spec.shots.back(), base ? baseline_f1_of : f1_of)))
-      << "</td><td>" << (base ? std::string("0") : count(cells.front()->parameters))
+      << "</td><td>" << (base ? std::string("0") : count(parameters_at(cells, spec.shots.back())))
       << "</td></tr>\n";
   }
   h << "</table>\n<p class='note'>Test top-1 %, mean &plusmn; sample std over seeds "
@@ -106,22 +107,30 @@ void accuracy_table(std::ostringstream& h, const StudySpec& spec, const ByMethod
     << " row is read from the cells' own results on the same test items.</p>\n";
 }
 
-void charts(std::ostringstream& h, const StudySpec& spec, const ByMethod& by) {
+// Base-to-new sections plot H, the number that section is about.
+void charts(std::ostringstream& h, const StudySpec& spec, const ByMethod& by, bool b2n,
+            const std::string& prefix, std::vector<StudyPlot>* plots) {
+  double (*const score)(const CellResult&) = b2n ? hm_of : top1_of;
+  const std::string y_label = b2n ? "H (base-to-new harmonic mean) %" : "test top-1 %";
+  const auto plot = [&](const std::string& kind, const std::string& svg) {
+    h << "<div class='plot'>" << svg << "</div>\n";
+    if (plots) plots->push_back({prefix + "-" + kind + ".svg", svg});
+  };
   const int64_t top = spec.shots.back();
   std::vector<Series> params, shots, curves;
   for (const auto& m : spec.methods) {
     if (m.baseline || !by.count(m.label)) continue;
     const auto& cells = by.at(m.label);
-    const Spread s = spread_of(values(cells, top, top1_of));
+    const Spread s = spread_of(values(cells, top, score));
     if (s.n > 0) {
-      Series p{m.label, {static_cast<double>(cells.front()->parameters)}, {s.mean}};
+      Series p{m.label, {static_cast<double>(parameters_at(cells, top))}, {s.mean}};
       p.lines = false;
       p.label_points = true;
       params.push_back(p);
     }
     Series line{m.label, {}, {}};
     for (int64_t k : spec.shots) {
-      const Spread at = spread_of(values(cells, k, top1_of));
+      const Spread at = spread_of(values(cells, k, score));
       if (at.n == 0) continue;
       line.x.push_back(static_cast<double>(k));
       line.y.push_back(at.mean);
@@ -132,6 +141,7 @@ void charts(std::ostringstream& h, const StudySpec& spec, const ByMethod& by) {
     for (const auto* r : cells) {
       if (r->cell->shots != top || r->curve.empty()) continue;
       Series c{m.label, {}, {}};
+      c.markers = false;
       for (const auto& p : r->curve) {
         c.x.push_back(static_cast<double>(p.step));
         c.y.push_back(p.train_acc);
@@ -143,24 +153,24 @@ void charts(std::ostringstream& h, const StudySpec& spec, const ByMethod& by) {
   ChartOptions o;
   o.title = "Accuracy against trainable parameters (" + std::to_string(top) + " shots)";
   o.x_label = "values in the delta file";
-  o.y_label = "test top-1 %";
+  o.y_label = y_label;
   o.log_x = true;
-  h << "<div class='plot'>" << svg_chart(params, o) << "</div>\n";
+  plot("parameters", svg_chart(params, o));
   if (spec.shots.size() > 1) {
     ChartOptions s;
     s.title = "Accuracy against shots (bars: min..max over seeds)";
     s.x_label = "shots per class";
-    s.y_label = "test top-1 %";
+    s.y_label = y_label;
     s.log_x = true;
     for (int64_t k : spec.shots) s.x_ticks.emplace_back(static_cast<double>(k), std::to_string(k));
-    h << "<div class='plot'>" << svg_chart(shots, s) << "</div>\n";
+    plot("shots", svg_chart(shots, s));
   }
   ChartOptions c;
   c.title = "Convergence: training accuracy per epoch (" + std::to_string(top) + " shots, seed " +
             std::to_string(spec.seeds.front()) + ")";
   c.x_label = "optimizer steps";
   c.y_label = "train accuracy %";
-  h << "<div class='plot'>" << svg_chart(curves, c) << "</div>\n";
+  plot("convergence", svg_chart(curves, c));
 }
 
 // A combination row beside its best single member: positive when combining helped.
@@ -226,7 +236,8 @@ void cost_table(std::ostringstream& h, const std::vector<const CellResult*>& cel
 }  // namespace
 
 std::string render_study_report(const StudySpec& spec, const std::vector<CellResult>& results,
-                                const std::string& command, const std::vector<std::string>& notes) {
+                                const std::string& command, const std::vector<std::string>& notes,
+                                std::vector<StudyPlot>* plots) {
   std::ostringstream h;
   size_t done = 0;
   for (const auto& r : results) done += r.done ? 1 : 0;
@@ -262,7 +273,9 @@ std::string render_study_report(const StudySpec& spec, const std::vector<CellRes
       continue;
     }
     accuracy_table(h, spec, by, all, b2n);
-    charts(h, spec, by);
+    charts(h, spec, by, b2n,
+           folder_name(c.model) + "-" + folder_name(c.dataset) + (b2n ? "-base-to-new" : ""),
+           plots);
     combination_tables(h, spec, by);
     cost_table(h, all);
   }

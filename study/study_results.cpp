@@ -141,6 +141,13 @@ nlohmann::json spread(const std::vector<double>& v) {
 
 }  // namespace
 
+int64_t parameters_at(const std::vector<const CellResult*>& cells, int64_t shots) {
+  for (const auto* r : cells) {
+    if (r->cell->shots == shots) return r->parameters;
+  }
+  return cells.empty() ? 0 : cells.front()->parameters;
+}
+
 std::optional<int64_t> steps_to_fraction(const std::vector<CurvePoint>& curve, double fraction) {
   if (curve.empty()) return std::nullopt;
   const double goal = fraction * curve.back().train_acc;

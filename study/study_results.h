@@ -44,6 +44,10 @@ std::vector<CellResult> read_results(const StudySpec& spec, const std::vector<Ce
 // mean, sample std, min and max over seeds.
 nlohmann::json study_json(const StudySpec& spec, const std::vector<CellResult>& results);
 
+// The delta's size for a method at `shots` (a cache grows with the shots); the first cell's when
+// none ran at that count.
+int64_t parameters_at(const std::vector<const CellResult*>& cells, int64_t shots);
+
 // The first step whose train accuracy reaches 90% of the last one's (an empty curve: none).
 std::optional<int64_t> steps_to_fraction(const std::vector<CurvePoint>& curve, double fraction);
 

@@ -10,6 +10,7 @@
 #include "src/core/file_io.h"
 #include "study/cell_runner.h"
 #include "study/study_grid.h"
+#include "study/study_markdown.h"
 #include "study/study_report.h"
 #include "study/study_results.h"
 
@@ -52,10 +53,14 @@ void write_outputs(const StudySpec& spec, const std::vector<Cell>& cells, const 
   nlohmann::json j = study_json(spec, results);
   j["command"] = command;
   core::atomic_write(paths.dir + "/study.json", j.dump(2) + "\n");
+  std::vector<StudyPlot> plots;
   core::atomic_write(paths.dir + "/report.html",
-                     render_study_report(spec, results, command, model_notes(spec)));
-  std::cout << "[study] wrote " << paths.dir << "/study.json and " << paths.dir << "/report.html ("
-            << j["cells_done"] << " of " << cells.size() << " cells finished)\n";
+                     render_study_report(spec, results, command, model_notes(spec), &plots));
+  for (const auto& p : plots) core::atomic_write(paths.dir + "/plots/" + p.file, p.svg);
+  core::atomic_write(paths.dir + "/study.md", study_markdown(spec, results));
+  std::cout << "[study] wrote " << paths.dir << "/study.json, report.html, study.md and "
+            << plots.size() << " plots in plots/ (" << j["cells_done"] << " of " << cells.size()
+            << " cells finished)\n";
 }
 
 }  // namespace

@@ -178,6 +178,7 @@ std::string svg_chart(const std::vector<Series>& series, const ChartOptions& o) 
         svg << "<line x1='" << fmt(x) << "' x2='" << fmt(x) << "' y1='" << fmt(py(s.low[i]))
             << "' y2='" << fmt(py(s.high[i])) << "' stroke='" << colour << "'/>\n";
       }
+      if (!s.markers) continue;
       svg << "<circle cx='" << fmt(x) << "' cy='" << fmt(py(s.y[i])) << "' r='3.5' fill='" << colour
           << "'><title>" << xml_escape(s.name) << ": " << tick_text(s.x[i]) << ", "
           << tick_text(s.y[i]) << "</title></circle>\n";

@@ -15,6 +15,7 @@ struct Series {
   // Error bars (both empty, or one entry per point: the bar spans low..high).
   std::vector<double> low, high;
   bool lines = true;          // join the points; false: markers only
+  bool markers = true;        // false: the line alone (long curves)
   bool label_points = false;  // write the series name beside its points (scatter plots)
 };
 

@@ -10,6 +10,7 @@
 
 #include "src/core/file_io.h"
 #include "src/core/safetensors.h"
+#include "study/study_markdown.h"
 #include "study/study_report.h"
 #include "study/svg_chart.h"
 #include "tests/test_support.h"
@@ -111,7 +112,15 @@ TEST(StudyResults, NumbersComeFromTheRunFoldersAndReduceOverSeeds) {
   }
   EXPECT_TRUE(found);
 
-  const std::string html = render_study_report(spec, results, "vlprompt study ...", {"a note"});
+  std::vector<StudyPlot> plots;
+  const std::string html =
+      render_study_report(spec, results, "vlprompt study ...", {"a note"}, &plots);
+  std::vector<std::string> files;
+  for (const auto& p : plots) files.push_back(p.file);
+  EXPECT_EQ(files,
+            (std::vector<std::string>{"m-d-parameters.svg", "m-d-shots.svg", "m-d-convergence.svg",
+                                      "m-d-base-to-new-parameters.svg", "m-d-base-to-new-shots.svg",
+                                      "m-d-base-to-new-convergence.svg"}));
   EXPECT_NE(html.find("Accuracy against trainable parameters"), std::string::npos);
   EXPECT_NE(html.find("Accuracy against shots"), std::string::npos);
   EXPECT_NE(html.find("Convergence"), std::string::npos);
@@ -119,6 +128,12 @@ TEST(StudyResults, NumbersComeFromTheRunFoldersAndReduceOverSeeds) {
   EXPECT_NE(html.find("base-to-new"), std::string::npos);
   EXPECT_NE(html.find("65.00 &plusmn; 7.07"), std::string::npos) << "A at 4 shots";
   EXPECT_NE(html.find("4 of 12 cells finished"), std::string::npos);
+
+  const std::string md = study_markdown(spec, results);
+  EXPECT_NE(md.find("| A | - | 65.00 ± 7.07 | 63.00 ± 7.07 | 6 |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| hand-written | - | 50.00 ± 0.00 | 9.00 ± 0.00 | 0 |"), std::string::npos)
+      << md;
+  EXPECT_NE(md.find("| A->B | - | 65.00 | 63.00 | 8 |"), std::string::npos) << md;
 }
 
 TEST(SvgChart, AxesLegendAndALogScaleThatSaysWhatItLeftOut) {
