@@ -12,7 +12,6 @@
 #include "prompts/text_config.h"
 #include "src/core/device.h"
 #include "src/core/error.h"
-#include "src/delta/delta_stack.h"
 #include "src/engine/token_data.h"
 
 namespace vlprompt::pipeline {
@@ -23,22 +22,6 @@ using prompts::PromptedLmMethod;
 
 prompts::PromptedLmOptions method_options(LmTask task, const prompts::TextConfig& tc) {
   return prompts::PromptedLmOptions().task(task).mean_label_logprob(tc.label_score == "mean");
-}
-
-// The registered names ("prompt_tuning"), however the user spelled them ("prompt-tuning").
-std::string registered_name(const std::string& method) {
-  std::string name;
-  for (const auto& m : prompts::method_members(method)) name += (name.empty() ? "" : "+") + m;
-  return name;
-}
-
-// A delta stacked on an --init-delta is named by all its members ("prompt_tuning+bitfit").
-std::string stack_name(const delta::Delta& delta, const std::string& method) {
-  const auto* stack = dynamic_cast<const delta::DeltaStackImpl*>(&delta);
-  if (!stack) return registered_name(method);
-  std::string name;
-  for (const auto& m : stack->member_names()) name += (name.empty() ? "" : "+") + m;
-  return name;
 }
 
 class TextTrainingRun : public TrainingRun {
@@ -66,8 +49,9 @@ class TextTrainingRun : public TrainingRun {
     delta_ = a.init_delta.empty() ? prompts::make_lm_delta(a.method, config, context)
                                   : prompts::lm::stack_on_lm_delta(a.init_delta, a.method, config,
                                                                    context, a.freeze_init);
-    method_ = std::make_unique<PromptedLmMethod>(stack_name(*delta_, a.method), lm_.model, delta_,
-                                                 task_.label_ids, lm_.fingerprint, options());
+    method_ =
+        std::make_unique<PromptedLmMethod>(prompts::lm::delta_method(*delta_), lm_.model, delta_,
+                                           task_.label_ids, lm_.fingerprint, options());
     train_ = std::make_unique<engine::TokenData>(token_rows(splits_.train, task_, *lm_.tokenizer),
                                                  a.eval_batch_size);
     if (!lm_task() && !splits_.val.items.empty()) {

@@ -1,6 +1,5 @@
 #include "study/study_markdown.h"
 
-#include <cmath>
 #include <cstdio>
 #include <set>
 #include <sstream>
@@ -11,14 +10,12 @@ namespace {
 
 std::string pm(const std::vector<double>& v) {
   if (v.empty()) return "-";
-  double mean = 0, ss = 0;
-  for (double x : v) mean += x / static_cast<double>(v.size());
-  for (double x : v) ss += (x - mean) * (x - mean);
+  const Spread s = spread_of(v);
   char buf[64];
-  if (v.size() > 1) {
-    std::snprintf(buf, sizeof(buf), "%.2f ± %.2f", mean, std::sqrt(ss / (v.size() - 1)));
+  if (s.n > 1) {
+    std::snprintf(buf, sizeof(buf), "%.2f ± %.2f", s.mean, s.std);
   } else {
-    std::snprintf(buf, sizeof(buf), "%.2f", mean);
+    std::snprintf(buf, sizeof(buf), "%.2f", s.mean);
   }
   return buf;
 }

@@ -14,23 +14,6 @@
 namespace vlprompt::study {
 namespace {
 
-struct Spread {
-  double mean = 0, std = 0, lo = 0, hi = 0;
-  size_t n = 0;
-};
-
-Spread spread_of(const std::vector<double>& v) {
-  Spread s;
-  s.n = v.size();
-  if (v.empty()) return s;
-  for (double x : v) s.mean += x / static_cast<double>(v.size());
-  for (double x : v) s.std += (x - s.mean) * (x - s.mean);
-  s.std = v.size() > 1 ? std::sqrt(s.std / static_cast<double>(v.size() - 1)) : 0;
-  s.lo = *std::min_element(v.begin(), v.end());
-  s.hi = *std::max_element(v.begin(), v.end());
-  return s;
-}
-
 std::string f2(double v) {
   char buf[32];
   std::snprintf(buf, sizeof(buf), "%.2f", v);

@@ -123,23 +123,25 @@ nlohmann::json optional_json(const std::optional<T>& v) {
 
 nlohmann::json spread(const std::vector<double>& v) {
   if (v.empty()) return nullptr;
-  double mean = 0;
-  for (double x : v) mean += x / static_cast<double>(v.size());
-  nlohmann::json std = nullptr;
-  if (v.size() > 1) {
-    double ss = 0;
-    for (double x : v) ss += (x - mean) * (x - mean);
-    std = std::sqrt(ss / static_cast<double>(v.size() - 1));
-  }
-  return {{"mean", mean},
-          {"std", std},
-          {"min", *std::min_element(v.begin(), v.end())},
-          {"max", *std::max_element(v.begin(), v.end())},
-          {"n", v.size()},
-          {"values", v}};
+  const Spread s = spread_of(v);
+  return {{"mean", s.mean}, {"std", s.n > 1 ? nlohmann::json(s.std) : nlohmann::json(nullptr)},
+          {"min", s.lo},    {"max", s.hi},
+          {"n", s.n},       {"values", v}};
 }
 
 }  // namespace
+
+Spread spread_of(const std::vector<double>& v) {
+  Spread s;
+  s.n = v.size();
+  if (v.empty()) return s;
+  for (double x : v) s.mean += x / static_cast<double>(v.size());
+  for (double x : v) s.std += (x - s.mean) * (x - s.mean);
+  s.std = v.size() > 1 ? std::sqrt(s.std / static_cast<double>(v.size() - 1)) : 0;
+  s.lo = *std::min_element(v.begin(), v.end());
+  s.hi = *std::max_element(v.begin(), v.end());
+  return s;
+}
 
 int64_t parameters_at(const std::vector<const CellResult*>& cells, int64_t shots) {
   for (const auto* r : cells) {

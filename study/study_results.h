@@ -35,6 +35,13 @@ struct CellResult {
   std::vector<CurvePoint> curve;
 };
 
+// Mean, sample std (0 for a single value), min and max of one number over seeds.
+struct Spread {
+  double mean = 0, std = 0, lo = 0, hi = 0;
+  size_t n = 0;
+};
+Spread spread_of(const std::vector<double>& values);
+
 // Reads every cell (finished or not: `done` says). A finished cell whose files are garbled is a
 // FileError naming the file.
 std::vector<CellResult> read_results(const StudySpec& spec, const std::vector<Cell>& cells,

@@ -8,11 +8,8 @@
 #include "src/delta/delta_stack.h"
 
 namespace vlprompt::prompts::lm {
-namespace {
 
-// A stack is recorded by its members ("prompt_tuning+bitfit"), which rebuild it; its own name
-// ("stack") is no registered method, and such files could not be read back.
-std::string method_name(const delta::Delta& delta) {
+std::string delta_method(const delta::Delta& delta) {
   const auto* stack = dynamic_cast<const delta::DeltaStackImpl*>(&delta);
   if (!stack) return delta.method();
   std::string name;
@@ -21,8 +18,6 @@ std::string method_name(const delta::Delta& delta) {
   }
   return name;
 }
-
-}  // namespace
 
 std::string llama_fingerprint(const models::llama::LlamaModel& model) {
   std::map<std::string, at::Tensor> tensors;
@@ -34,7 +29,7 @@ delta::DeltaFileInfo lm_delta_info(const delta::Delta& delta,
                                    const models::llama::LlamaModel& model,
                                    const std::string& model_dir) {
   delta::DeltaFileInfo info;
-  info.method = method_name(delta);
+  info.method = delta_method(delta);
   info.hyperparameters = delta.hyperparameters();
   std::filesystem::path dir(model_dir);
   if (dir.filename().empty()) dir = dir.parent_path();
@@ -52,7 +47,7 @@ delta::DeltaFileInfo lm_delta_info(const delta::Delta& delta,
 }
 
 void write_lm_delta(const std::string& path, const delta::Delta& delta, delta::DeltaFileInfo info) {
-  info.method = method_name(delta);
+  info.method = delta_method(delta);
   info.hyperparameters = delta.hyperparameters();
   delta::write_delta(path, delta.export_tensors(), info);
 }

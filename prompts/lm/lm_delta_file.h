@@ -12,6 +12,11 @@
 
 namespace vlprompt::prompts::lm {
 
+// The registered method a delta is ("prefix_tuning"; a stack by its members,
+// "prompt_tuning+bitfit"): what its file records and its run is named. A stack's own name
+// ("stack") is no registered method, and files recording it could not be read back.
+std::string delta_method(const delta::Delta& delta);
+
 // core::fingerprint of the model's parameters by HF name.
 std::string llama_fingerprint(const models::llama::LlamaModel& model);
 
