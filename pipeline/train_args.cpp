@@ -26,7 +26,9 @@ nlohmann::json TrainArgs::to_json() const {
           {"target", target},
           {"target_data_root", target_data_root},
           {"target_max", target_max},
-          {"task", task}};
+          {"task", task},
+          {"tasks", tasks},
+          {"task_order", task_order}};
 }
 
 TrainArgs TrainArgs::from_json(const nlohmann::json& j, const std::string& where) {
@@ -56,6 +58,8 @@ TrainArgs TrainArgs::from_json(const nlohmann::json& j, const std::string& where
     a.target_data_root = j.value("target_data_root", std::string());
     a.target_max = j.value("target_max", int64_t{0});
     a.task = j.value("task", std::string("classify"));  // runs made before text LMs
+    a.tasks = j.value("tasks", int64_t{0});             // ... before continual runs
+    a.task_order = j.value("task_order", std::string("seeded"));
   } catch (const nlohmann::json::exception& e) {
     throw FileError(where, std::string("not a vlprompt run.json: ") + e.what());
   }

@@ -29,6 +29,11 @@ struct TrainArgs {
   // Text LMs: "classify" (rank classification through label words) or "lm" (causal LM on
   // completions). Image runs ignore it.
   std::string task = "classify";
+  // Class-incremental learning: > 0 splits the dataset's classes into this many tasks trained one
+  // after the other (pipeline/continual_run.h); "seeded" shuffles the classes by the run seed
+  // first, "given" keeps the dataset's order.
+  int64_t tasks = 0;
+  std::string task_order = "seeded";
 
   nlohmann::json to_json() const;
   static TrainArgs from_json(const nlohmann::json& j, const std::string& where);

@@ -2,6 +2,7 @@
 
 #include <iostream>
 
+#include "pipeline/continual_run.h"
 #include "pipeline/model_kind.h"
 #include "pipeline/resume_args.h"
 #include "prompts/run_config.h"
@@ -111,6 +112,7 @@ int train(TrainArgs a, const std::vector<std::string>& given_options) {
     core::atomic_write(a.out + "/run.json", a.to_json().dump(2) + "\n");
     core::atomic_write(a.out + "/config.yaml", core::dump_config(config));
   }
+  if (a.tasks > 0) return train_continual(a, config, resumed);
   const std::unique_ptr<TrainingRun> run =
       model_kind_of_method(a.method, a.model.model).make_training_run(a, config);
   return run_training(*run, a, config, resumed);

@@ -108,8 +108,12 @@ at::Tensor PromptedClipMethod::image_features(const engine::Batch& batch) {
   }
   at::Tensor features;
   if (image_sites) {
-    const delta::SiteContext no_context;
-    features = clip_->encode_image(batch.inputs, stack_->sites(Tower::kImage, no_context));
+    delta::SiteContext context;
+    if (stack_->find<delta::ImageQuery>()) {
+      at::NoGradGuard no_grad;  // the query is the frozen tower's: a constant to the delta
+      context.image_features = clip_->encode_image(batch.inputs);
+    }
+    features = clip_->encode_image(batch.inputs, stack_->sites(Tower::kImage, context));
   } else {
     at::NoGradGuard no_grad;  // the frozen tower with nothing of ours inside: no graph
     features = clip_->encode_image(batch.inputs);
@@ -260,7 +264,7 @@ at::Tensor PromptedClipMethod::forward(const engine::Batch& batch) {
 nn::DeltaSites* PromptedClipMethod::image_pass_sites() {
   // A blend reads the pixels and a map follows the pass: either way the pass is the method's own.
   if (!stack_->touches(Tower::kImage) || stack_->find<delta::ImageFeatureBlend>() ||
-      stack_->find<delta::ImageFeatureMap>()) {
+      stack_->find<delta::ImageFeatureMap>() || stack_->find<delta::ImageQuery>()) {
     return nullptr;
   }
   static const delta::SiteContext no_context;

@@ -61,8 +61,20 @@ at::Tensor VisionTransformerImpl::forward(const at::Tensor& pixels, nn::DeltaSit
     return delta ? nn::apply_layer_norm(in, ln->weight, ln->bias, 1e-5, delta) : ln->forward(in);
   };
   x = transformer->forward(norm(ln_pre, nn::NormSite::kInput, x), sites);
-  return at::matmul(norm(ln_post, nn::NormSite::kFinal, x.select(1, 0)),
-                    nn::tower_tensor_or(sites, "visual.proj", proj));
+  const auto span = sites ? sites->readout_span() : std::nullopt;
+  at::Tensor feature;
+  if (span) {
+    const auto [first, count] = *span;
+    if (first < 0 || count < 1 || first + count > x.size(1)) {
+      throw Error("encode_image: the readout positions [" + std::to_string(first) + ", " +
+                  std::to_string(first + count) + ") are outside the " + std::to_string(x.size(1)) +
+                  " tokens");
+    }
+    feature = norm(ln_post, nn::NormSite::kFinal, x.slice(1, first, first + count)).mean(1);
+  } else {
+    feature = norm(ln_post, nn::NormSite::kFinal, x.select(1, 0));
+  }
+  return at::matmul(feature, nn::tower_tensor_or(sites, "visual.proj", proj));
 }
 
 }  // namespace vlprompt::models

@@ -19,7 +19,8 @@ class VisionTransformerImpl : public torch::nn::Module {
   VisionTransformerImpl(const VisionConfig& config, int64_t output_dim);
 
   // pixels [B, 3, R, R] -> [B, output_dim]. sites->input_tokens(x, undefined) sees the
-  // [B, 1 + grid^2, width] tokens after the positional embedding, before ln_pre.
+  // [B, 1 + grid^2, width] tokens after the positional embedding, before ln_pre. The feature is
+  // ln_post of the class token, or the mean of ln_post over sites->readout_span().
   at::Tensor forward(const at::Tensor& pixels, nn::DeltaSites* sites);
 
   torch::nn::Conv2d conv1{nullptr};

@@ -101,6 +101,15 @@ class LogitResidual {
                                        const at::Tensor& val_labels) = 0;
 };
 
+// The image sites read SiteContext::image_features: the frozen image tower's features of the
+// same images from a prompt-free pass, which the method computes first (L2P's query, matched
+// against its prompt keys). Such sites depend on the image, so no other member may touch the
+// image tower beside them.
+class ImageQuery {
+ public:
+  virtual ~ImageQuery() = default;
+};
+
 // The text sites read SiteContext::image_features (CoCoOp's meta-net): the text is encoded per
 // image instead of once per class list.
 class ImageConditioned {

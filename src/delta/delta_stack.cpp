@@ -84,6 +84,16 @@ class StackedSites : public nn::DeltaSites {
     return y;
   }
 
+  std::optional<std::pair<int64_t, int64_t>> readout_span() const override {
+    std::optional<std::pair<int64_t, int64_t>> out;
+    for (const nn::DeltaSites* s : parts) {
+      auto span = s->readout_span();
+      if (span && out) throw Error("two members of the stack choose the image tower's readout");
+      if (span) out = span;
+    }
+    return out;
+  }
+
   at::Tensor tower_tensor(const std::string& name) override {
     at::Tensor out;
     for (nn::DeltaSites* s : parts) {
@@ -132,6 +142,13 @@ void DeltaStackImpl::add(const std::string& name, std::shared_ptr<Delta> delta) 
   refuse_second(delta->find<LogitResidual>(), "add residual logits");
   for (size_t i = 0; i < members_.size(); ++i) {
     const auto& m = members_[i];
+    const bool query = delta->find<ImageQuery>() || m->find<ImageQuery>();
+    if (query && delta->touches(Tower::kImage) && m->touches(Tower::kImage)) {
+      throw Error("delta stack: members '" + names_[i] + "' and '" + name +
+                  "' cannot be combined: one chooses its image tokens per image from a "
+                  "prompt-free pass (and reads its feature at their positions), so it must be "
+                  "the only member in the image tower");
+    }
     const bool head = delta->find<ClassHead>(), other_head = m->find<ClassHead>();
     const bool head_beside_text = (head && (other_head || m->touches(Tower::kText))) ||
                                   (other_head && delta->touches(Tower::kText));
@@ -148,6 +165,7 @@ void DeltaStackImpl::add(const std::string& name, std::shared_ptr<Delta> delta) 
   if (auto* c = delta->find<DomainAdaptive>()) provide(c);
   if (auto* c = delta->find<ClassHead>()) provide(c);
   if (auto* c = delta->find<ImageConditioned>()) provide(c);
+  if (auto* c = delta->find<ImageQuery>()) provide(c);
   if (auto* c = delta->find<ImageFeatureBlend>()) provide(c);
   if (auto* c = delta->find<ImageFeatureMap>()) provide(c);
   if (auto* c = delta->find<FewShotCache>()) provide(c);

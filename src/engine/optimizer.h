@@ -52,6 +52,9 @@ struct OptimizerOptions {
   TORCH_ARG(double, beta1) = 0.9;     // adamw
   TORCH_ARG(double, beta2) = 0.999;   // adamw
   TORCH_ARG(double, eps) = 1e-8;      // adamw
+  // > 0: the gradients' global L2 norm is clipped to it before each step (PyTorch's
+  // clip_grad_norm_); 0: off.
+  TORCH_ARG(double, clip_grad_norm) = 0;
 };
 
 class Optimizer {

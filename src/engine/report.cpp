@@ -133,6 +133,70 @@ std::string confusion_heatmap(const nlohmann::json& confusion,
   return o.str() + "</svg>";
 }
 
+// A class-incremental run's accuracy matrix: row i is task i, column t after training task t;
+// cells shaded by accuracy, empty where the task was not yet seen.
+std::string accuracy_matrix_svg(const nlohmann::json& matrix) {
+  const size_t n = matrix.size();
+  const double cell = std::max(28.0, std::min(56.0, 480.0 / std::max<size_t>(n, 1))), L = 70,
+               T = 40;
+  std::ostringstream o;
+  o << "<svg width='" << L + cell * n + 10 << "' height='" << T + cell * n + 24
+    << "' class='chart'><text x='" << L << "' y='14' font-size='11'>after training task "
+    << "&#8594;</text>";
+  for (size_t t = 0; t < n; ++t) {
+    o << "<text x='" << L + cell * t + cell / 2 << "' y='" << T - 6
+      << "' font-size='11' text-anchor='middle'>" << t + 1 << "</text>";
+  }
+  for (size_t i = 0; i < n; ++i) {
+    o << "<text x='0' y='" << T + cell * i + cell * 0.6 << "' font-size='11'>task " << i + 1
+      << "</text>";
+    for (size_t t = 0; t < matrix[i].size(); ++t) {
+      const auto& v = matrix[i][t];
+      if (!v.is_number()) continue;
+      const double a = v.get<double>();
+      const int shade = static_cast<int>(255 - 2.0 * std::clamp(a, 0.0, 100.0));
+      o << "<rect x='" << L + cell * t << "' y='" << T + cell * i << "' width='" << cell
+        << "' height='" << cell << "' fill='rgb(" << shade << "," << shade << ",255)'><title>task "
+        << i + 1 << " after task " << t + 1 << ": " << num(a) << "%</title></rect><text x='"
+        << L + cell * t + cell / 2 << "' y='" << T + cell * i + cell * 0.6
+        << "' font-size='10' text-anchor='middle' fill='" << (a > 60 ? "white" : "black") << "'>"
+        << num(a, 1) << "</text>";
+    }
+  }
+  o << "<text x='0' y='" << T + cell * n + 16 << "' font-size='11'>rows: the task tested (top-1 %"
+    << ")</text>";
+  return o.str() + "</svg>";
+}
+
+std::vector<std::pair<double, double>> per_task_points(const nlohmann::json& values) {
+  std::vector<std::pair<double, double>> out;
+  for (size_t t = 0; t < values.size(); ++t) {
+    if (values[t].is_number()) out.emplace_back(t + 1.0, values[t].get<double>());
+  }
+  return out;
+}
+
+void continual_section(std::ostream& o, const nlohmann::json& c) {
+  o << "<h2>Continual learning</h2><p>" << esc(c.value("protocol", std::string())) << "; tested "
+    << "among " << esc(c.value("tested_among", std::string())) << ".</p>";
+  if (c.contains("accuracy_matrix")) {
+    o << "<h3>Accuracy matrix (test top-1)</h3>" << accuracy_matrix_svg(c["accuracy_matrix"]);
+  }
+  std::vector<Series> series;
+  if (c.contains("average_accuracy")) {
+    series.push_back({"learned", "#c0392b", per_task_points(c["average_accuracy"])});
+  }
+  if (c.contains("hand_written") && c["hand_written"].contains("average_accuracy")) {
+    series.push_back(
+        {"hand-written prompt", "#2471a3", per_task_points(c["hand_written"]["average_accuracy"])});
+  }
+  o << line_chart("average accuracy (%) after each task", series);
+  if (c.contains("forgetting")) {
+    o << line_chart("forgetting (points) after each task",
+                    {{"learned", "#c0392b", per_task_points(c["forgetting"])}});
+  }
+}
+
 std::vector<Series> curves(const std::vector<nlohmann::json>& metrics,
                            const std::vector<std::pair<std::string, std::string>>& keys) {
   static const char* kColors[] = {"#c0392b", "#2471a3", "#229954", "#7d3c98"};
@@ -202,6 +266,7 @@ std::string render_report(const nlohmann::json& results,
     model_paragraph(o, results["model"]);
   }
   if (results.contains("comparison")) comparison_table(o, results["comparison"]);
+  if (results.contains("continual")) continual_section(o, results["continual"]);
   o << "<h2>Training</h2>" << line_chart("loss", curves(metrics, {{"loss", "train loss"}}))
     << line_chart("accuracy (%)",
                   curves(metrics, {{"train_acc", "train"}, {"val_top1", "val top-1"}}));

@@ -36,6 +36,8 @@ TrainerOptions make_trainer_options(const core::ResolvedConfig& config, const st
   require("optim.adam_beta2", optim.adam_beta2, optim.adam_beta2 >= 0 && optim.adam_beta2 < 1,
           "a number in [0, 1)");
   require("optim.eps", optim.eps, optim.eps > 0 && std::isfinite(optim.eps), "a number > 0");
+  require("optim.clip_grad_norm", optim.clip_grad_norm,
+          optim.clip_grad_norm >= 0 && std::isfinite(optim.clip_grad_norm), "a number >= 0");
   require("optim.warmup_cons_lr", optim.warmup_cons_lr,
           optim.warmup_cons_lr >= 0 && std::isfinite(optim.warmup_cons_lr), "a number >= 0");
   if (optim.warmup_epoch < 0) {
@@ -61,7 +63,8 @@ TrainerOptions make_trainer_options(const core::ResolvedConfig& config, const st
                      .nesterov(optim.nesterov)
                      .beta1(optim.adam_beta1)
                      .beta2(optim.adam_beta2)
-                     .eps(optim.eps))
+                     .eps(optim.eps)
+                     .clip_grad_norm(optim.clip_grad_norm))
       .schedule(ScheduleOptions()
                     .name(optim.lr_scheduler)
                     .warmup_epochs(optim.warmup_epoch)

@@ -26,6 +26,7 @@ struct OptimConfig {
   double adam_beta1 = 0.9;
   double adam_beta2 = 0.999;
   double eps = 1e-8;
+  double clip_grad_norm = 0;
   std::string lr_scheduler = "cosine";
   int64_t warmup_epoch = 0;
   double warmup_cons_lr = 1e-5;
@@ -41,6 +42,8 @@ struct OptimConfig {
     v("adam_beta1", adam_beta1, "adamw first-moment decay");
     v("adam_beta2", adam_beta2, "adamw second-moment decay");
     v("eps", eps, "adamw denominator epsilon");
+    v("clip_grad_norm", clip_grad_norm,
+      "clip the gradients' global L2 norm to this before each step (0: off)");
     v("lr_scheduler", lr_scheduler, "cosine | constant (per epoch)");
     v("warmup_epoch", warmup_epoch, "epochs at warmup_cons_lr before the schedule starts");
     v("warmup_cons_lr", warmup_cons_lr, "learning rate during warm-up");
@@ -57,6 +60,7 @@ struct TrainConfig {
   std::string precision = "fp32";
   std::string progress = "auto";
   int64_t target_batch_size = 32;
+  bool task_mask = false;
 
   template <class V>
   void visit(V& v) {
@@ -70,6 +74,9 @@ struct TrainConfig {
     v("progress", progress, "auto | bar | lines | off");
     v("target_batch_size", target_batch_size,
       "unlabelled target images drawn with each batch (domain adaptation, --target)");
+    v("task_mask", task_mask,
+      "--tasks runs: train on the current task's classes only (L2P's train_mask); false: on "
+      "every class seen so far");
   }
 };
 

@@ -46,15 +46,33 @@ std::string epoch_of(int64_t epoch, int64_t max_epoch) {
 }
 
 nlohmann::json optimizer_json(const OptimizerOptions& o) {
-  return {{"name", o.name()},
-          {"lr", o.lr()},
-          {"weight_decay", o.weight_decay()},
-          {"momentum", o.momentum()},
-          {"dampening", o.dampening()},
-          {"nesterov", o.nesterov()},
-          {"beta1", o.beta1()},
-          {"beta2", o.beta2()},
-          {"eps", o.eps()}};
+  nlohmann::json j = {{"name", o.name()},
+                      {"lr", o.lr()},
+                      {"weight_decay", o.weight_decay()},
+                      {"momentum", o.momentum()},
+                      {"dampening", o.dampening()},
+                      {"nesterov", o.nesterov()},
+                      {"beta1", o.beta1()},
+                      {"beta2", o.beta2()},
+                      {"eps", o.eps()}};
+  // Only when on, so checkpoints written before the key existed still resume.
+  if (o.clip_grad_norm() > 0) j["clip_grad_norm"] = o.clip_grad_norm();
+  return j;
+}
+
+// PyTorch's clip_grad_norm_ rule: the global L2 norm over every gradient; when it exceeds
+// max_norm, every gradient is scaled by max_norm / (norm + 1e-6). Parameters without a gradient
+// are left out.
+void clip_grad_norm(const std::vector<at::Tensor>& parameters, double max_norm) {
+  std::vector<at::Tensor> grads, norms;
+  for (const auto& p : parameters) {
+    if (p.grad().defined()) grads.push_back(p.grad());
+  }
+  if (grads.empty()) return;
+  for (const auto& g : grads) norms.push_back(g.detach().norm(2));
+  const at::Tensor total = at::stack(norms).norm(2);
+  const at::Tensor coef = at::clamp_max(max_norm / (total + 1e-6), 1.0);
+  for (auto& g : grads) g.detach().mul_(coef.to(g.device()));
 }
 
 }  // namespace
@@ -272,6 +290,9 @@ double Trainer::train_step(Run& r, const Batch& batch, const std::string& where,
                                  : "no checkpoint was written yet";
     throw Error(r.method.name() + ": loss is " + std::to_string(value) + " at " + where +
                 "; training stopped and " + kept);
+  }
+  if (options_.optimizer().clip_grad_norm() > 0) {
+    clip_grad_norm(r.optimizer->parameters(), options_.optimizer().clip_grad_norm());
   }
   r.optimizer->step();
   correct += out.logits.argmax(-1).eq(batch.labels).sum();

@@ -12,6 +12,7 @@
 #include <limits>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace vlprompt::nn {
@@ -116,6 +117,11 @@ class DeltaSites {
 
   // Site 3, key/value prefix at layer `layer` for a batch of `batch` sequences (Prefix Tuning).
   virtual std::optional<KVPrefix> kv_prefix(int64_t layer, int64_t batch) { return std::nullopt; }
+
+  // Site 8, the image tower's readout: the positions [first, first + count) whose final-norm
+  // outputs are averaged into the image feature instead of the class token's (L2P reads the mean
+  // of its prompt positions). nullopt keeps the class token.
+  virtual std::optional<std::pair<int64_t, int64_t>> readout_span() const { return std::nullopt; }
 
   // Whether any module-level site below can be filled. Backbones ask once per pass: false keeps
   // their fused inference paths (CLIP's folded QuickGELU, in-place attention); true routes every

@@ -18,11 +18,12 @@ using testutil::put;
 TEST(Catalog, ListsEveryKnownDatasetAndEachFileParses) {
   const std::vector<std::string> names = list_catalog();
   const std::vector<std::string> expected{
-      "caltech101",     "cifar10",     "cifar10-sketch", "digits-opencv",  "digits-sklearn",
-      "domainnet",      "dtd",         "eurosat",        "fashion_mnist",  "fgvc_aircraft",
-      "food101",        "fortunes",    "imagenet",       "mini_domainnet", "office_home",
-      "oxford_flowers", "oxford_pets", "stanford_cars",  "sun397",         "ucf101",
-      "visda17"};
+      "caltech101",     "cifar10",        "cifar10-sketch", "cifar100",
+      "digits-opencv",  "digits-sklearn", "domainnet",      "dtd",
+      "eurosat",        "fashion_mnist",  "fgvc_aircraft",  "food101",
+      "fortunes",       "imagenet",       "mini_domainnet", "office_home",
+      "oxford_flowers", "oxford_pets",    "stanford_cars",  "sun397",
+      "ucf101",         "visda17"};
   EXPECT_EQ(names, expected);
   for (const auto& n : names) {
     const CatalogEntry e = load_catalog_entry(n);

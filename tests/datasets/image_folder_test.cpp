@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "datasets/catalog.h"
 #include "datasets/loader.h"
 #include "src/core/error.h"
 #include "tests/datasets/dataset_test_util.h"
@@ -82,6 +83,23 @@ TEST(ImageFolder, Cifar10CatalogEntryChecksTheClassFolders) {
   const std::string msg = error_of([&] { load_split("cifar10", root, "test"); });
   EXPECT_NE(msg.find("unexpected [car]"), std::string::npos) << msg;
   EXPECT_NE(msg.find("automobile"), std::string::npos) << msg;
+}
+
+// Split CIFAR-100's data: the 100 fine-class folders, labels in their order, readable names.
+TEST(ImageFolder, Cifar100ReadsItsHundredClassFolders) {
+  const std::string root = fresh_dir("cifar100");
+  const CatalogEntry entry = load_catalog_entry("cifar100");
+  ASSERT_EQ(entry.class_folders.size(), 100u);
+  for (const auto& f : entry.class_folders) put(root, "train/" + f + "/0.png");
+  const DatasetSplit train = load_split("cifar100", root, "train");
+  ASSERT_EQ(train.items.size(), 100u);
+  EXPECT_EQ(train.classnames[1], "aquarium fish");
+  EXPECT_EQ(train.classnames[99], "worm");
+  EXPECT_NE(train.items[1].path.find("/train/aquarium_fish/"), std::string::npos);
+  EXPECT_EQ(train.items[1].label, 1);
+  std::filesystem::remove_all(root + "/train/worm");
+  EXPECT_NE(error_of([&] { load_split("cifar100", root, "train"); }).find("missing [worm]"),
+            std::string::npos);
 }
 
 TEST(ImageFolder, SharedCifar10HasTenClassesOf300TestImages) {

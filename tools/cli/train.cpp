@@ -55,10 +55,20 @@ Runner setup_train(CLI::App& app) {
                  "text LMs: classify (rank classification through label words) | lm (causal LM "
                  "on completions)")
       ->default_val("classify");
+  app.add_option("--tasks", a->tasks,
+                 "class-incremental: split the classes into T tasks learned one after the other, "
+                 "every task seen so far tested after each (0: one ordinary run)")
+      ->default_val(0)
+      ->check(at_least(0));
+  app.add_option("--task-order", a->task_order,
+                 "--tasks: seeded (classes shuffled by --seed) | given (the dataset's order)")
+      ->default_val("seeded");
   app.add_option("overrides", a->overrides, "key=value config overrides (optim.lr=0.01)");
   app.footer(
       "Example:\n  vlprompt train --method coop --model ViT-B-16.pt --dataset fashion_mnist "
-      "--shots 16 --seed 1 --out runs/coop-16-1\n  vlprompt train --resume runs/coop-16-1");
+      "--shots 16 --seed 1 --out runs/coop-16-1\n  vlprompt train --resume runs/coop-16-1\n  "
+      "vlprompt train --method l2p --model ViT-B-16.pt --dataset cifar100 --data-root DIR "
+      "--tasks 10 --shots 500 --out runs/l2p-split-cifar100");
   return [a, app = &app] {
     std::vector<std::string> given;
     for (const CLI::Option* option : app->get_options()) {
