@@ -191,7 +191,8 @@ void continual_section(std::ostream& o, const nlohmann::json& c) {
         {"hand-written prompt", "#2471a3", per_task_points(c["hand_written"]["average_accuracy"])});
   }
   o << line_chart("average accuracy (%) after each task", series);
-  if (c.contains("forgetting")) {
+  // One value (two tasks) is a point, not a curve: the matrix already shows it.
+  if (c.contains("forgetting") && per_task_points(c["forgetting"]).size() >= 2) {
     o << line_chart("forgetting (points) after each task",
                     {{"learned", "#c0392b", per_task_points(c["forgetting"])}});
   }

@@ -224,3 +224,39 @@ TEST(Trainer, NanLossStopsNamingEpochAndBatchAndKeepsTheCheckpoint) {
 
 }  // namespace
 }  // namespace vlprompt::engine
+
+namespace vlprompt::engine {
+namespace {
+
+// optim.clip_grad_norm, against PyTorch's rule worked here: one SGD step (lr 1, no momentum or
+// decay) on one batch moves the weights by -min(1, c / (||g|| + 1e-6)) g, with ||g|| the global
+// norm over every parameter's gradient.
+TEST(Trainer, ClipGradNormScalesTheStepToTheGlobalNorm) {
+  const double max_norm = 0.01;
+  TensorData data = testing::toy_data(8, kDim, kClasses, 3);
+  ToyMethod method(kDim, kClasses, 5);
+  const at::Tensor w0 = method.state().at("weight").detach().clone();
+  const at::Tensor b0 = method.state().at("bias").detach().clone();
+  // The gradient of the whole batch, by hand.
+  const at::Tensor w = w0.clone().requires_grad_(), b = b0.clone().requires_grad_();
+  const Batch all = data.batch({0, 1, 2, 3, 4, 5, 6, 7}, 0);
+  at::cross_entropy_loss(at::addmm(b, all.inputs, w.t()), all.labels).backward();
+  const double norm =
+      std::sqrt(w.grad().pow(2).sum().item<double>() + b.grad().pow(2).sum().item<double>());
+  ASSERT_GT(norm, 10 * max_norm);  // the clip must bite
+  const double coef = max_norm / (norm + 1e-6);
+  Trainer trainer(
+      TrainerOptions(fresh_run_dir("clip-grad"))
+          .max_epoch(1)
+          .batch_size(8)
+          .progress(ProgressMode::kOff)
+          .optimizer(
+              OptimizerOptions().lr(1.0).momentum(0).weight_decay(0).clip_grad_norm(max_norm))
+          .schedule(ScheduleOptions().name("constant")));
+  ASSERT_EQ(trainer.fit(method, data).status, TrainStatus::kCompleted);
+  EXPECT_TRUE(at::allclose(method.state().at("weight"), w0 - coef * w.grad(), 1e-6, 1e-7));
+  EXPECT_TRUE(at::allclose(method.state().at("bias"), b0 - coef * b.grad(), 1e-6, 1e-7));
+}
+
+}  // namespace
+}  // namespace vlprompt::engine
