@@ -59,6 +59,16 @@ engine::Batch AugmentedImageData::batch(const std::vector<int64_t>& indices, int
   return b;
 }
 
+engine::Batch AugmentedImageData::batch_shard(const std::vector<int64_t>& indices, int64_t epoch,
+                                              int64_t begin, int64_t end) {
+  const uint64_t seed = image::augment_seed(seed_, epoch, indices.empty() ? 0 : indices[0]);
+  engine::Batch b;
+  b.inputs = image::augment_batch(store_images(store_, indices), resolution_, seed, {}, begin, end);
+  const std::vector<int64_t> mine(indices.begin() + begin, indices.begin() + end);
+  b.labels = labels_.index_select(0, at::tensor(mine, at::kLong));
+  return b;
+}
+
 ImageEvalData::ImageEvalData(datasets::DatasetSplit split, int64_t resolution, int64_t batch_size)
     : split_(std::move(split)), resolution_(resolution), batch_size_(batch_size) {
   if (batch_size_ < 1) throw Error("image eval data: batch size " + std::to_string(batch_size_));

@@ -28,6 +28,10 @@ class AugmentedImageData : public engine::TrainData {
                      uint64_t seed);
   int64_t size() const override { return labels_.size(0); }
   engine::Batch batch(const std::vector<int64_t>& indices, int64_t epoch) override;
+  // The whole batch's crops and flips are drawn (they follow one generator through the batch),
+  // then only rows [begin, end) are decoded and resized.
+  engine::Batch batch_shard(const std::vector<int64_t>& indices, int64_t epoch, int64_t begin,
+                            int64_t end) override;
 
  private:
   image::PreparedStore store_;

@@ -9,6 +9,7 @@
 #include "src/core/device.h"
 #include "src/core/error.h"
 #include "src/core/file_io.h"
+#include "src/distributed/process_group.h"
 #include "src/engine/run_outputs.h"
 #include "src/engine/train_config.h"
 
@@ -18,8 +19,8 @@ namespace {
 // Trains `run` with the engine's Trainer; results["training"] says how. False when Ctrl-C stopped
 // it (the checkpoint is kept).
 bool train_with_trainer(TrainingRun& run, const TrainArgs& a, const core::ResolvedConfig& config,
-                        bool resumed, std::vector<engine::EpochRecord>* history,
-                        nlohmann::json* results) {
+                        bool resumed, std::shared_ptr<engine::Collective> collective,
+                        std::vector<engine::EpochRecord>* history, nlohmann::json* results) {
   engine::Method& method = run.method();
   // A delta sized to nothing (n_virtual=0 is the plain model) would fail on the loss's shape.
   int64_t trainable = 0;
@@ -30,8 +31,8 @@ bool train_with_trainer(TrainingRun& run, const TrainArgs& a, const core::Resolv
                 "plain model, whose results the zero-shot / zero-prompt baseline already reports)");
   engine::TrainData& train = run.train_data();
   engine::EvalData* val = run.val_data();
-  engine::Trainer trainer(
-      engine::make_trainer_options(config, a.out, core::parse_device(a.device)));
+  engine::Trainer trainer(engine::make_trainer_options(config, a.out, core::parse_device(a.device))
+                              .collective(collective));
   run.check_trainer(trainer.options());
   const engine::TrainResult r =
       resumed ? trainer.resume(method, train, val) : trainer.fit(method, train, val);
@@ -46,6 +47,7 @@ bool train_with_trainer(TrainingRun& run, const TrainArgs& a, const core::Resolv
             {"resumed", resumed},
             {"final_loss", history->empty() ? 0.0 : history->back().loss}};
   if (!run.train_data_kind().empty()) record["train_data"] = run.train_data_kind();
+  if (collective) record["world_size"] = collective->world_size();
   // What the final state was selected on: never the test set (the reference DAPL code picks its
   // best epoch on the target test set; we do not).
   const bool best_val = trainer.options().select() == engine::Select::kBestVal;
@@ -59,12 +61,12 @@ bool train_with_trainer(TrainingRun& run, const TrainArgs& a, const core::Resolv
 }  // namespace
 
 int run_training(TrainingRun& run, const TrainArgs& a, const core::ResolvedConfig& config,
-                 bool resumed) {
+                 bool resumed, std::shared_ptr<engine::Collective> collective) {
   nlohmann::json results = run.results_header();
   std::vector<engine::EpochRecord> history;
   if (std::optional<nlohmann::json> fitted = run.fit()) {
     results["training"] = *fitted;
-  } else if (!train_with_trainer(run, a, config, resumed, &history, &results)) {
+  } else if (!train_with_trainer(run, a, config, resumed, collective, &history, &results)) {
     std::cerr << "[vlprompt] interrupted; continue with: vlprompt train --resume " << a.out << "\n";
     return 130;
   }
@@ -82,6 +84,20 @@ int run_training(TrainingRun& run, const TrainArgs& a, const core::ResolvedConfi
 }
 
 int train(TrainArgs a, const std::vector<std::string>& given_options) {
+  // torchrun's variables (or --nproc): join the group; rank r > 0 keeps its mirror of the run (the
+  // same state, step for step) in RUN/ranks/rank-r, so only rank 0 writes the run folder itself.
+  std::shared_ptr<engine::Collective> collective;
+  if (const auto env = distributed::launch_environment(); env && env->world_size > 1) {
+    collective = distributed::join_group(*env, std::chrono::seconds(300));
+    if (a.tasks > 0) {
+      throw Error("train --tasks runs in one process for now; drop --nproc / the launch variables");
+    }
+    if (env->rank > 0) {
+      const std::string mirror = "/ranks/rank-" + std::to_string(env->rank);
+      if (!a.resume.empty()) a.resume += mirror;
+      if (!a.out.empty()) a.out += mirror;
+    }
+  }
   const bool resumed = !a.resume.empty();
   if (resumed) {
     const std::string run = a.resume;
@@ -115,7 +131,7 @@ int train(TrainArgs a, const std::vector<std::string>& given_options) {
   if (a.tasks > 0) return train_continual(a, config, resumed);
   const std::unique_ptr<TrainingRun> run =
       model_kind_of_method(a.method, a.model.model).make_training_run(a, config);
-  return run_training(*run, a, config, resumed);
+  return run_training(*run, a, config, resumed, collective);
 }
 
 }  // namespace vlprompt::pipeline

@@ -56,7 +56,8 @@ int train(TrainArgs args, const std::vector<std::string>& given_options);
 
 // The orchestration alone, for a run already made: train (or resume) `run` with the config's
 // trainer into `args.out`, evaluate, write delta.safetensors, results.json, metrics and the log.
+// `collective`: the data-parallel group this process trains in (null: one process).
 int run_training(TrainingRun& run, const TrainArgs& args, const core::ResolvedConfig& config,
-                 bool resumed);
+                 bool resumed, std::shared_ptr<engine::Collective> collective = nullptr);
 
 }  // namespace vlprompt::pipeline

@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 PKGS=(
   build-essential cmake ninja-build ccache pkg-config git
-  libtorch-dev
+  libtorch-dev libgloo-dev
   libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev
   libsentencepiece-dev libgtest-dev
   nlohmann-json3-dev libyaml-cpp-dev libcli11-dev zlib1g-dev libicu-dev libssl-dev

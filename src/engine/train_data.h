@@ -23,6 +23,13 @@ class TrainData {
   // random augmentation can seed itself from (epoch, index): a resumed run then sees the very
   // same views without saving any generator state.
   virtual Batch batch(const std::vector<int64_t>& indices, int64_t epoch) = 0;
+  // Rows [begin, end) of the batch at `indices`, exactly as batch(indices, epoch) would hold them
+  // (a data-parallel rank's shard). By default the shard's own batch: right for sources whose
+  // samples do not depend on the rest of the batch; one that draws per batch overrides it.
+  virtual Batch batch_shard(const std::vector<int64_t>& indices, int64_t epoch, int64_t begin,
+                            int64_t end) {
+    return batch(std::vector<int64_t>(indices.begin() + begin, indices.begin() + end), epoch);
+  }
 };
 
 // A fixed sequence of evaluation batches (val or test), in a fixed order.

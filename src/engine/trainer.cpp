@@ -10,6 +10,7 @@
 #include "src/core/error.h"
 #include "src/engine/evaluate.h"
 #include "src/engine/interrupt.h"
+#include "src/engine/trainer_run.h"
 
 namespace vlprompt::engine {
 namespace {
@@ -60,6 +61,8 @@ nlohmann::json optimizer_json(const OptimizerOptions& o) {
   return j;
 }
 
+}  // namespace
+
 // PyTorch's clip_grad_norm_ rule: the global L2 norm over every gradient; when it exceeds
 // max_norm, every gradient is scaled by max_norm / (norm + 1e-6). Parameters without a gradient
 // are left out.
@@ -75,8 +78,6 @@ void clip_grad_norm(const std::vector<at::Tensor>& parameters, double max_norm) 
   for (auto& g : grads) g.detach().mul_(coef.to(g.device()));
 }
 
-}  // namespace
-
 Select parse_select(const std::string& name) {
   if (name == "last") return Select::kLast;
   if (name == "best_val") return Select::kBestVal;
@@ -84,31 +85,6 @@ Select parse_select(const std::string& name) {
 }
 
 std::string select_name(Select select) { return select == Select::kBestVal ? "best_val" : "last"; }
-
-struct Trainer::Run {
-  Run(Method& method, TrainData& train, EvalData* val, std::unique_ptr<Optimizer> optimizer,
-      LrSchedule schedule, nlohmann::json options, ProgressMode progress)
-      : method(method),
-        train(train),
-        val(val),
-        optimizer(std::move(optimizer)),
-        schedule(std::move(schedule)),
-        options(std::move(options)),
-        progress(progress) {}
-
-  Method& method;
-  TrainData& train;
-  EvalData* val;
-  std::unique_ptr<Optimizer> optimizer;
-  LrSchedule schedule;
-  nlohmann::json options;  // the trajectory options, stored in every checkpoint
-  ProgressMode progress;
-  std::vector<EpochRecord> history;
-  core::TensorMap best_state;  // select=best_val only
-  int64_t best_epoch = 0;      // 0 = no val epoch yet
-  double best_val_top1 = 0;
-  int64_t checkpoint_epoch = 0;  // the epoch the newest checkpoint on disk holds
-};
 
 Trainer::Trainer(TrainerOptions options) : options_(std::move(options)) {}
 
@@ -145,7 +121,7 @@ void Trainer::validate(const TrainData& train, const EvalData* val) const {
 
 nlohmann::json Trainer::trajectory_options(const Method& method, const TrainData& train) const {
   const ScheduleOptions& s = options_.schedule();
-  return {
+  nlohmann::json j = {
       {"method_hyperparameters", method.hyperparameters()},
       {"backbone_fingerprint", method.backbone_fingerprint()},
       {"max_epoch", options_.max_epoch()},
@@ -158,6 +134,9 @@ nlohmann::json Trainer::trajectory_options(const Method& method, const TrainData
       {"optimizer", optimizer_json(options_.optimizer())},
       {"schedule",
        {{"name", s.name()}, {"warmup_epochs", s.warmup_epochs()}, {"warmup_lr", s.warmup_lr()}}}};
+  // Recorded, not required: a run may resume on another number of ranks (with a warning).
+  j["world_size"] = options_.collective() ? options_.collective()->world_size() : 1;
+  return j;
 }
 
 void Trainer::check_resumable(const Checkpoint& checkpoint, const Method& method,
@@ -167,7 +146,17 @@ void Trainer::check_resumable(const Checkpoint& checkpoint, const Method& method
     throw FileError(where, "the checkpoint is of method '" + checkpoint.method +
                                "', this run trains '" + method.name() + "'");
   }
-  const nlohmann::json current = trajectory_options(method, train);  // items() must not outlive it
+  nlohmann::json current = trajectory_options(method, train);  // items() must not outlive it
+  const int64_t world = current["world_size"].get<int64_t>();
+  const int64_t saved_world = checkpoint.options.value("world_size", int64_t{1});
+  current.erase("world_size");
+  if (world != saved_world && (!options_.collective() || options_.collective()->rank() == 0)) {
+    std::fprintf(stderr,
+                 "[vlprompt] warning: resuming on %lld ranks a run checkpointed on %lld: the "
+                 "global batch is the same, but each rank's shard and the order the gradients "
+                 "are summed in differ, so the rest of the run is not bit-identical to either\n",
+                 static_cast<long long>(world), static_cast<long long>(saved_world));
+  }
   for (const auto& [key, value] : current.items()) {
     const nlohmann::json saved = checkpoint.options.value(key, nlohmann::json());
     if (saved != value) {
@@ -241,12 +230,17 @@ bool Trainer::train_epoch(Run& r, int64_t epoch) {
   for (int64_t b = 0; b < num_batches; ++b) {
     const int64_t* ids = order.data_ptr<int64_t>() + b * batch_size;
     const std::vector<int64_t> indices(ids, ids + std::min(batch_size, n - b * batch_size));
-    const Batch batch = to_device(r.train.batch(indices, epoch), options_.device());
     const std::string where = "epoch " + epoch_of(epoch, options_.max_epoch()) + ", batch " +
                               std::to_string(b + 1) + "/" + std::to_string(num_batches);
-    const double loss = train_step(r, batch, where, correct);
+    double loss = 0;
+    if (options_.collective()) {
+      loss = train_step_shard(r, indices, epoch, where, correct);
+    } else {
+      const Batch batch = to_device(r.train.batch(indices, epoch), options_.device());
+      loss = train_step(r, batch, where, correct);
+    }
     loss_sum += loss;
-    seen += batch.labels.size(0);
+    seen += static_cast<int64_t>(indices.size());
     char status[64];
     std::snprintf(status, sizeof(status), "loss %.4f", loss);
     progress.update(b + 1, status);
@@ -272,6 +266,18 @@ bool Trainer::train_epoch(Run& r, int64_t epoch) {
 double Trainer::train_step(Run& r, const Batch& batch, const std::string& where,
                            at::Tensor& correct) {
   r.optimizer->zero_grad();
+  const StepOutput out = forward_backward(r, batch, where);
+  const double value = out.loss.item<double>();  // one sync per batch: NaN must stop the step
+  check_loss(r, value, where);
+  if (options_.optimizer().clip_grad_norm() > 0) {
+    clip_grad_norm(r.optimizer->parameters(), options_.optimizer().clip_grad_norm());
+  }
+  r.optimizer->step();
+  correct += out.logits.argmax(-1).eq(batch.labels).sum();
+  return value;
+}
+
+StepOutput Trainer::forward_backward(Run& r, const Batch& batch, const std::string& where) {
   StepOutput out;
   {
     AutocastGuard autocast(options_.precision(), options_.device());
@@ -281,22 +287,18 @@ double Trainer::train_step(Run& r, const Batch& batch, const std::string& where,
     throw Error(r.method.name() + ": train_step at " + where +
                 " must return one loss value and the batch's logits");
   }
-  const double value = out.loss.item<double>();  // one sync per batch: NaN must stop the step
-  if (!std::isfinite(value)) {
-    const std::string kept = r.checkpoint_epoch > 0
-                                 ? "the last good checkpoint (epoch " +
-                                       std::to_string(r.checkpoint_epoch) + ") is kept in " +
-                                       checkpoint_dir(options_.run_dir())
-                                 : "no checkpoint was written yet";
-    throw Error(r.method.name() + ": loss is " + std::to_string(value) + " at " + where +
-                "; training stopped and " + kept);
-  }
-  if (options_.optimizer().clip_grad_norm() > 0) {
-    clip_grad_norm(r.optimizer->parameters(), options_.optimizer().clip_grad_norm());
-  }
-  r.optimizer->step();
-  correct += out.logits.argmax(-1).eq(batch.labels).sum();
-  return value;
+  return out;
+}
+
+void Trainer::check_loss(const Run& r, double value, const std::string& where) const {
+  if (std::isfinite(value)) return;
+  const std::string kept = r.checkpoint_epoch > 0
+                               ? "the last good checkpoint (epoch " +
+                                     std::to_string(r.checkpoint_epoch) + ") is kept in " +
+                                     checkpoint_dir(options_.run_dir())
+                               : "no checkpoint was written yet";
+  throw Error(r.method.name() + ": loss is " + std::to_string(value) + " at " + where +
+              "; training stopped and " + kept);
 }
 
 void Trainer::report_interrupt(const Run& r, const std::string& where) const {

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "src/engine/checkpoint.h"
+#include "src/engine/collective.h"
 #include "src/engine/lr_schedule.h"
 #include "src/engine/method.h"
 #include "src/engine/optimizer.h"
@@ -48,6 +49,10 @@ struct TrainerOptions {
   TORCH_ARG(OptimizerOptions, optimizer);
   TORCH_ARG(ScheduleOptions, schedule);
   TORCH_ARG(ProgressMode, progress) = ProgressMode::kAuto;  // kOff also silences epoch lines
+  // Data-parallel: this process trains its rank's contiguous shard of every global batch and the
+  // shards' gradients, weighted by their share of the batch, are summed over the ranks before
+  // the step (one all-reduce). Null: one process.
+  TORCH_ARG(std::shared_ptr<Collective>, collective) = nullptr;
 };
 
 enum class TrainStatus { kCompleted, kInterrupted };
@@ -63,6 +68,9 @@ struct TrainResult {
   int64_t epochs_completed = 0;
   std::vector<EpochRecord> history;
 };
+
+// PyTorch's clip_grad_norm_ rule on the parameters' gradients (src/engine/trainer.cpp).
+void clip_grad_norm(const std::vector<at::Tensor>& parameters, double max_norm);
 
 class Trainer {
  public:
@@ -92,6 +100,14 @@ class Trainer {
   bool train_epoch(Run& run, int64_t epoch);
   // Forward, loss, backward, step; returns the loss. `where` names the epoch and batch in errors.
   double train_step(Run& run, const Batch& batch, const std::string& where, at::Tensor& correct);
+  // The same for this rank's shard of the global batch `global` (indices into the training set),
+  // with the gradients, loss and accuracy summed over the ranks.
+  double train_step_shard(Run& run, const std::vector<int64_t>& global, int64_t epoch,
+                          const std::string& where, at::Tensor& correct);
+  // The method's forward, loss and backward for one batch (under autocast), checked.
+  StepOutput forward_backward(Run& run, const Batch& batch, const std::string& where);
+  // Throws when a step's loss is not finite, naming where and what checkpoint is kept.
+  void check_loss(const Run& run, double value, const std::string& where) const;
   void report_interrupt(const Run& run, const std::string& where) const;
   void finish_epoch(Run& run, int64_t epoch, EpochRecord record);
   TrainResult finish(Run& run, TrainStatus status);

@@ -121,7 +121,8 @@ uint64_t augment_seed(uint64_t run_seed, int64_t epoch, int64_t batch) {
 }
 
 at::Tensor augment_batch_uint8(const std::vector<at::Tensor>& images, int64_t resolution,
-                               uint64_t seed, const AugmentOptions& opts) {
+                               uint64_t seed, const AugmentOptions& opts, int64_t first,
+                               int64_t last) {
   check_options(opts);
   check_images(images, resolution, "augment_batch");
   const auto n = static_cast<int64_t>(images.size());
@@ -134,23 +135,28 @@ at::Tensor augment_batch_uint8(const std::vector<at::Tensor>& images, int64_t re
     boxes[i] = random_resized_crop_box(images[i].size(0), images[i].size(1), opts, rng);
     flips[i] = uniform01(rng) < opts.flip_p;
   }
-  at::Tensor out = at::empty({n, resolution, resolution, 3}, at::kByte);
-  at::parallel_for(0, n, 1, [&](int64_t begin, int64_t end) {
+  if (last < 0) last = n;
+  if (first < 0 || first > last || last > n) {
+    throw Error("augment_batch: rows [" + std::to_string(first) + ", " + std::to_string(last) +
+                ") of a batch of " + std::to_string(n));
+  }
+  at::Tensor out = at::empty({last - first, resolution, resolution, 3}, at::kByte);
+  at::parallel_for(first, last, 1, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) {
       const auto u = static_cast<size_t>(i);
       const CropBox& b = boxes[u];
       const at::Tensor crop = images[u].narrow(0, b.top, b.height).narrow(1, b.left, b.width);
       at::Tensor x = resize_crop(crop, resolution);
       if (flips[u]) x = x.flip({1});
-      out[i].copy_(x);
+      out[i - first].copy_(x);
     }
   });
   return out;
 }
 
 at::Tensor augment_batch(const std::vector<at::Tensor>& images, int64_t resolution, uint64_t seed,
-                         const AugmentOptions& opts) {
-  const at::Tensor batch = augment_batch_uint8(images, resolution, seed, opts);
+                         const AugmentOptions& opts, int64_t first, int64_t last) {
+  const at::Tensor batch = augment_batch_uint8(images, resolution, seed, opts, first, last);
   if (batch.size(0) == 0) return at::empty({0, 3, resolution, resolution}, at::kFloat);
   return normalize(batch);
 }

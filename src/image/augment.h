@@ -42,12 +42,16 @@ uint64_t augment_seed(uint64_t run_seed, int64_t epoch, int64_t batch);
 // R x R with ATen's antialiased bicubic (Pillow's kernel, a = -0.5, support widened when
 // shrinking; within 1 level of Pillow's uint8 result) and rounded to uint8 as the PIL pipeline
 // is. Returns uint8 [B, R, R, 3]. Error naming the image for a wrong dtype or shape.
+// [first, last) keeps only those rows (every draw is still made, so they are the rows the whole
+// batch would hold); last -1 means the end.
 at::Tensor augment_batch_uint8(const std::vector<at::Tensor>& images_hwc_uint8, int64_t resolution,
-                               uint64_t seed, const AugmentOptions& opts = {});
+                               uint64_t seed, const AugmentOptions& opts = {}, int64_t first = 0,
+                               int64_t last = -1);
 
 // augment_batch_uint8 + CLIP normalization: float [B, 3, R, R].
 at::Tensor augment_batch(const std::vector<at::Tensor>& images_hwc_uint8, int64_t resolution,
-                         uint64_t seed, const AugmentOptions& opts = {});
+                         uint64_t seed, const AugmentOptions& opts = {}, int64_t first = 0,
+                         int64_t last = -1);
 
 // The eval transform for a batch: resize_center_crop + normalize per image -> float [B, 3, R, R].
 at::Tensor center_view_batch(const std::vector<at::Tensor>& images_hwc_uint8, int64_t resolution);
