@@ -6,6 +6,7 @@
 
 #include <string>
 
+#include "src/engine/collective.h"
 #include "src/engine/evaluator.h"
 #include "src/engine/method.h"
 #include "src/engine/precision.h"
@@ -20,5 +21,12 @@ ClassificationMetrics evaluate(Method& method, EvalData& data, const at::Device&
                                Precision precision = Precision::kFp32,
                                ProgressMode progress = ProgressMode::kOff,
                                const std::string& label = "eval");
+
+// The same over a data-parallel group: rank r runs batches r, r + W, ...; their logits and labels
+// are gathered (an all-reduce of a zero buffer each rank fills at its own rows: adding zeros
+// is exact) and every rank scores all of them in batch order, so the metrics are the ones
+// evaluate() gives in one process.
+ClassificationMetrics evaluate_sharded(Method& method, EvalData& data, const at::Device& device,
+                                       Precision precision, Collective& group);
 
 }  // namespace vlprompt::engine

@@ -315,7 +315,12 @@ void Trainer::finish_epoch(Run& r, int64_t epoch, EpochRecord record) {
   r.method.after_epoch({r.train, r.val, options_.device(), epoch});
   record.extra = r.method.epoch_metrics({r.train, r.val, options_.device(), epoch});
   if (r.val) {
-    const double top1 = evaluate(r.method, *r.val, options_.device(), options_.precision()).top1;
+    const double top1 =
+        options_.collective()
+            ? evaluate_sharded(r.method, *r.val, options_.device(), options_.precision(),
+                               *options_.collective())
+                  .top1
+            : evaluate(r.method, *r.val, options_.device(), options_.precision()).top1;
     record.val_top1 = top1;
     if (r.best_epoch == 0 || top1 > r.best_val_top1) {  // strict: a tie keeps the earlier epoch
       r.best_epoch = record.epoch;

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <fstream>
 #include <thread>
 
 #include "src/core/safetensors.h"
@@ -58,6 +59,17 @@ void expect_two_ranks_match_one(const std::string& method, const std::string& ex
   EXPECT_EQ(results["training"]["world_size"], 2);
   EXPECT_EQ(read_json(dir + "/two/checkpoint/checkpoint.json")["options"]["world_size"], 2);
   EXPECT_EQ(read_json(dir + "/one/results.json")["test"]["top1"], results["test"]["top1"]);
+  // Validation is sharded over the ranks and gathered: the same val top-1 every epoch.
+  const auto val_curve = [](const std::string& run) {
+    std::vector<double> out;
+    std::ifstream in(run + "/metrics.jsonl");
+    for (std::string line; std::getline(in, line);) {
+      out.push_back(nlohmann::json::parse(line).at("val_top1").get<double>());
+    }
+    return out;
+  };
+  EXPECT_EQ(val_curve(dir + "/one"), val_curve(dir + "/two")) << method;
+  EXPECT_FALSE(val_curve(dir + "/two").empty());
 }
 
 TEST(DistributedCli, TwoRanksEndWhereOneEndsForCoopOnCachedFeatures) {
