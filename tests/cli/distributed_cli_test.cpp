@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <fstream>
+#include <map>
 #include <thread>
 
 #include "src/core/safetensors.h"
@@ -146,6 +147,27 @@ TEST(DistributedCli, AKilledRankMakesTheOtherExitNamingWhatHappened) {
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) != 0);
   const std::string log = core::read_file(dir + "/rank0.log");
   EXPECT_NE(log.find("rank 0 of 2 lost the others"), std::string::npos) << log;
+}
+
+// The communication benchmark on the tiny config: CoOp trains n_ctx 16 x text width 64 values,
+// VPT depth 2 (the tower's layers) x 8 tokens x width 64 (models/configs/tiny.yaml, the YAMLs).
+TEST(DistributedCli, BenchAllreduceReportsEachMethodsBucket) {
+  const std::string out = scratch_dir("distributed") + "/allreduce.json";
+  std::filesystem::remove(out);
+  const CliResult r = run_cli(
+      "bench allreduce --nproc 2 --config tiny --iters 2 --warmup 0 "
+      "--vocab " +
+      quoted(vocab()) + " --out " + quoted(out));
+  ASSERT_EQ(r.status, 0) << r.output;
+  const nlohmann::json j = read_json(out);
+  EXPECT_EQ(j["world_size"], 2);
+  std::map<std::string, nlohmann::json> rows;
+  for (const auto& row : j["methods"]) rows[row["method"]] = row;
+  EXPECT_EQ(rows.at("coop")["trained_values"], 16 * 64);
+  EXPECT_EQ(rows.at("vpt")["trained_values"], 2 * 8 * 64);
+  // The bucket adds a flag per parameter tensor, the loss and the right answers.
+  EXPECT_EQ(rows.at("coop")["bucket_bytes"], 4 * (16 * 64 + 1 + 2));
+  EXPECT_GT(rows.at("finetune")["allreduce_ms_median"].get<double>(), 0.0);
 }
 
 TEST(DistributedCli, BadLaunchVariablesAreErrorsNamingThem) {

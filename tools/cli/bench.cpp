@@ -10,9 +10,13 @@
 
 #include "models/clip/load_clip.h"
 #include "src/core/blas_info.h"
+#include "src/core/error.h"
 #include "src/core/file_io.h"
+#include "src/distributed/launch.h"
+#include "src/distributed/process_group.h"
 #include "src/engine/op_profile.h"
 #include "src/text/clip_tokenizer.h"
+#include "tools/bench/bench_allreduce.h"
 #include "tools/bench/bench_coop.h"
 #include "tools/bench/bench_lm.h"
 #include "tools/bench/bench_prompts.h"
@@ -28,6 +32,7 @@ struct BenchArgs {
   int64_t seq = 128;             // lm-step: tokens per row
   std::vector<int64_t> classes;  // default: coop-step 10, cocoop-step 10 100
   int iters = 3, warmup = 1;
+  int nproc = 0;  // allreduce: local ranks to start
 };
 
 // Multiply-adds of one ViT image forward x 2 (patch embedding + per-layer qkv/out/mlp/attention).
@@ -107,6 +112,30 @@ nlohmann::json blas_json() {
 }
 
 int run_bench(const BenchArgs& a) {
+  if (a.what == "allreduce") {
+    const auto env = distributed::launch_environment();
+    if (!env) {
+      if (a.nproc < 2) {
+        throw Error(
+            "bench allreduce runs in a group: give --nproc N (N >= 2) or the launch "
+            "variables (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT)");
+      }
+      std::vector<std::string> args{"bench",    "allreduce",
+                                    "--config", a.config,
+                                    "--iters",  std::to_string(a.iters),
+                                    "--warmup", std::to_string(a.warmup)};
+      if (!a.vocab.empty()) args.insert(args.end(), {"--vocab", a.vocab});
+      if (!a.out.empty()) args.insert(args.end(), {"--out", a.out});
+      return distributed::run_local_ranks(a.nproc, args);
+    }
+    auto group = distributed::join_group(*env, std::chrono::seconds(300));
+    nlohmann::json out = pipeline::bench_allreduce(*group, a.config, a.vocab, a.warmup, a.iters);
+    out["threads"] = at::get_num_threads();
+    if (env->rank != 0) return 0;
+    std::cout << out.dump(2) << "\n";
+    if (!a.out.empty()) core::atomic_write(a.out, out.dump(2) + "\n");
+    return 0;
+  }
   if (a.what == "lm-step") {
     // A text LM, not a CLIP config: the issue's ~100M LLaMA shape.
     pipeline::LmBenchOptions o;
@@ -156,10 +185,12 @@ int run_bench(const BenchArgs& a) {
 Runner setup_bench(CLI::App& app) {
   auto a = std::make_shared<BenchArgs>();
   app.add_option("what", a->what,
-                 "all | image-tower | text-tower | coop-step | cocoop-step | vpt-step | lm-step")
+                 "all | image-tower | text-tower | coop-step | cocoop-step | vpt-step | lm-step | "
+                 "allreduce")
       ->default_val("all")
-      ->check(CLI::IsMember(
-          {"all", "image-tower", "text-tower", "coop-step", "cocoop-step", "vpt-step", "lm-step"}));
+      ->check(CLI::IsMember({"all", "image-tower", "text-tower", "coop-step", "cocoop-step",
+                             "vpt-step", "lm-step", "allreduce"}));
+  app.add_option("--nproc", a->nproc, "allreduce: local ranks to start (>= 2)");
   app.add_option("--seq", a->seq, "lm-step: tokens per row")->default_val(128);
   app.add_option("--classes", a->classes,
                  "class counts for coop-step (default 10) and cocoop-step (default 10 100)");
@@ -174,7 +205,8 @@ Runner setup_bench(CLI::App& app) {
       "  vlprompt bench coop-step --config ViT-B-16 --batch 32 --classes 10 1000\n"
       "  vlprompt bench cocoop-step --config ViT-B-16 --batch 32 --classes 10 100\n"
       "  vlprompt bench vpt-step --config ViT-B-16 --batch 8\n"
-      "  vlprompt bench lm-step --batch 8 --seq 128");
+      "  vlprompt bench lm-step --batch 8 --seq 128\n"
+      "  vlprompt bench allreduce --nproc 2 --config ViT-B-16");
   return [a] { return run_bench(*a); };
 }
 
