@@ -10,6 +10,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <set>
 #include <sstream>
 
@@ -27,7 +28,8 @@ using namespace vlprompt::testing;
 namespace fs = std::filesystem;
 
 // Logs "argv..." to $CALLS and plays a run: `train ... --out D` writes D/run.json, then (unless
-// $FAIL) D/results.json; `train --resume D` and `eval ... --out D` write D/results.json.
+// $FAIL) D/results.json; `train --resume D` and `eval ... --out D` write D/results.json. Results
+// appear by rename, as vlprompt writes them: another study process may read them at any moment.
 std::string fake_vlprompt(const std::string& dir) {
   const std::string path = dir + "/fake-vlprompt.sh";
   core::atomic_write(path, R"(#!/bin/sh
@@ -41,8 +43,9 @@ mkdir -p "$out"
 echo '{}' > "$out/run.json"
 sleep "${SLEEP:-0}"
 if [ -n "$FAIL" ]; then echo "boom" >&2; exit 3; fi
-cp "$DELTA" "$out/delta.safetensors"
-echo '{"test": {"top1": 50, "macro": 40, "macro_f1": 30}, "zero_prompt": {"top1": 20, "macro_f1": 10}}' > "$out/results.json"
+cp "$DELTA" "$out/delta.safetensors.tmp" && mv "$out/delta.safetensors.tmp" "$out/delta.safetensors"
+echo '{"test": {"top1": 50, "macro": 40, "macro_f1": 30}, "zero_prompt": {"top1": 20, "macro_f1": 10}}' > "$out/results.json.tmp"
+mv "$out/results.json.tmp" "$out/results.json"
 )");
   fs::permissions(path, fs::perms::owner_all);
   return path;
@@ -156,7 +159,8 @@ methods:
       int code = 99;
       try {
         code = run_study(o);
-      } catch (...) {
+      } catch (const std::exception& e) {
+        std::cerr << "study process failed: " << e.what() << "\n";
       }
       _exit(code);
     }
