@@ -185,6 +185,18 @@ TEST(ContinualCli, TasksThatCannotSplitTheClassesAreAnError) {
   EXPECT_NE(order.status, 0);
   EXPECT_NE(order.output.find("--task-order must be seeded or given"), std::string::npos)
       << order.output;
+  const CliResult base = run_cli(
+      "train --method coop --model " + quoted(pretrained_model()) + " --vocab " + quoted(vocab()) +
+      " --dataset fashion_mnist --tasks 2 --subsample base --out " + quoted(out + "-base"));
+  EXPECT_NE(base.status, 0);
+  EXPECT_NE(base.output.find("--subsample must be all, got 'base'"), std::string::npos)
+      << base.output;
+  const CliResult ranks = run_cli(
+      "train --nproc 2 --method coop --model " + quoted(pretrained_model()) + " --vocab " +
+      quoted(vocab()) + " --dataset fashion_mnist --tasks 2 --out " + quoted(out + "-ranks"));
+  EXPECT_NE(ranks.status, 0);
+  EXPECT_NE(ranks.output.find("train --tasks runs in one process for now"), std::string::npos)
+      << ranks.output;
 }
 
 }  // namespace
