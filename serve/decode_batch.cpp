@@ -65,7 +65,6 @@ void DecodeBatch::keep(const std::vector<int64_t>& rows) {
   positions_ = std::move(positions);
   if (rows.empty()) {
     cache_ = {};
-    room_ = {};
     visible_ = at::Tensor();
     return;
   }
@@ -99,29 +98,6 @@ void DecodeBatch::compact() {
   ++compactions_;
 }
 
-void DecodeBatch::make_room() {
-  const int64_t columns = this->columns(), rows = size();
-  for (size_t l = 0; l < cache_.key.size(); ++l) {
-    const bool viewed = l < room_.key.size() && room_.key[l].size(0) == rows &&
-                        cache_.key[l].data_ptr() == room_.key[l].data_ptr() &&
-                        cache_.value[l].data_ptr() == room_.value[l].data_ptr() &&
-                        cache_.key[l].strides() == room_.key[l].strides();
-    if (!viewed || room_.key[l].size(2) < columns + 1) {
-      room_.key.resize(cache_.key.size());
-      room_.value.resize(cache_.value.size());
-      for (auto [from, to] : {std::make_pair(&cache_.key[l], &room_.key[l]),
-                              std::make_pair(&cache_.value[l], &room_.value[l])}) {
-        auto sizes = from->sizes().vec();
-        sizes[2] = columns + kRoomColumns;
-        *to = at::empty(sizes, from->options());
-        to->narrow(2, 0, columns).copy_(*from);
-      }
-    }
-    cache_.key[l] = room_.key[l].narrow(2, 0, columns + 1);
-    cache_.value[l] = room_.value[l].narrow(2, 0, columns + 1);
-  }
-}
-
 at::Tensor DecodeBatch::step(models::llama::LlamaModel& model, const std::vector<int64_t>& ids,
                              nn::DeltaSites* sites) {
   if (static_cast<int64_t>(ids.size()) != size())
@@ -130,9 +106,7 @@ at::Tensor DecodeBatch::step(models::llama::LlamaModel& model, const std::vector
   const at::Device device = visible_.device();
   const at::Tensor new_ids = at::tensor(ids, at::kLong).view({size(), 1}).to(device);
   const at::Tensor positions = at::tensor(positions_, at::kLong).to(device);
-  make_room();
-  at::Tensor logits = model->decode_step(new_ids, cache_, visible_, positions, sites,
-                                         /*in_place=*/true);
+  at::Tensor logits = model->decode_step(new_ids, cache_, visible_, positions, sites);
   visible_ = at::cat({visible_, at::ones({size(), 1}, visible_.options())}, 1);
   for (int64_t& p : positions_) ++p;
   return logits;

@@ -35,15 +35,9 @@ class DecodeBatch {
  private:
   // Re-packs every row's visible columns to the left when padding exceeds what rows hold.
   void compact();
-  // Makes the cache views of preallocated storage with a spare column for the next step: a step
-  // then writes its keys in place instead of copying the past per layer. Storage grows by
-  // kRoomColumns at a time and is rebuilt after add, keep and compact (which make new tensors).
-  void make_room();
-  static constexpr int64_t kRoomColumns = 32;
 
   models::llama::LlamaCache cache_;
-  models::llama::LlamaCache room_;  // the storage cache_ views, [N, Hkv, capacity, d] per layer
-  at::Tensor visible_;              // [N, T] bool
+  at::Tensor visible_;  // [N, T] bool
   std::vector<int64_t> positions_;
   int64_t compactions_ = 0;
 };

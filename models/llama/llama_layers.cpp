@@ -2,9 +2,7 @@
 
 #include <ATen/ops/silu.h>
 
-#include "src/core/error.h"
 #include "src/nn/attention.h"
-#include "src/nn/autograd_records.h"
 #include "src/nn/delta_linear.h"
 
 namespace vlprompt::models::llama {
@@ -63,7 +61,7 @@ LlamaAttentionImpl::LlamaAttentionImpl(const LlamaConfig& config)
 
 at::Tensor LlamaAttentionImpl::forward(const at::Tensor& x, const Rotary& rotary, at::Tensor& key,
                                        at::Tensor& value, nn::DeltaSites* sites, int64_t layer,
-                                       const at::Tensor& given_mask, bool in_place) {
+                                       const at::Tensor& given_mask) {
   const int64_t batch = x.size(0), length = x.size(1);
   auto split = [&](const at::Tensor& t, int64_t heads) {
     return t.view({batch, length, heads, head_dim_}).transpose(1, 2);
@@ -74,27 +72,11 @@ at::Tensor LlamaAttentionImpl::forward(const at::Tensor& x, const Rotary& rotary
   const at::Tensor q = apply_rotary(split(project(q_proj, nn::LinearSite::kQ), heads_), rotary);
   const at::Tensor k = apply_rotary(split(project(k_proj, nn::LinearSite::kK), kv_heads_), rotary);
   const at::Tensor v = split(project(v_proj, nn::LinearSite::kV), kv_heads_);
-  int64_t past = key.defined() ? key.size(2) : 0;
-  if (in_place) {
-    if (!given_mask.defined() || past < length)
-      throw Error("llama attention: an in-place cache step needs a mask and spare columns");
-    past -= length;
-    key.narrow(2, past, length).copy_(k);
-    value.narrow(2, past, length).copy_(v);
-  } else {
-    key = past ? at::cat({key, k}, 2) : k;
-    value = past ? at::cat({value, v}, 2) : v;
-  }
+  const int64_t past = key.defined() ? key.size(2) : 0;
+  key = past ? at::cat({key, k}, 2) : k;
+  value = past ? at::cat({value, v}, 2) : v;
   // Grouped-query attention: each key/value head serves heads / kv_heads consecutive queries.
   const int64_t groups = heads_ / kv_heads_;
-  if (length == 1 && !nn::autograd_records({q, key, value}) &&
-      (!given_mask.defined() || given_mask.size(-2) == 1)) {
-    // A decoding step reads the cache where it lies, groups broadcast (no repeated copy).
-    const at::Tensor out =
-        nn::single_query_attention(q, key, value, given_mask.defined() ? given_mask : at::Tensor());
-    return nn::apply_linear(out, o_proj->weight, at::Tensor(),
-                            nn::linear_delta(sites, layer, nn::LinearSite::kOut));
-  }
   const at::Tensor k_all = groups == 1 ? key.contiguous() : key.repeat_interleave(groups, 1);
   const at::Tensor v_all = groups == 1 ? value.contiguous() : value.repeat_interleave(groups, 1);
   const at::Tensor mask =
@@ -130,15 +112,15 @@ LlamaDecoderLayerImpl::LlamaDecoderLayerImpl(const LlamaConfig& config) {
 
 at::Tensor LlamaDecoderLayerImpl::forward(const at::Tensor& x, const Rotary& rotary,
                                           at::Tensor& key, at::Tensor& value, nn::DeltaSites* sites,
-                                          int64_t layer, const at::Tensor& mask, bool in_place) {
+                                          int64_t layer, const at::Tensor& mask) {
   if (!sites) {
-    const at::Tensor h = x + self_attn->forward(input_layernorm->forward(x), rotary, key, value,
-                                                nullptr, 0, mask, in_place);
+    const at::Tensor h =
+        x + self_attn->forward(input_layernorm->forward(x), rotary, key, value, nullptr, 0, mask);
     return h + mlp->forward(post_attention_layernorm->forward(h));
   }
   const at::Tensor a = self_attn->forward(
       input_layernorm->forward(x, nn::norm_delta(sites, layer, nn::NormSite::kAttention)), rotary,
-      key, value, sites, layer, mask, in_place);
+      key, value, sites, layer, mask);
   const at::Tensor h = x + sites->sublayer_output(layer, nn::Sublayer::kAttention, a);
   const at::Tensor m = mlp->forward(
       post_attention_layernorm->forward(h, nn::norm_delta(sites, layer, nn::NormSite::kMlp)), sites,

@@ -49,12 +49,10 @@ class LlamaAttentionImpl : public torch::nn::Module {
   // replaced by past + this call's rotated keys and values, for a cache. Every query sees all
   // past positions, and a causal triangle among its own L; `mask` [B, L, P + L] (0 or -inf),
   // when given, says instead which past and own positions each row's queries see.
-  // `sites` (may be null) fill q/k/v/o_proj of layer `layer`. `in_place`: key/value already end
-  // in L spare columns for this call, which are written instead of growing them (a decoding
-  // batch's preallocated cache; needs `mask`).
+  // `sites` (may be null) fill q/k/v/o_proj of layer `layer`.
   at::Tensor forward(const at::Tensor& x, const Rotary& rotary, at::Tensor& key, at::Tensor& value,
                      nn::DeltaSites* sites = nullptr, int64_t layer = 0,
-                     const at::Tensor& mask = {}, bool in_place = false);
+                     const at::Tensor& mask = {});
 
   torch::nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
 
@@ -78,10 +76,10 @@ class LlamaDecoderLayerImpl : public torch::nn::Module {
  public:
   explicit LlamaDecoderLayerImpl(const LlamaConfig& config);
   // `sites`: module-level sites of layer `layer` (token-level ones are the model's business);
-  // `mask` and `in_place` as LlamaAttention's.
+  // `mask` as LlamaAttention's.
   at::Tensor forward(const at::Tensor& x, const Rotary& rotary, at::Tensor& key, at::Tensor& value,
                      nn::DeltaSites* sites = nullptr, int64_t layer = 0,
-                     const at::Tensor& mask = {}, bool in_place = false);
+                     const at::Tensor& mask = {});
 
   LlamaAttention self_attn{nullptr};
   LlamaMlp mlp{nullptr};

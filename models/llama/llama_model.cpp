@@ -176,13 +176,12 @@ at::Tensor LlamaModelImpl::continuation_states(const LlamaCache& cache, const at
 
 at::Tensor LlamaModelImpl::decode_step(const at::Tensor& new_ids, LlamaCache& cache,
                                        const at::Tensor& visible, const at::Tensor& positions,
-                                       nn::DeltaSites* sites, bool in_place) {
+                                       nn::DeltaSites* sites) {
   const int64_t layers = config_.num_hidden_layers;
   const int64_t rows = new_ids.size(0);
   if (new_ids.dim() != 2 || new_ids.size(1) != 1 ||
       cache.key.size() != static_cast<size_t>(layers) || visible.dim() != 2 ||
-      visible.size(0) != rows || visible.size(1) != cache.length() - (in_place ? 1 : 0) ||
-      positions.numel() != rows) {
+      visible.size(0) != rows || visible.size(1) != cache.length() || positions.numel() != rows) {
     throw Error("llama decode_step: ids " + c10::str(new_ids.sizes()) + " (expected [N, 1]), " +
                 "visible " + c10::str(visible.sizes()) + " and positions " +
                 c10::str(positions.sizes()) + " do not fit a cache of " +
@@ -203,7 +202,7 @@ at::Tensor LlamaModelImpl::decode_step(const at::Tensor& new_ids, LlamaCache& ca
                                          positions.to(at::kLong).view({rows, 1}));
   for (int64_t l = 0; l < layers; ++l)
     x = model->layer_list[l]->forward(x, rotary, cache.key[l], cache.value[l], module_sites, l,
-                                      mask, in_place);
+                                      mask);
   x = model->norm->forward(x, nn::norm_delta(module_sites, -1, nn::NormSite::kFinal));
   return at::linear(x.squeeze(1), head_weight(sites));
 }

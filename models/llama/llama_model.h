@@ -86,11 +86,8 @@ class LlamaModelImpl : public torch::nn::Module {
   // different lengths share columns; the rest is padding), at position positions[n]. Module-level
   // sites only (the token-level ones acted when each row was prefilled). Appends the new keys and
   // values as column T; the caller appends a true column to `visible`. Returns logits [N, vocab].
-  // `in_place`: the cache already holds T + 1 columns, the last one spare, and the step writes
-  // it (a preallocated cache: no copy of the past per layer).
   at::Tensor decode_step(const at::Tensor& new_ids, LlamaCache& cache, const at::Tensor& visible,
-                         const at::Tensor& positions, nn::DeltaSites* sites = nullptr,
-                         bool in_place = false);
+                         const at::Tensor& positions, nn::DeltaSites* sites = nullptr);
 
   const LlamaConfig& config() const { return config_; }
   // The output projection [vocab, hidden]: lm_head.weight, or the embeddings when tied; with

@@ -67,35 +67,24 @@ at::Tensor scaled_dot_product_attention(const at::Tensor& q, const at::Tensor& k
 #endif
 }
 
+namespace {
+
 // One query per row without a graph (a decoding step): scores and the weighted values as two
 // broadcast reductions. Per-(row, head) GEMMs of one query row each cost more in call and
 // packing overhead than in arithmetic (1,280 of them per step at 40 rows x 4 heads x 4 layers).
 // A single query sees every key, so the causal flag changes nothing; a mask is [B, 1, S] or
 // [1, S].
-
 at::Tensor single_query_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                                   const at::Tensor& additive_mask) {
   const int64_t batch = q.size(0), heads = q.size(1), head_dim = q.size(3), keys = k.size(2);
-  const int64_t kv_heads = k.size(1);
-  if (kv_heads != heads) {
-    // Grouped-query: query head h reads key/value head h / groups. Broadcasting the groups over
-    // k and v reads the cache where it lies (no repeated copy) and multiplies and sums the same
-    // numbers as the repeated heads would.
-    const int64_t groups = heads / kv_heads;
-    const at::Tensor qg = q.reshape({batch, kv_heads, groups, 1, head_dim});
-    at::Tensor scores =
-        (qg * k.unsqueeze(2)).sum(-1).mul_(1.0 / std::sqrt(static_cast<double>(head_dim)));
-    if (additive_mask.defined())
-      scores.add_(additive_mask.view({additive_mask.dim() == 3 ? batch : 1, 1, 1, keys}));
-    const at::Tensor weights = scores.softmax(-1).unsqueeze(-1);  // [B, Hkv, G, S, 1]
-    return (weights * v.unsqueeze(2)).sum(3).reshape({batch, 1, heads * head_dim});
-  }
   at::Tensor scores = (q * k).sum(-1).mul_(1.0 / std::sqrt(static_cast<double>(head_dim)));
   if (additive_mask.defined())
     scores.add_(additive_mask.view({additive_mask.dim() == 3 ? batch : 1, 1, keys}));
   const at::Tensor weights = scores.softmax(-1).unsqueeze(-1);  // [B, H, S, 1]
   return (weights * v).sum(2).reshape({batch, 1, heads * head_dim});
 }
+
+}  // namespace
 
 at::Tensor attention_concat_heads(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                                   const at::Tensor& additive_mask, bool causal_no_mask) {

@@ -30,12 +30,6 @@ at::Tensor scaled_dot_product_attention(const at::Tensor& q, const at::Tensor& k
 at::Tensor attention_concat_heads(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                                   const at::Tensor& additive_mask, bool causal_no_mask = false);
 
-// One query per row without a graph: q [B, H, 1, hd], k and v [B, Hkv, S, hd] with Hkv dividing H
-// (grouped-query attention: head h reads key/value head h / (H / Hkv), as LLaMA repeats them);
-// additive_mask [1, S] or [B, 1, S] -> [B, 1, H * hd]. Broadcast reductions, not per-row GEMMs.
-at::Tensor single_query_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
-                                  const at::Tensor& additive_mask);
-
 // [L, P + L] additive mask: all P prefix keys visible, then a causal triangle over the L real
 // tokens (-inf above the diagonal).
 at::Tensor causal_mask(int64_t length, int64_t prefix, const at::TensorOptions& options);
