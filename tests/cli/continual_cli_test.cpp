@@ -173,30 +173,21 @@ TEST(ContinualCli, TheLinearProbeIsTheJointUpperBound) {
 TEST(ContinualCli, TasksThatCannotSplitTheClassesAreAnError) {
   VLP_REQUIRE_FASHION_MNIST();
   const std::string out = scratch_dir("continual") + "/bad";
-  std::filesystem::remove_all(out);
-  const CliResult r =
-      run_cli("train --method coop --model " + quoted(pretrained_model()) + " --vocab " +
-              quoted(vocab()) + " --dataset fashion_mnist --tasks 3 --out " + quoted(out));
-  EXPECT_NE(r.status, 0);
-  EXPECT_NE(r.output.find("--tasks 3 cannot split 10 classes"), std::string::npos) << r.output;
-  const CliResult order = run_cli(
-      "train --method coop --model " + quoted(pretrained_model()) + " --vocab " + quoted(vocab()) +
-      " --dataset fashion_mnist --tasks 2 --task-order random --out " + quoted(out + "-order"));
-  EXPECT_NE(order.status, 0);
-  EXPECT_NE(order.output.find("--task-order must be seeded or given"), std::string::npos)
-      << order.output;
-  const CliResult base = run_cli(
-      "train --method coop --model " + quoted(pretrained_model()) + " --vocab " + quoted(vocab()) +
-      " --dataset fashion_mnist --tasks 2 --subsample base --out " + quoted(out + "-base"));
-  EXPECT_NE(base.status, 0);
-  EXPECT_NE(base.output.find("--subsample must be all, got 'base'"), std::string::npos)
-      << base.output;
-  const CliResult ranks = run_cli(
-      "train --nproc 2 --method coop --model " + quoted(pretrained_model()) + " --vocab " +
-      quoted(vocab()) + " --dataset fashion_mnist --tasks 2 --out " + quoted(out + "-ranks"));
-  EXPECT_NE(ranks.status, 0);
-  EXPECT_NE(ranks.output.find("train --tasks runs in one process for now"), std::string::npos)
-      << ranks.output;
+  // (arguments beside coop on fashion_mnist, the error the run must print)
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"--tasks 3", "--tasks 3 cannot split 10 classes"},
+      {"--tasks 2 --task-order random", "--task-order must be seeded or given"},
+      {"--tasks 2 --subsample base", "--subsample must be all, got 'base'"},
+      {"--tasks 2 --nproc 2", "train --tasks runs in one process for now"}};
+  for (size_t i = 0; i < cases.size(); ++i) {
+    const std::string run = out + "-" + std::to_string(i);
+    std::filesystem::remove_all(run);
+    const CliResult r = run_cli("train --method coop --model " + quoted(pretrained_model()) +
+                                " --vocab " + quoted(vocab()) + " --dataset fashion_mnist " +
+                                cases[i].first + " --out " + quoted(run));
+    EXPECT_NE(r.status, 0) << cases[i].first;
+    EXPECT_NE(r.output.find(cases[i].second), std::string::npos) << r.output;
+  }
 }
 
 }  // namespace
