@@ -104,7 +104,7 @@ class ContinualRun {
   int run(bool resumed) {
     ContinualState state = resumed ? ContinualState::load(a_.out) : ContinualState();
     if (auto* fitted = dynamic_cast<prompts::FittedMethod*>(method_.get())) {
-      fit_jointly(*fitted, &state);
+      fit_jointly(*fitted);
     } else {
       if (!state.columns.empty()) {
         const std::string file = state_file(static_cast<int64_t>(state.columns.size()) - 1);
@@ -201,7 +201,7 @@ class ContinualRun {
 
   // The joint upper bound: one fit on every task's training data, tested per task among all
   // classes; the same value in every column.
-  void fit_jointly(prompts::FittedMethod& fitted, ContinualState* state) {
+  void fit_jointly(prompts::FittedMethod& fitted) {
     const clip_data::SplitFeatures train =
         clip_data::encode_split(clip(), splits_.train, features_);
     nlohmann::json record = fitted.fit(train.features, train.labels, val_.features, val_.labels);
@@ -214,7 +214,6 @@ class ContinualRun {
     }
     joint_ = record;
     joint_column_ = column;
-    state->columns.clear();
   }
 
   // The hand-written prompt's matrix on the same protocol: it learns nothing, so a column differs
